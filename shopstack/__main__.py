@@ -1,0 +1,3 @@
+from shopstack.cli import main
+
+raise SystemExit(main())

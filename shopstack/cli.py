@@ -1,0 +1,42 @@
+"""The `shopstack` command: run the local cloud and talk to it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopstack", description="shopstack developer tooling")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole stack on this machine, in the foreground")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=3000, help="API gateway port")
+    up.add_argument("--moto-port", type=int, default=None, help="AWS services port (default: port + 1)")
+    up.add_argument("--seed", choices=["demo", "none"], default="none")
+    up.add_argument("--fresh", action="store_true", help="start empty, ignoring saved state")
+
+    token = sub.add_parser("token", help="print an ID token for a local user")
+    token.add_argument("--email", required=True)
+    token.add_argument("--admin", action="store_true", help="make the user a member of group admin")
+    token.add_argument("--endpoint", default="http://127.0.0.1:3000")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "up":
+        from shopstack.localcloud.up import run
+
+        return run(
+            host=args.host,
+            port=args.port,
+            moto_port=args.moto_port or args.port + 1,
+            seed=args.seed,
+            fresh=args.fresh,
+        )
+    from shopstack.localcloud.tokens import issue_token
+
+    print(issue_token(args.endpoint, args.email, admin=args.admin))
+    return 0
