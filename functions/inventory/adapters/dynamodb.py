@@ -1,0 +1,221 @@
+"""Catalog and stock in the Products table, through PynamoDB.
+
+One item per SKU holds the product and its stock counters, so a product read is one GetItem
+and a stock change is one conditional write. `available` (= onHand - reserved) is stored and
+kept in step by every write, because DynamoDB conditions cannot do arithmetic: a change that
+would take it below zero fails its condition instead of overselling. Adjustments also write a
+ledger item keyed by the adjustment id in the same transaction, so a retried adjustment can
+never apply twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commerce.clock import utcnow_str
+from commerce.config import region, setting
+from commerce.errors import NotFound
+from commerce.money import Money
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
+from inventory.service import AdjustmentResult, ProductDetails
+
+PRODUCT = "product"
+ADJUSTMENT = "adjustment"
+
+
+class ByCategory(GlobalSecondaryIndex["ProductRecord"]):
+    class Meta:
+        index_name = "byCategory"
+        projection = KeysOnlyProjection()
+
+    category = UnicodeAttribute(hash_key=True)
+    sku = UnicodeAttribute(range_key=True)
+
+
+class ProductRecord(Model):
+    class Meta:
+        table_name: str | None = None
+
+    sku = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=PRODUCT)
+    name = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    price_amount = NumberAttribute(attr_name="priceAmount", null=True)
+    currency = UnicodeAttribute(null=True)
+    images = ListAttribute(of=UnicodeAttribute, null=True)
+    status = UnicodeAttribute(null=True)
+    on_hand = NumberAttribute(attr_name="onHand", default=0)
+    reserved = NumberAttribute(default=0)
+    available = NumberAttribute(default=0)
+    low_stock_threshold = NumberAttribute(attr_name="lowStockThreshold", default=DEFAULT_LOW_STOCK_THRESHOLD)
+    created_at = UnicodeAttribute(attr_name="createdAt", null=True)
+    updated_at = UnicodeAttribute(attr_name="updatedAt", null=True)
+    by_category = ByCategory()
+
+
+class AdjustmentRecord(Model):
+    """Ledger of stock adjustments, in the Products table under `ADJUSTMENT#<id>` keys."""
+
+    class Meta:
+        table_name: str | None = None
+
+    sku = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=ADJUSTMENT)
+    target = UnicodeAttribute()
+    delta = NumberAttribute()
+    reason = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+def _bind() -> None:
+    if ProductRecord.Meta.table_name is None:
+        name = setting("PRODUCTS_TABLE")
+        for model in (ProductRecord, AdjustmentRecord):
+            model.Meta.table_name = name
+            model.Meta.region = region()  # type: ignore[attr-defined]
+
+
+def _stock(record: ProductRecord) -> Stock:
+    return Stock(
+        on_hand=int(record.on_hand or 0),
+        reserved=int(record.reserved or 0),
+        low_stock_threshold=int(record.low_stock_threshold or 0),
+    )
+
+
+def _product(record: ProductRecord) -> Product:
+    return Product(
+        sku=record.sku,
+        name=record.name or "",
+        description=record.description or "",
+        category=record.category or "",
+        price=Money(int(record.price_amount or 0), record.currency or "usd"),
+        images=tuple(record.images or ()),
+        status=ProductStatus(record.status or ProductStatus.DRAFT),
+        stock=_stock(record),
+        updated_at=record.updated_at or "",
+    )
+
+
+def _plain_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
+    """LastEvaluatedKey in DynamoDB JSON -> plain JSON for a cursor, and back below."""
+    if not key:
+        return None
+    return {name: next(iter(value.values())) for name, value in key.items()}
+
+
+def _dynamo_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not key:
+        return None
+    return {name: {"S": str(value)} for name, value in key.items()}
+
+
+class DynamoCatalog:
+    """The `Catalog` port on DynamoDB."""
+
+    def __init__(self) -> None:
+        _bind()
+
+    def get(self, sku: str) -> Product | None:
+        try:
+            record = ProductRecord.get(sku)
+        except ProductRecord.DoesNotExist:
+            return None
+        return _product(record) if record.kind == PRODUCT else None
+
+    def list(
+        self, *, category: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Product], dict[str, Any] | None]:
+        if category is None:
+            results = ProductRecord.scan(
+                (ProductRecord.kind == PRODUCT) & (ProductRecord.status == ProductStatus.ACTIVE.value),
+                limit=limit,
+                last_evaluated_key=_dynamo_key(start),
+            )
+            products = [_product(r) for r in results]
+            return products, _plain_key(results.last_evaluated_key)
+        keys = ProductRecord.by_category.query(category, limit=limit, last_evaluated_key=_dynamo_key(start))
+        skus = [k.sku for k in keys]
+        found = {r.sku: r for r in ProductRecord.batch_get(skus)} if skus else {}
+        products = [_product(found[s]) for s in skus if s in found]
+        return [p for p in products if p.is_public], _plain_key(keys.last_evaluated_key)
+
+    def upsert(self, details: ProductDetails) -> Product:
+        now = utcnow_str()
+        record = ProductRecord(details.sku)
+        record.update(
+            actions=[
+                ProductRecord.kind.set(PRODUCT),
+                ProductRecord.name.set(details.name),
+                ProductRecord.description.set(details.description),
+                ProductRecord.category.set(details.category),
+                ProductRecord.price_amount.set(details.price.amount),
+                ProductRecord.currency.set(details.price.currency),
+                ProductRecord.images.set(list(details.images)),
+                ProductRecord.status.set(details.status.value),
+                ProductRecord.on_hand.set(ProductRecord.on_hand | 0),
+                ProductRecord.reserved.set(ProductRecord.reserved | 0),
+                ProductRecord.available.set(ProductRecord.available | 0),
+                ProductRecord.low_stock_threshold.set(
+                    details.low_stock_threshold
+                    if details.low_stock_threshold is not None
+                    else ProductRecord.low_stock_threshold | DEFAULT_LOW_STOCK_THRESHOLD
+                ),
+                ProductRecord.created_at.set(ProductRecord.created_at | now),
+                ProductRecord.updated_at.set(now),
+            ],
+            condition=ProductRecord.kind.does_not_exist() | (ProductRecord.kind == PRODUCT),
+        )
+        return _product(record)
+
+    def stock(self, sku: str) -> Stock:
+        product = self.get(sku)
+        if product is None:
+            raise NotFound(f"No product {sku}.", code="product_not_found")
+        return product.stock
+
+    def apply_adjustment(
+        self, *, sku: str, delta: int, reason: str, actor: str, adjustment_id: str
+    ) -> AdjustmentResult:
+        ledger_key = f"ADJUSTMENT#{adjustment_id}"
+        now = utcnow_str()
+        condition = (ProductRecord.kind == PRODUCT) & (ProductRecord.available >= max(-delta, 0))
+        try:
+            with TransactWrite(connection=Connection(region=region())) as tx:
+                tx.update(
+                    ProductRecord(sku),
+                    actions=[
+                        ProductRecord.on_hand.add(delta),
+                        ProductRecord.available.add(delta),
+                        ProductRecord.updated_at.set(now),
+                    ],
+                    condition=condition,
+                )
+                tx.save(
+                    AdjustmentRecord(ledger_key, target=sku, delta=delta, reason=reason, actor=actor, at=now),
+                    condition=AdjustmentRecord.sku.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            return self._explain_refusal(exc, sku=sku, delta=delta, ledger_key=ledger_key)
+        after = self.stock(sku)
+        return AdjustmentResult(after=after, applied=True)
+
+    def _explain_refusal(
+        self, exc: TransactWriteError, *, sku: str, delta: int, ledger_key: str
+    ) -> AdjustmentResult:
+        reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+        if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
+            return AdjustmentResult(after=self.stock(sku), applied=False)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            stock = self.stock(sku)
+            raise below_reserved(stock, delta) from exc
+        raise exc
+

@@ -1,0 +1,117 @@
+"""Inventory HTTP API: catalog for shoppers, products and stock for staff.
+
+Routes return Powertools `Response`s built from JSON strings, so a stored response replays byte
+for byte; their bodies are documented through `responses=` (a `-> Response` annotation would
+make Powertools try to validate the returned object)."""
+
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from commerce.http import dumps, json_response, make_resolver, require_admin
+from commerce.idempotency import idempotency_key, run_once
+from commerce.money import Money
+from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+
+from inventory import bootstrap, service
+from inventory.entrypoints.schemas import (
+    AdjustmentIn,
+    Health,
+    InventoryOut,
+    Problem,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+)
+
+app = make_resolver()
+app.enable_swagger(path="/docs", title="shopstack API", version="1")
+
+
+def _ok(model: type, *errors: int) -> dict[int | str, Any]:
+    problem = {"description": "problem details", "content": {"application/problem+json": {"model": Problem}}}
+    ok = {"description": "OK", "content": {"application/json": {"model": model}}}
+    return {200: ok, **{code: problem for code in errors}}
+
+
+@app.get("/health", responses=_ok(Health))
+def health():
+    return json_response(200, {"status": "ok"})
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi():
+    return Response(200, "application/json", app.get_openapi_json_schema(title="shopstack API", version="1"))
+
+
+@app.get("/products", responses=_ok(ProductPage, 422))
+def list_products(
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+):
+    query = f"category={category or ''}"
+    items, last = bootstrap.catalog().list(
+        category=category, limit=limit, start=decode_cursor(cursor, query=query)
+    )
+    return json_response(
+        200, {"items": [p.to_json() for p in items], "nextCursor": encode_cursor(last, query=query)}
+    )
+
+
+@app.get("/products/<sku>", responses=_ok(ProductOut, 404))
+def get_product(sku: str):
+    return json_response(200, service.public_product(bootstrap.catalog(), sku).to_json())
+
+
+@app.put("/admin/products/<sku>", responses=_ok(ProductOut, 401, 403, 404, 422))
+def put_product(sku: str, body: Annotated[ProductIn, Body()]):
+    details = service.ProductDetails(
+        sku=service.check_sku(sku),
+        name=body.name,
+        description=body.description,
+        category=body.category,
+        price=Money(body.price.amount, body.price.currency),
+        images=tuple(body.images),
+        status=body.status,
+        low_stock_threshold=body.lowStockThreshold,
+    )
+    return json_response(200, service.put_product(bootstrap.catalog(), bootstrap.publisher(), details).to_json())
+
+
+@app.get("/admin/inventory/<sku>", responses=_ok(InventoryOut, 401, 403, 404))
+def get_inventory(sku: str):
+    return json_response(200, service.inventory_of(bootstrap.catalog(), sku))
+
+
+@app.post("/admin/inventory/<sku>/adjustments", responses=_ok(InventoryOut, 401, 403, 404, 409, 422))
+def adjust_inventory(sku: str, body: Annotated[AdjustmentIn, Body()]):
+    caller = require_admin(app.current_event.raw_event)
+    key = idempotency_key(app.current_event.headers)
+
+    def apply() -> dict[str, Any]:
+        state = service.adjust_stock(
+            bootstrap.catalog(),
+            bootstrap.publisher(),
+            sku=sku,
+            delta=body.delta,
+            reason=body.reason,
+            actor=caller.scope,
+            request_key=key,
+        )
+        return {"status": 200, "body": dumps(state)}
+
+    stored = run_once(
+        scope=caller.scope,
+        operation=f"inventory-adjustment:{sku}",
+        key=key,
+        body=body.model_dump(),
+        fn=apply,
+        lambda_context=app.lambda_context,
+    )
+    return Response(stored["status"], "application/json", stored["body"])
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

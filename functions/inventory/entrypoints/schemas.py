@@ -1,0 +1,70 @@
+"""Request and response bodies of the inventory API; the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from inventory.domain.model import MAX_ADJUSTMENT, ProductStatus
+
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class MoneyModel(BaseModel):
+    model_config = STRICT
+    amount: int = Field(ge=0, le=100_000_000, description="integer minor units")
+    currency: str = Field(pattern=r"^[a-z]{3}$", description="lowercase ISO 4217")
+
+
+class ProductIn(BaseModel):
+    model_config = STRICT
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    category: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    price: MoneyModel
+    images: list[str] = Field(default_factory=list, max_length=10)
+    status: ProductStatus = ProductStatus.ACTIVE
+    lowStockThreshold: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class AdjustmentIn(BaseModel):
+    model_config = STRICT
+    delta: int = Field(ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT, description="non-zero change to on hand")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    description: str
+    category: str
+    price: MoneyModel
+    images: list[str]
+    available: int
+    status: ProductStatus
+    updatedAt: str
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    nextCursor: str | None
+
+
+class InventoryOut(BaseModel):
+    sku: str
+    onHand: int
+    reserved: int
+    available: int
+    lowStockThreshold: int
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, object]] | None = None

@@ -1,0 +1,1 @@
+"""The shopstack CDK app: one stack per service plus a shared stack."""

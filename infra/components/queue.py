@@ -1,0 +1,44 @@
+"""An SQS queue with a dead-letter queue, both encrypted and TLS-only."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+MAX_RECEIVE_COUNT = 5
+CONSUMER_TIMEOUT_FACTOR = 6
+
+
+class QueueWithDeadLetter(Construct):
+    """A work queue whose messages move to `dlq` after `max_receive_count` failed receives.
+
+    The visibility timeout is `CONSUMER_TIMEOUT_FACTOR` times the consumer's timeout, as Lambda's
+    SQS event source requires.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        consumer_timeout: Duration,
+        max_receive_count: int = MAX_RECEIVE_COUNT,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dlq = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(consumer_timeout.to_seconds() * CONSUMER_TIMEOUT_FACTOR),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=max_receive_count),
+        )

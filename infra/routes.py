@@ -1,0 +1,37 @@
+"""The REST API route table: every route, the function serving it and its authorization.
+
+Plain data with no CDK imports, so tests and tooling can read it without side effects.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Auth = Literal["none", "cognito"]
+
+
+class Route(NamedTuple):
+    """One API Gateway method proxied (`AWS_PROXY`) to a Lambda function."""
+
+    method: str
+    path: str
+    function: str
+    auth: Auth
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/health", "InventoryApi", "none"),
+    Route("GET", "/openapi.json", "InventoryApi", "none"),
+    Route("GET", "/docs", "InventoryApi", "none"),
+    Route("GET", "/products", "InventoryApi", "none"),
+    Route("GET", "/products/{sku}", "InventoryApi", "none"),
+    Route("PUT", "/admin/products/{sku}", "InventoryApi", "cognito"),
+    Route("GET", "/admin/inventory/{sku}", "InventoryApi", "cognito"),
+    Route("POST", "/admin/inventory/{sku}/adjustments", "InventoryApi", "cognito"),
+]
+"""Every route of the API, in the order of docs/architecture.md."""
+
+
+def functions_used() -> list[str]:
+    """Logical names of the functions the routes need, in first-use order."""
+    return list(dict.fromkeys(route.function for route in ROUTES))

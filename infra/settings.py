@@ -1,0 +1,72 @@
+"""Typed view of the app's context (cdk.json `context`, overridable with `cdk -c key=value`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_lambda as lambda_
+from constructs import Node
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = REPO_ROOT / "cdk.json"
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+"""The newest Python runtime aws-cdk-lib offers; every function and the shared layer use it."""
+
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PIP_PLATFORM = "manylinux2014_aarch64"
+
+
+def load_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The `context` object of cdk.json (which `cdk.App()` outside the CLI does not read)."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return dict(data.get("context", {}))
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes"}
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings shared by every stack."""
+
+    stage: str
+    api_rate_limit: float
+    api_burst_limit: int
+    log_retention: logs.RetentionDays
+    cors_allow_origins: list[str]
+    retain_data: bool
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """What happens to stateful resources when their stack is deleted."""
+        return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
+
+    @classmethod
+    def from_node(cls, node: Node) -> Settings:
+        """Read the settings from a construct's context."""
+
+        def get(key: str, default: Any) -> Any:
+            value = node.try_get_context(key)
+            return default if value is None else value
+
+        stage = str(get("stage", "dev"))
+        origins = get("corsAllowOrigins", ["*"])
+        if isinstance(origins, str):
+            origins = [item for item in origins.split(",") if item]
+        return cls(
+            stage=stage,
+            api_rate_limit=float(get("apiThrottlingRateLimit", 50)),
+            api_burst_limit=int(get("apiThrottlingBurstLimit", 100)),
+            log_retention=logs.RetentionDays[str(get("logRetention", "ONE_MONTH"))],
+            cors_allow_origins=[str(origin) for origin in origins],
+            retain_data=_as_bool(get("retainData", stage == "prod")),
+        )

@@ -1,0 +1,187 @@
+"""HTTP edge of every API function: one resolver factory, problem responses (RFC 9457) for
+every error in one place, the caller's identity, and compact JSON responses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from commerce.errors import (
+    BadRequest,
+    DependencyUnavailable,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+PROBLEM_JSON = "application/problem+json"
+MAX_BODY_BYTES = 64 * 1024
+ADMIN_GROUP = "admin"
+
+logger = Logger(service="commerce")
+
+
+def dumps(body: Any) -> str:
+    """Compact, stable JSON: replays of a stored response are byte-for-byte equal."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type="application/json", body=dumps(body), headers=headers)
+
+
+def problem_body(error: ProblemError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{error.problem_code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.problem_code,
+    }
+    if error.errors:
+        body["errors"] = error.errors
+    body.update(error.extra)
+    return body
+
+
+def problem_response(error: ProblemError) -> Response:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return Response(
+        status_code=error.status, content_type=PROBLEM_JSON, body=dumps(problem_body(error)), headers=headers
+    )
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in (loc or ()) if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def validation_problem(exc: RequestValidationError) -> ProblemError:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return BadRequest("The request body is not valid JSON.", code="malformed_json")
+    fields = [
+        {"field": _field(e.get("loc")), "message": str(e.get("msg", "invalid")), "type": e.get("type")}
+        for e in errors
+    ]
+    return ValidationFailed("The request has invalid fields.", errors=fields)
+
+
+_TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+}
+
+
+def unexpected_problem(exc: Exception) -> ProblemError:
+    """A dependency that is busy or unreachable is a 503 the caller may retry; anything else
+    is our fault: a 500 that shows no internals."""
+    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ConnectionError | ReadTimeoutError) or (
+        isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _TRANSIENT_CODES
+    ):
+        return DependencyUnavailable("A dependency is busy or unreachable; please retry.", retry_after=1)
+    return ProblemError("Something went wrong on our side.")
+
+
+class CommerceResolver(APIGatewayRestResolver):
+    """Powertools REST resolver with shopstack's error contract and request limits."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            self._admit(event)
+        except ProblemError as refused:
+            return {
+                "statusCode": refused.status,
+                "headers": {"Content-Type": PROBLEM_JSON},
+                "body": dumps(problem_body(refused)),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+    @staticmethod
+    def _admit(event: dict[str, Any]) -> None:
+        """Checks that come before routing and body validation: size, then staff routes."""
+        if len(event.get("body") or "") > MAX_BODY_BYTES:
+            raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
+        if str(event.get("resource") or event.get("path") or "").startswith("/admin/"):
+            require_admin(event)
+
+
+def make_resolver() -> CommerceResolver:
+    app = CommerceResolver(
+        enable_validation=True,
+        cors=CORSConfig(allow_origin="*", allow_headers=["Idempotency-Key", "X-Cart-Token", "X-Order-Token"]),
+    )
+
+    @app.exception_handler(ProblemError)
+    def _problem(exc: ProblemError) -> Response:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return problem_response(validation_problem(exc))
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return problem_response(NotFound("No such route."))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return problem_response(unexpected_problem(exc))
+
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: a Cognito user (sub, email, groups) or an anonymous guest."""
+
+    sub: str | None
+    email: str | None
+    groups: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_GROUP in self.groups
+
+    @property
+    def scope(self) -> str:
+        return self.sub or "anonymous"
+
+
+def _groups(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, list):
+        return tuple(str(g) for g in raw)
+    if isinstance(raw, str) and raw.strip():
+        return tuple(g for g in raw.strip("[]").replace(",", " ").split() if g)
+    return ()
+
+
+def caller_of(event: dict[str, Any]) -> Caller:
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    if not isinstance(claims, dict) or not claims.get("sub"):
+        return Caller(sub=None, email=None, groups=())
+    return Caller(sub=str(claims["sub"]), email=claims.get("email"), groups=_groups(claims.get("cognito:groups")))
+
+
+def require_admin(event: dict[str, Any]) -> Caller:
+    caller = caller_of(event)
+    if caller.sub is None:
+        raise Unauthorized("Sign in as staff to use this route.")
+    if not caller.is_admin:
+        raise Forbidden("This route is for members of the admin group.")
+    return caller

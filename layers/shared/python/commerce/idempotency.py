@@ -1,0 +1,79 @@
+"""Idempotency-Key handling on top of Powertools idempotency (DynamoDB persistence).
+
+Keys are scoped to the caller and the operation; the request body is validated so the same
+key with another body is refused; the stored first response is replayed byte for byte."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from commerce.config import setting
+from commerce.errors import Conflict, ValidationFailed
+
+HEADER = "idempotency-key"
+EXPIRES_AFTER_SECONDS = 24 * 3600
+
+
+def idempotency_key(headers: dict[str, str] | None) -> str:
+    key = next((v for k, v in (headers or {}).items() if k.lower() == HEADER), None)
+    if key is None or not 1 <= len(key) <= 255:
+        raise ValidationFailed(
+            "An Idempotency-Key header of 1 to 255 characters is required.",
+            errors=[{"field": "Idempotency-Key", "message": "required, 1-255 characters"}],
+        )
+    return key
+
+
+@cache
+def _persistence() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=setting("IDEMPOTENCY_TABLE"))
+
+
+def run_once(
+    *,
+    scope: str,
+    operation: str,
+    key: str,
+    body: Any,
+    fn: Callable[[], dict[str, Any]],
+    lambda_context: Any = None,
+) -> dict[str, Any]:
+    """Run `fn` once per (scope, operation, key); later calls get its stored result."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="[scope, operation, key]",
+        payload_validation_jmespath="body",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=EXPIRES_AFTER_SECONDS,
+    )
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+
+    def once(request: dict[str, Any]) -> dict[str, Any]:
+        return fn()
+
+    guarded = idempotent_function(
+        once, data_keyword_argument="request", persistence_store=_persistence(), config=config
+    )
+    try:
+        result: dict[str, Any] = guarded(request={"scope": scope, "operation": operation, "key": key, "body": body})
+    except IdempotencyAlreadyInProgressError as exc:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed.",
+            code="idempotency_in_progress",
+            retry_after=1,
+        ) from exc
+    except IdempotencyValidationError as exc:
+        raise ValidationFailed(
+            "This Idempotency-Key was already used with another request body.", code="idempotency_key_reused"
+        ) from exc
+    return result

@@ -1,0 +1,103 @@
+"""The AWS services of the local cloud: moto's server in this process, on loopback."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+SFN_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class SerializedDynamoDB:
+    """WSGI middleware running DynamoDB requests one at a time.
+
+    moto does not serialize writes: two conditional updates racing on one item can both pass
+    their condition. DynamoDB guarantees they cannot, so every DynamoDB call takes one lock.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not is_dynamodb_request(environ):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def is_dynamodb_request(environ: dict[str, Any]) -> bool:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    return target.startswith("DynamoDB_")
+
+
+def configure_moto(port: int) -> None:
+    """Point moto at its own port and turn on real Step Functions execution."""
+    os.environ["MOTO_PORT"] = str(port)
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.set_config(SFN_CONFIG)
+
+
+def _moto_app() -> WsgiApp:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def _quiet_handler() -> type:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+    return QuietHandler
+
+
+class MotoServer:
+    """moto's WSGI app on a threaded werkzeug server, with DynamoDB serialized."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.requested_port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("moto server not started")
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> MotoServer:
+        app = SerializedDynamoDB(_moto_app())
+        self._server = make_server(
+            self.host, self.requested_port, app, threaded=True, request_handler=_quiet_handler()
+        )
+        configure_moto(self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None

@@ -1,0 +1,149 @@
+"""A warm Lambda worker: imports one handler once, then serves invocations over two pipes.
+
+Run as `python -m shopstack.localcloud.worker HANDLER REQUEST_FD RESPONSE_FD`. Each message is a
+4-byte big-endian length followed by that many bytes of JSON. The worker exits when the request
+pipe closes or its parent goes away, so it never outlives the local cloud.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+HEADER = struct.Struct(">I")
+Handler = Callable[[Any, Any], Any]
+
+
+def read_message(fd: int) -> dict[str, Any] | None:
+    header = read_exact(fd, HEADER.size)
+    if header is None:
+        return None
+    body = read_exact(fd, HEADER.unpack(header)[0])
+    if body is None:
+        return None
+    message: dict[str, Any] = json.loads(body)
+    return message
+
+
+def read_exact(fd: int, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_message(fd: int, message: dict[str, Any]) -> None:
+    body = json.dumps(message).encode()
+    data = HEADER.pack(len(body)) + body
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+class LambdaContext:
+    """The attributes of AWS Lambda's Python context object that handlers use."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        env = os.environ
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.invoked_function_arn: str = request["invoked_function_arn"]
+        self.aws_request_id: str = request["request_id"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms: float = request["deadline_ms"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def error_payload(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    frames = traceback.format_tb(exc.__traceback__)
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": "",
+        "stackTrace": frames,
+    }
+
+
+def load_handler(spec: str) -> Handler:
+    module_name, _, attr = spec.rpartition(".")
+    if not module_name:
+        raise ImportError(f"Bad handler '{spec}': expected module.function")
+    module = importlib.import_module(module_name)
+    handler: Handler = getattr(module, attr)
+    return handler
+
+
+def invoke(handler: Handler, request: dict[str, Any]) -> dict[str, Any]:
+    context = LambdaContext(request)
+    try:
+        result = handler(request["event"], context)
+    except Exception as exc:
+        payload = error_payload(exc)
+        payload["requestId"] = context.aws_request_id
+        traceback.print_exc()
+        return {"errored": True, "payload": payload}
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        return {"errored": True, "payload": error_payload(exc, "Runtime.MarshalError")}
+    return {"errored": False, "payload": result}
+
+
+def watch_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """Exit as soon as the process that started this worker is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
+    init_error: dict[str, Any] | None = None
+    handler: Handler | None = None
+    try:
+        handler = load_handler(handler_spec)
+    except Exception as exc:
+        init_error = error_payload(exc, f"Runtime.{type(exc).__name__}")
+        traceback.print_exc()
+    write_message(response_fd, {"ready": True, "initError": init_error})
+    while (request := read_message(request_fd)) is not None:
+        if handler is None:
+            reply = {"errored": True, "payload": init_error}
+        else:
+            reply = invoke(handler, request)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        write_message(response_fd, reply)
+
+
+def main(argv: list[str]) -> int:
+    handler_spec, request_fd, response_fd = argv[0], int(argv[1]), int(argv[2])
+    watch_parent(os.getppid())
+    serve(handler_spec, request_fd, response_fd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
