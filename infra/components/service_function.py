@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -26,7 +27,10 @@ def service_code(service: str) -> lambda_.Code:
 
 
 class ServiceFunction(Construct):
-    """A Lambda function (arm64, 512 MB, X-Ray) with its own log group and the shared layer."""
+    """A Lambda function (arm64, 512 MB, X-Ray) with its own log group, role and the shared layer.
+
+    The role only writes the function's log group (no AWS managed policy); grants add the rest.
+    """
 
     def __init__(
         self,
@@ -48,6 +52,13 @@ class ServiceFunction(Construct):
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {construct_id}: writes its own log group only",
+        )
+        self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -60,6 +71,7 @@ class ServiceFunction(Construct):
             timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE,
             layers=list(layers),
+            role=self.role,
             log_group=self.log_group,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,

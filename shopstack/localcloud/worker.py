@@ -74,7 +74,13 @@ class LambdaContext:
 
 
 def error_payload(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
-    frames = traceback.format_tb(exc.__traceback__)
+    frames = [
+        line
+        for frame, line in zip(
+            traceback.extract_tb(exc.__traceback__), traceback.format_tb(exc.__traceback__), strict=True
+        )
+        if frame.filename != __file__
+    ]
     return {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,

@@ -1,0 +1,64 @@
+# shopstack: every target sets up what it needs on a fresh machine by itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup run test test-unit test-infra test-integration synth lint bench lock clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## run: the whole stack on http://127.0.0.1:3000 with the demo catalog
+run: setup
+	$(BIN)/python -m shopstack up --seed demo
+
+## test: every test suite (unit, local cloud, infra, integration)
+test: setup
+	$(BIN)/python -m pytest
+
+test-unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+test-infra: setup
+	$(BIN)/python -m pytest tests/infra
+
+test-integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+## synth: the deployable CloudFormation templates in cdk.out/ (bundles the shared layer)
+synth: setup
+	node_modules/.bin/cdk synth --no-notices --quiet
+	@ls cdk.out/*.template.json
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy functions layers/shared/python/commerce shopstack infra
+
+## bench: benchmarks that print ratios against a baseline measured in the same run
+bench: setup
+	$(BIN)/python -m bench
+
+## lock: re-resolve requirements.lock from pyproject.toml
+lock:
+	$(PYTHON) -m venv /tmp/shopstack-lock && /tmp/shopstack-lock/bin/pip install --quiet ".[dev]"
+	/tmp/shopstack-lock/bin/pip freeze --exclude-editable | grep -v '^shopstack' > requirements.lock
+
+clean:
+	rm -rf .shopstack cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""Orders in the Orders table (pk `ORDER#<id>`, sk `ORDER`), through PynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commerce.config import region, setting
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+
+class OrderRecord(Model):
+    class Meta:
+        table_name: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    total_amount = NumberAttribute(attr_name="totalAmount", null=True)
+    currency = UnicodeAttribute(null=True)
+
+
+def _bind() -> None:
+    if OrderRecord.Meta.table_name is None:
+        OrderRecord.Meta.table_name = setting("ORDERS_TABLE")
+        OrderRecord.Meta.region = region()  # type: ignore[attr-defined]
+
+
+class DynamoOrders:
+    def __init__(self) -> None:
+        _bind()
+
+    def summary(self, order_id: str) -> dict[str, Any] | None:
+        try:
+            record = OrderRecord.get(f"ORDER#{order_id}", "ORDER")
+        except OrderRecord.DoesNotExist:
+            return None
+        return {
+            "orderId": order_id,
+            "status": record.status,
+            "total": {"amount": int(record.total_amount or 0), "currency": record.currency or "usd"},
+        }

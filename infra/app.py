@@ -1,0 +1,99 @@
+"""The shopstack CDK app: composes the stacks, grants access between them, runs cdk-nag.
+
+`cdk synth` runs it through cdk.json; `python -m infra.app --outdir DIR [--local]` synthesizes
+without the CLI (`--local` skips asset bundling, so the layer asset is its source folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.nag import acknowledge_findings
+from infra.settings import Settings, load_cdk_json_context
+from infra.stacks import AnalyticsStack, ApiStack, InventoryStack, OrdersStack, SharedStack
+
+BUNDLING_STACKS = "aws:cdk:bundling-stacks"
+STACK_IDS = ("ShopstackShared", "ShopstackInventory", "ShopstackOrders", "ShopstackAnalytics", "ShopstackApi")
+
+
+def build_app(
+    *,
+    outdir: str | None = None,
+    local: bool = False,
+    context: Mapping[str, Any] | None = None,
+) -> cdk.App:
+    """Build (not synthesize) the app with cdk.json's context, overridden by `context`.
+
+    `local=True` skips asset bundling. Context set by the CDK CLI still takes precedence.
+    """
+    merged: dict[str, Any] = load_cdk_json_context()
+    merged.update(context or {})
+    if local:
+        merged[BUNDLING_STACKS] = []
+    app = cdk.App(outdir=outdir, context=merged)
+    compose(app)
+    return app
+
+
+def compose(app: cdk.App) -> None:
+    """Create the stacks and wire them together."""
+    settings = Settings.from_node(app.node)
+
+    shared = SharedStack(app, "ShopstackShared", settings=settings)
+    inventory = InventoryStack(
+        app,
+        "ShopstackInventory",
+        settings=settings,
+        layer=shared.layer,
+        event_bus=shared.event_bus,
+        idempotency_table=shared.idempotency_table,
+    )
+    orders = OrdersStack(app, "ShopstackOrders", settings=settings, layer=shared.layer, event_bus=shared.event_bus)
+    analytics = AnalyticsStack(
+        app, "ShopstackAnalytics", settings=settings, layer=shared.layer, event_bus=shared.event_bus
+    )
+    api = ApiStack(
+        app,
+        "ShopstackApi",
+        settings=settings,
+        user_pool=shared.user_pool,
+        functions={"InventoryApi": inventory.api_function},
+    )
+
+    inventory.products_table.grant_read_write_data(inventory.api_function)
+    shared.idempotency_table.grant_read_write_data(inventory.api_function)
+    shared.event_bus.grant_put_events_to(inventory.api_function)
+
+    orders.orders_table.grant_read_write_data(orders.tasks_function)
+    shared.event_bus.grant_put_events_to(orders.tasks_function)
+    orders.tasks_function.grant_invoke(orders.workflow)
+
+    analytics.analytics_table.grant_read_write_data(analytics.consumer)
+    analytics.queue.grant_consume_messages(analytics.consumer)
+
+    for stack in (shared, inventory, orders, analytics, api):
+        cdk.Tags.of(stack).add("project", "shopstack")
+        cdk.Tags.of(stack).add("stage", settings.stage)
+
+    acknowledge_findings(shared=shared, inventory=inventory, orders=orders, analytics=analytics, api=api)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Synthesize the app into `--outdir` (or the directory the CDK CLI asks for)."""
+    parser = argparse.ArgumentParser(prog="python -m infra.app", description=__doc__)
+    parser.add_argument("--outdir", help="cloud assembly directory (default: the CLI's, else cdk.out)")
+    parser.add_argument("--local", action="store_true", help="skip asset bundling (local cloud)")
+    args = parser.parse_args(argv)
+    outdir = args.outdir or os.environ.get("CDK_OUTDIR") or "cdk.out"
+    build_app(outdir=outdir, local=args.local).synth()
+
+
+if __name__ == "__main__":
+    main()

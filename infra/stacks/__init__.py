@@ -1,0 +1,9 @@
+"""One stack per service plus the shared stack and the API stack."""
+
+from infra.stacks.analytics import AnalyticsStack
+from infra.stacks.api import ApiStack
+from infra.stacks.inventory import InventoryStack
+from infra.stacks.orders import OrdersStack
+from infra.stacks.shared import SharedStack
+
+__all__ = ["AnalyticsStack", "ApiStack", "InventoryStack", "OrdersStack", "SharedStack"]

@@ -1,0 +1,82 @@
+"""ShopstackShared: event bus, idempotency table, shared layer, Cognito user pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from infra.components import OnDemandTable, SharedLayer
+from infra.settings import Settings
+
+ADMIN_GROUP = "admin"
+
+
+class SharedStack(Stack):
+    """Resources every service uses."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="shopstack: shared resources", **kwargs)
+
+        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=f"shopstack-{settings.stage}")
+
+        self.idempotency = OnDemandTable(
+            self,
+            "Idempotency",
+            partition_key="id",
+            time_to_live_attribute="expiration",
+            removal_policy=settings.removal_policy,
+        )
+        self.idempotency_table = self.idempotency.table
+
+        self.layer = SharedLayer(
+            self, "SharedLayer", description="shopstack commerce library and its dependencies"
+        ).layer
+
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True)
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            removal_policy=settings.removal_policy,
+        )
+        cognito.UserPoolGroup(
+            self,
+            "AdminGroup",
+            user_pool=self.user_pool,
+            group_name=ADMIN_GROUP,
+            description="Staff allowed to call /admin routes",
+        )
+        self.user_pool_client = self.user_pool.add_client(
+            "AppClient",
+            auth_flows=cognito.AuthFlow(user_password=True, admin_user_password=True, user_srp=True),
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+        )
+
+        CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
+        CfnOutput(self, "IdempotencyTableName", value=self.idempotency_table.table_name)
+        CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
+        CfnOutput(self, "SharedLayerArn", value=self.layer.layer_version_arn)

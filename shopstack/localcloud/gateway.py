@@ -1,0 +1,911 @@
+"""The local API Gateway: REST API v1 data plane over the RestApis deployed into moto.
+
+Routes, methods, Lambda proxy integrations, the Cognito authorizer, CORS preflight mocks and
+stage throttling are all read from what CloudFormation deployed into moto's in-process
+apigateway backend; nothing here declares a route. `refresh()` compiles them into a routing
+tree so a request costs a few dictionary lookups before the Lambda is invoked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, TextIO
+
+from shopstack.localcloud import auth
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+LOCALCLOUD_PATH = "/_localcloud"
+PROBE_VALUE = "PROBE"
+DEFAULT_IDENTITY_HEADER = "Authorization"
+AUTHORIZER_CACHE_SIZE = 4096
+LAMBDA_URI = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
+HEADER_PARAM = re.compile(r"^method\.response\.header\.(?P<name>.+)$")
+ORIGIN_TEST = re.compile(r'\$origin\s*==\s*"(?P<origin>[^"]+)"')
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/graphql",
+)
+DROPPED_RESPONSE_HEADERS = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive"})
+STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+Headers = list[tuple[str, str]]
+
+ERRORS: dict[str, tuple[int, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (
+        403,
+        "Missing Authentication Token",
+        "MissingAuthenticationTokenException",
+    ),
+    "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
+    "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
+    "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
+}
+
+
+@dataclass(frozen=True)
+class CognitoAuthorizer:
+    name: str
+    header_key: str
+    pools: Mapping[str, Container[str]]
+
+
+@dataclass(frozen=True)
+class MockIntegration:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    allowed_origins: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True)
+class Method:
+    http_method: str
+    function_arn: str | None
+    authorizer: CognitoAuthorizer | None
+    mock: MockIntegration | None
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    path: str
+    methods: Mapping[str, Method]
+
+
+@dataclass
+class Node:
+    literals: dict[str, Node] = field(default_factory=dict)
+    param: tuple[str, Node] | None = None
+    greedy: tuple[str, Resource] | None = None
+    resource: Resource | None = None
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int | None
+    headers: tuple[tuple[str, str], ...]
+    template: str | None
+
+
+class TokenBucket:
+    """Stage throttling: `burst` requests at once, refilled at `rate` per second."""
+
+    __slots__ = ("_lock", "_tokens", "_updated", "burst", "rate")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = max(rate, 0.0)
+        self.burst = max(burst, 0)
+        self._tokens = float(self.burst)
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when the request may pass, else the seconds until a token is available."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            if self.rate <= 0 or self.burst < 1:
+                return 1.0
+            return (1.0 - self._tokens) / self.rate
+
+
+@dataclass(frozen=True)
+class Throttle:
+    stage: TokenBucket | None
+    methods: Mapping[tuple[str, str], TokenBucket]
+
+    def take(self, resource_path: str, http_method: str) -> float:
+        bucket = self.methods.get((resource_path, http_method)) or self.stage
+        return bucket.take() if bucket is not None else 0.0
+
+
+@dataclass(frozen=True)
+class Api:
+    id: str
+    name: str
+    stage: str
+    stage_variables: Mapping[str, str] | None
+    root: Node
+    resources: tuple[Resource, ...]
+    throttle: Throttle
+    binary_media_types: tuple[str, ...]
+    gateway_responses: Mapping[str, GatewayResponse]
+    user_pool_ids: tuple[str, ...]
+
+
+@dataclass
+class Request:
+    environ: dict[str, Any]
+    method: str
+    path: str
+    request_id: str
+    started: float
+    epoch_ms: int
+
+
+class LocalGateway:
+    """WSGI app serving the deployed REST APIs as API Gateway's data plane does."""
+
+    def __init__(self, *, region: str, account_id: str, invoke: Invoke, moto_url: str) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.moto_url = moto_url
+        self.log_stream: TextIO | None = None
+        self._invoke = invoke
+        self._apis: tuple[Api, ...] = ()
+        self._keys: dict[str, Any] | None = None
+        self._claims_cache: dict[str, tuple[dict[str, str], float]] = {}
+
+    def refresh(self) -> None:
+        if self._keys is None:
+            self._keys = auth.public_keys(auth.load_moto_jwks())
+        apigateway = _backend("apigateway", self.account_id, self.region)
+        pools = _backend("cognito-idp", self.account_id, self.region).user_pools
+        declared = declared_methods(self.account_id, self.region)
+        rest_apis = list(apigateway.apis.values())
+        self._apis = tuple(_compile_api(rest_api, pools, self.region, declared) for rest_api in rest_apis)
+        self._claims_cache = {}
+
+    def probe_paths(self) -> list[str]:
+        paths: list[str] = []
+        for api in self._apis:
+            for resource in api.resources:
+                if any(verb != "OPTIONS" for verb in resource.methods):
+                    path = _probe_path(resource.path)
+                    if path not in paths:
+                        paths.append(path)
+        return paths
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(
+            environ=environ,
+            method=environ.get("REQUEST_METHOD", "GET").upper(),
+            path=_request_path(environ),
+            request_id=str(uuid.uuid4()),
+            started=time.perf_counter(),
+            epoch_ms=int(time.time() * 1000),
+        )
+        try:
+            status, headers, body = self._handle(request)
+        except Exception as exc:
+            print(f"gateway: {request.method} {request.path}: {exc!r}", file=sys.stderr)
+            status, headers, body = _error(None, "INTEGRATION_FAILURE", request)
+        headers.append(("Content-Length", str(len(body))))
+        start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
+        self._access_log(request, status, len(body))
+        return [body]
+
+    def _handle(self, request: Request) -> tuple[int, Headers, bytes]:
+        if request.path == LOCALCLOUD_PATH and request.method == "GET":
+            return _json_response(200, self._localcloud_info(), request)
+        found = self._route(request.path)
+        if found is None:
+            return _error(None, "MISSING_AUTHENTICATION_TOKEN", request)
+        api, resource, params = found
+        method = resource.methods.get(request.method) or resource.methods.get("ANY")
+        if method is None:
+            return _error(api, "MISSING_AUTHENTICATION_TOKEN", request)
+        wait = api.throttle.take(resource.path, request.method)
+        if wait > 0:
+            status, headers, body = _error(api, "THROTTLED", request)
+            headers.append(("Retry-After", str(max(1, math.ceil(wait)))))
+            return status, headers, body
+        if _content_length(request.environ) > MAX_PAYLOAD_BYTES:
+            return _error(api, "REQUEST_TOO_LARGE", request)
+        claims = None
+        if method.authorizer is not None:
+            claims = self._authorize(method.authorizer, request.environ)
+            if claims is None:
+                return _error(api, "UNAUTHORIZED", request)
+        if method.mock is not None:
+            return _mock_response(method.mock, request)
+        return self._integrate(api, resource, method, request, params, claims)
+
+    def _integrate(
+        self,
+        api: Api,
+        resource: Resource,
+        method: Method,
+        request: Request,
+        params: dict[str, str],
+        claims: dict[str, str] | None,
+    ) -> tuple[int, Headers, bytes]:
+        body = _read_body(request.environ)
+        if body is None:
+            return _error(api, "REQUEST_TOO_LARGE", request)
+        if method.function_arn is None:
+            return _error(api, "INTEGRATION_FAILURE", request)
+        event = build_event(api, resource, request, params, body, claims, self.account_id)
+        try:
+            payload = self._invoke(method.function_arn, event)
+        except Exception as exc:
+            print(f"gateway: {method.function_arn} failed: {exc!r}", file=sys.stderr)
+            return _error(api, "INTEGRATION_FAILURE", request)
+        mapped = proxy_response(payload)
+        if mapped is None:
+            print(f"gateway: malformed Lambda proxy response from {method.function_arn}", file=sys.stderr)
+            return _error(api, "INTEGRATION_FAILURE", request)
+        mapped[1].append(("x-amzn-RequestId", request.request_id))
+        return mapped
+
+    def _route(self, path: str) -> tuple[Api, Resource, dict[str, str]] | None:
+        segments = [segment for segment in path.split("/") if segment]
+        for api in self._apis:
+            found = match_route(api.root, segments)
+            if found is None and segments and segments[0] == api.stage:
+                found = match_route(api.root, segments[1:])
+            if found is not None:
+                return api, found[0], found[1]
+        return None
+
+    def _authorize(self, authorizer: CognitoAuthorizer, environ: Mapping[str, Any]) -> dict[str, str] | None:
+        header = environ.get(authorizer.header_key)
+        cache_key = f"{authorizer.name}\n{header}"
+        cached = self._claims_cache.get(cache_key) if header else None
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        try:
+            token = auth.token_from_header(header)
+            claims = auth.verify_id_token(token, keys=self._keys or {}, pools=authorizer.pools)
+        except auth.Unauthorized:
+            return None
+        rendered = auth.render_claims(claims)
+        if len(self._claims_cache) >= AUTHORIZER_CACHE_SIZE:
+            self._claims_cache.clear()
+        self._claims_cache[cache_key] = (rendered, float(claims["exp"]))
+        return rendered
+
+    def _localcloud_info(self) -> dict[str, Any]:
+        pools = _backend("cognito-idp", self.account_id, self.region).user_pools
+        wanted = [pool_id for api in self._apis for pool_id in api.user_pool_ids]
+        pool = next((pools[p] for p in wanted if p in pools), None) or next(iter(pools.values()), None)
+        client_id = next(iter(pool.clients), None) if pool is not None else None
+        return {
+            "motoUrl": self.moto_url,
+            "region": self.region,
+            "userPoolId": pool.id if pool is not None else None,
+            "userPoolClientId": client_id,
+        }
+
+    def _access_log(self, request: Request, status: int, size: int) -> None:
+        latency_ms = (time.perf_counter() - request.started) * 1000
+        environ = request.environ
+        when = _clf_time(request.epoch_ms)
+        line = (
+            f"{environ.get('REMOTE_ADDR', '-')} {request.request_id} [{when}] "
+            f'"{request.method} {request.path} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" '
+            f"{status} {size} {latency_ms:.2f}ms"
+        )
+        print(line, file=self.log_stream or sys.stdout, flush=True)
+
+
+def _backend(service: str, account_id: str, region: str) -> Any:
+    from moto.backends import get_backend
+
+    return get_backend(service)[account_id][region]  # type: ignore[call-overload]
+
+
+# Compiling the deployed API
+
+
+def _compile_api(rest_api: Any, pools: Mapping[str, Any], region: str, declared: Mapping[int, Any]) -> Api:
+    stage_name, stage = _deployed_stage(rest_api)
+    authorizers = _authorizers(rest_api, pools, region)
+    fallback = _fallback_authorizer(authorizers, pools, region)
+    resources = tuple(
+        Resource(id=r.id, path=r.get_path(), methods=_methods(r, authorizers, fallback, declared))
+        for r in list(rest_api.resources.values())
+    )
+    pool_ids = tuple(
+        auth.user_pool_id_from_arn(arn)
+        for a in rest_api.authorizers.values()
+        if a.type == "COGNITO_USER_POOLS"
+        for arn in a.provider_arns or []
+    )
+    return Api(
+        id=rest_api.id,
+        name=rest_api.name,
+        stage=stage_name,
+        stage_variables=dict(stage.variables) if stage is not None and stage.variables else None,
+        root=build_tree(resources),
+        resources=resources,
+        throttle=compile_throttle(stage.method_settings if stage is not None else {}),
+        binary_media_types=tuple(rest_api.binaryMediaTypes or ()),
+        gateway_responses=_gateway_responses(rest_api),
+        user_pool_ids=pool_ids,
+    )
+
+
+@dataclass(frozen=True)
+class DeclaredMethod:
+    """What the CloudFormation template said of a method, for the parts moto does not keep."""
+
+    authorizer_id: str | None
+    integration_responses: tuple[Mapping[str, Any], ...]
+
+
+def declared_methods(account_id: str, region: str) -> dict[int, DeclaredMethod]:
+    """Template properties of every AWS::ApiGateway::Method CloudFormation created, by moto object."""
+    try:
+        stacks = _backend("cloudformation", account_id, region).stacks
+    except Exception:
+        return {}
+    found = {}
+    for stack in list(stacks.values()):
+        template = getattr(stack, "template_dict", None) or {}
+        parsed = getattr(getattr(stack, "resource_map", None), "_parsed_resources", None) or {}
+        for logical_id, spec in (template.get("Resources") or {}).items():
+            if spec.get("Type") != "AWS::ApiGateway::Method" or logical_id not in parsed:
+                continue
+            props = spec.get("Properties") or {}
+            integration = props.get("Integration") or {}
+            ref = props.get("AuthorizerId") or {}
+            target = parsed.get(ref.get("Ref")) if isinstance(ref, dict) else ref
+            found[id(parsed[logical_id])] = DeclaredMethod(
+                authorizer_id=target if isinstance(target, str) else getattr(target, "id", None),
+                integration_responses=tuple(integration.get("IntegrationResponses") or ()),
+            )
+    return found
+
+
+def _deployed_stage(rest_api: Any) -> tuple[str, Any]:
+    stages = dict(rest_api.stages)
+    if stages:
+        name = next(iter(stages))
+        return name, stages[name]
+    names = [d.stage_name for d in rest_api.deployments.values() if d.stage_name]
+    return (names[0] if names else "v1"), None
+
+
+def _authorizers(rest_api: Any, pools: Mapping[str, Any], region: str) -> dict[str, CognitoAuthorizer]:
+    compiled = {}
+    for authorizer in list(rest_api.authorizers.values()):
+        if authorizer.type != "COGNITO_USER_POOLS":
+            continue
+        pool_ids = [auth.user_pool_id_from_arn(arn) for arn in authorizer.provider_arns or []]
+        compiled[authorizer.id] = CognitoAuthorizer(
+            name=authorizer.name or authorizer.id,
+            header_key=_identity_header_key(authorizer.identity_source),
+            pools=_issuers(pools, pool_ids, region),
+        )
+    return compiled
+
+
+def _fallback_authorizer(
+    authorizers: Mapping[str, CognitoAuthorizer], pools: Mapping[str, Any], region: str
+) -> CognitoAuthorizer:
+    """For a COGNITO_USER_POOLS method whose authorizer id was not kept: the API's, else every pool."""
+    if len(authorizers) == 1:
+        return next(iter(authorizers.values()))
+    merged: dict[str, Container[str]] = {}
+    for authorizer in authorizers.values():
+        merged.update(authorizer.pools)
+    return CognitoAuthorizer(
+        name="cognito",
+        header_key=_identity_header_key(None),
+        pools=merged or _issuers(pools, list(pools), region),
+    )
+
+
+def _issuers(pools: Mapping[str, Any], pool_ids: Iterable[str], region: str) -> dict[str, Container[str]]:
+    return {
+        auth.issuer_url(pools[pool_id].region or region, pool_id): pools[pool_id].clients
+        for pool_id in pool_ids
+        if pool_id in pools
+    }
+
+
+def _identity_header_key(identity_source: str | None) -> str:
+    prefix = "method.request.header."
+    source = (identity_source or "").split(",")[0].strip()
+    name = source[len(prefix) :] if source.startswith(prefix) else DEFAULT_IDENTITY_HEADER
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+def _methods(
+    resource: Any,
+    authorizers: Mapping[str, CognitoAuthorizer],
+    fallback: CognitoAuthorizer,
+    declared: Mapping[int, DeclaredMethod],
+) -> dict[str, Method]:
+    methods = {}
+    for verb, method in list(resource.resource_methods.items()):
+        template = declared.get(id(method))
+        integration = method.method_integration
+        kind = integration.integration_type.upper() if integration is not None else ""
+        authorizer = None
+        if (method.authorization_type or "NONE").upper() == "COGNITO_USER_POOLS":
+            authorizer_id = method.authorizer_id or (template.authorizer_id if template else None)
+            authorizer = authorizers.get(authorizer_id or "") or fallback
+        mock = None
+        if kind == "MOCK":
+            responses = _integration_responses(integration, template)
+            mock = compile_mock(responses) if responses else default_preflight(resource.resource_methods)
+        methods[verb.upper()] = Method(
+            http_method=verb.upper(),
+            function_arn=lambda_arn(integration.uri) if kind == "AWS_PROXY" else None,
+            authorizer=authorizer,
+            mock=mock,
+        )
+    return methods
+
+
+def _integration_responses(integration: Any, template: DeclaredMethod | None) -> list[Mapping[str, Any]]:
+    kept: list[Mapping[str, Any]] = [
+        {
+            "StatusCode": r.status_code,
+            "SelectionPattern": r.selection_pattern,
+            "ResponseParameters": r.response_parameters,
+            "ResponseTemplates": r.response_templates,
+        }
+        for r in (integration.integration_responses or {}).values()
+    ]
+    return kept or list(template.integration_responses if template else ())
+
+
+def lambda_arn(uri: str | None) -> str | None:
+    """The function ARN inside an AWS_PROXY integration URI."""
+    found = LAMBDA_URI.search(uri or "")
+    return found.group("arn") if found else None
+
+
+def compile_mock(responses: Sequence[Mapping[str, Any]]) -> MockIntegration:
+    """A MOCK integration's default response (the one without a selection pattern), as CDK's preflight."""
+    chosen = next((r for r in responses if not r.get("SelectionPattern")), responses[0])
+    headers = []
+    for key, value in (chosen.get("ResponseParameters") or {}).items():
+        name = HEADER_PARAM.match(key)
+        if name and isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'":
+            headers.append((name.group("name"), value[1:-1]))
+    templates = chosen.get("ResponseTemplates") or {}
+    template = templates.get("application/json") or next(iter(templates.values()), None) or ""
+    origins = tuple(ORIGIN_TEST.findall(template))
+    return MockIntegration(
+        status=int(chosen.get("StatusCode") or 200),
+        headers=tuple(headers),
+        allowed_origins=origins,
+        body="" if origins or "#set" in template else template,
+    )
+
+
+def default_preflight(verbs: Iterable[str]) -> MockIntegration:
+    allowed = sorted({*(verb.upper() for verb in verbs), "OPTIONS"})
+    return MockIntegration(
+        status=204,
+        headers=(
+            (
+                "Access-Control-Allow-Headers",
+                "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent",
+            ),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Allow-Methods", ",".join(allowed)),
+        ),
+        allowed_origins=(),
+        body="",
+    )
+
+
+def _gateway_responses(rest_api: Any) -> dict[str, GatewayResponse]:
+    compiled = {}
+    for kind, response in list(rest_api.gateway_responses.items()):
+        headers = []
+        for key, value in (response.response_parameters or {}).items():
+            if key.startswith("gatewayresponse.header.") and isinstance(value, str):
+                headers.append((key.split(".", 2)[2], value.strip("'")))
+        templates = response.response_templates or {}
+        compiled[kind] = GatewayResponse(
+            status=int(response.status_code) if response.status_code else None,
+            headers=tuple(headers),
+            template=templates.get("application/json") or next(iter(templates.values()), None),
+        )
+    return compiled
+
+
+def compile_throttle(method_settings: Mapping[str, Any]) -> Throttle:
+    """Token buckets from a stage's method settings (`*/*` for the stage, `path/VERB` per method)."""
+    stage = None
+    methods = {}
+    for key, settings in (method_settings or {}).items():
+        bucket = _bucket(settings)
+        if bucket is None:
+            continue
+        path, _, verb = key.rpartition("/")
+        if key == "*/*":
+            stage = bucket
+        elif path and verb:
+            methods[("/" + path.lstrip("/").replace("~1", "/"), verb.upper())] = bucket
+    return Throttle(stage=stage, methods=methods)
+
+
+def _bucket(settings: Mapping[str, Any]) -> TokenBucket | None:
+    rate = settings.get("throttlingRateLimit")
+    burst = settings.get("throttlingBurstLimit")
+    if rate is None and burst is None:
+        return None
+    rate_value = float(rate) if rate is not None else float(burst or 0)
+    burst_value = int(burst) if burst is not None else max(1, math.ceil(rate_value))
+    return TokenBucket(rate_value, burst_value)
+
+
+# Routing
+
+
+def build_tree(resources: Iterable[Resource]) -> Node:
+    root = Node()
+    for resource in resources:
+        node = root
+        parts = [part for part in resource.path.split("/") if part]
+        for index, part in enumerate(parts):
+            if part.startswith("{") and part.endswith("+}"):
+                if index == len(parts) - 1:
+                    node.greedy = (part[1:-2], resource)
+                break
+            if part.startswith("{") and part.endswith("}"):
+                if node.param is None:
+                    node.param = (part[1:-1], Node())
+                node = node.param[1]
+            else:
+                node = node.literals.setdefault(part, Node())
+        else:
+            node.resource = resource
+    return root
+
+
+def match_route(node: Node, segments: list[str], index: int = 0) -> tuple[Resource, dict[str, str]] | None:
+    """The resource for a path: literal parts win over `{param}`, which wins over `{proxy+}`."""
+    if index == len(segments):
+        if node.resource is not None and node.resource.methods:
+            return node.resource, {}
+        return None
+    segment = segments[index]
+    child = node.literals.get(segment)
+    if child is not None:
+        found = match_route(child, segments, index + 1)
+        if found is not None:
+            return found
+    if node.param is not None:
+        name, child = node.param
+        found = match_route(child, segments, index + 1)
+        if found is not None:
+            found[1][name] = segment
+            return found
+    if node.greedy is not None and node.greedy[1].methods:
+        name, resource = node.greedy
+        return resource, {name: "/".join(segments[index:])}
+    return None
+
+
+def _probe_path(resource_path: str) -> str:
+    parts = []
+    for part in resource_path.split("/"):
+        parts.append(PROBE_VALUE if part.startswith("{") and part.endswith("}") else part)
+    return "/".join(parts) or "/"
+
+
+# Requests and events
+
+
+def _request_path(environ: Mapping[str, Any]) -> str:
+    raw = environ.get("PATH_INFO") or "/"
+    try:
+        path: str = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        path = raw
+    return path if path.startswith("/") else "/" + path
+
+
+def _content_length(environ: Mapping[str, Any]) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _read_body(environ: Mapping[str, Any]) -> bytes | None:
+    """The request body, or None when it is over API Gateway's 10 MB payload limit."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = _content_length(environ)
+    if length:
+        return bytes(stream.read(length))
+    if environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", ""):
+        data = bytes(stream.read(MAX_PAYLOAD_BYTES + 1))
+        return None if len(data) > MAX_PAYLOAD_BYTES else data
+    return b""
+
+
+_HEADER_NAMES: dict[str, str] = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+
+
+def _header_name(key: str) -> str | None:
+    name = _HEADER_NAMES.get(key)
+    if name is None and key.startswith("HTTP_"):
+        name = "-".join(part.capitalize() for part in key[5:].split("_"))
+        _HEADER_NAMES[key] = name
+    return name
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key[:5] == "HTTP_" or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = _header_name(key)
+            if name is not None and value != "":
+                headers[name] = value
+    return headers
+
+
+def query_parameters(query: str) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    if not query:
+        return None, None
+    from urllib.parse import parse_qsl
+
+    multi: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        multi.setdefault(key, []).append(value)
+    if not multi:
+        return None, None
+    return {key: values[-1] for key, values in multi.items()}, multi
+
+
+def is_binary(content_type: str, binary_media_types: Iterable[str], body: bytes) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    for pattern in binary_media_types:
+        if pattern == "*/*" or _media_matches(media, pattern.lower()):
+            return True
+    if not media:
+        return not _is_utf8(body)
+    textual = media.startswith(TEXT_TYPES) or media.endswith(("+json", "+xml"))
+    return not textual or not _is_utf8(body)
+
+
+def _media_matches(media: str, pattern: str) -> bool:
+    if pattern.endswith("/*"):
+        return media.startswith(pattern[:-1])
+    return media == pattern
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def build_event(
+    api: Api,
+    resource: Resource,
+    request: Request,
+    path_params: dict[str, str],
+    body: bytes,
+    claims: dict[str, str] | None,
+    account_id: str,
+) -> dict[str, Any]:
+    """The Lambda proxy integration event (REST API, payload format 1.0)."""
+    environ = request.environ
+    headers = request_headers(environ)
+    source_ip = environ.get("REMOTE_ADDR") or "127.0.0.1"
+    headers.setdefault("X-Forwarded-For", source_ip)
+    headers.setdefault("X-Forwarded-Proto", environ.get("wsgi.url_scheme", "http"))
+    if "SERVER_PORT" in environ:
+        headers.setdefault("X-Forwarded-Port", str(environ["SERVER_PORT"]))
+    query, multi_query = query_parameters(environ.get("QUERY_STRING", ""))
+    binary = bool(body) and is_binary(headers.get("Content-Type", ""), api.binary_media_types, body)
+    if not body:
+        body_text = None
+    elif binary:
+        body_text = base64.b64encode(body).decode("ascii")
+    else:
+        body_text = body.decode("utf-8")
+    context: dict[str, Any] = {
+        "resourceId": resource.id,
+        "resourcePath": resource.path,
+        "httpMethod": request.method,
+        "extendedRequestId": request.request_id,
+        "requestTime": _clf_time(request.epoch_ms),
+        "path": f"/{api.stage}{request.path}",
+        "accountId": account_id,
+        "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+        "stage": api.stage,
+        "domainPrefix": api.id,
+        "requestTimeEpoch": request.epoch_ms,
+        "requestId": request.request_id,
+        "identity": _identity(source_ip, headers.get("User-Agent")),
+        "domainName": headers.get("Host", "localhost"),
+        "apiId": api.id,
+    }
+    if claims is not None:
+        context["authorizer"] = {"claims": claims}
+    return {
+        "resource": resource.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers or None,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": path_params or None,
+        "stageVariables": dict(api.stage_variables) if api.stage_variables else None,
+        "requestContext": context,
+        "body": body_text,
+        "isBase64Encoded": binary,
+    }
+
+
+def _clf_time(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+
+def _identity(source_ip: str, user_agent: str | None) -> dict[str, Any]:
+    return {
+        "cognitoIdentityPoolId": None,
+        "accountId": None,
+        "cognitoIdentityId": None,
+        "caller": None,
+        "sourceIp": source_ip,
+        "principalOrgId": None,
+        "accessKey": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+        "userArn": None,
+        "userAgent": user_agent,
+        "user": None,
+    }
+
+
+# Responses
+
+
+def proxy_response(payload: Any) -> tuple[int, Headers, bytes] | None:
+    """Map a Lambda proxy response to an HTTP response; None when it is malformed (API Gateway: 502)."""
+    if not isinstance(payload, dict):
+        return None
+    status = _status_code(payload.get("statusCode"))
+    single = payload.get("headers") or {}
+    multi = payload.get("multiValueHeaders") or {}
+    body = payload.get("body")
+    if status is None or not isinstance(single, dict) or not isinstance(multi, dict):
+        return None
+    if body is not None and not isinstance(body, str):
+        return None
+    headers = _merge_headers(single, multi)
+    if headers is None:
+        return None
+    data = _response_body(body, payload.get("isBase64Encoded"))
+    if data is None:
+        return None
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    return status, headers, data
+
+
+def _status_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and 100 <= value <= 599:
+        return value
+    return None
+
+
+def _merge_headers(single: Mapping[str, Any], multi: Mapping[str, Any]) -> Headers | None:
+    headers: Headers = []
+    seen = set()
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            return None
+        seen.add(str(name).lower())
+        headers.extend((str(name), _header_value(value)) for value in values)
+    for name, value in single.items():
+        if str(name).lower() not in seen:
+            headers.append((str(name), _header_value(value)))
+    return [(name, value) for name, value in headers if name.lower() not in DROPPED_RESPONSE_HEADERS]
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _response_body(body: str | None, is_base64: Any) -> bytes | None:
+    if not body:
+        return b""
+    if is_base64 is True or is_base64 == "true":
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return body.encode("utf-8")
+
+
+def _mock_response(mock: MockIntegration, request: Request) -> tuple[int, Headers, bytes]:
+    headers = list(mock.headers)
+    if mock.allowed_origins:
+        origin = request.environ.get("HTTP_ORIGIN", "")
+        if origin in mock.allowed_origins:
+            headers = [(n, v) for n, v in headers if n.lower() != "access-control-allow-origin"]
+            headers.append(("Access-Control-Allow-Origin", origin))
+    headers.append(("x-amzn-RequestId", request.request_id))
+    if mock.body and not any(n.lower() == "content-type" for n, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    return mock.status, headers, mock.body.encode("utf-8")
+
+
+def _json_response(status: int, document: Any, request: Request) -> tuple[int, Headers, bytes]:
+    headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request.request_id)]
+    return status, headers, json.dumps(document).encode("utf-8")
+
+
+def _error(api: Api | None, kind: str, request: Request) -> tuple[int, Headers, bytes]:
+    """A gateway response, with the API's customizations (DEFAULT_4XX/5XX included) applied."""
+    status, message, error_type = ERRORS[kind]
+    custom = None
+    if api is not None:
+        default = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+        custom = api.gateway_responses.get(kind) or api.gateway_responses.get(default)
+    body = json.dumps({"message": message})
+    headers = [
+        ("Content-Type", "application/json"),
+        ("x-amzn-RequestId", request.request_id),
+        ("x-amzn-ErrorType", error_type),
+    ]
+    if custom is not None:
+        status = custom.status or status
+        headers.extend(custom.headers)
+        if custom.template:
+            body = _render_error_template(custom.template, message, request)
+    return status, headers, body.encode("utf-8")
+
+
+def _render_error_template(template: str, message: str, request: Request) -> str:
+    return (
+        template.replace("$context.error.messageString", json.dumps(message))
+        .replace("$context.error.message", message)
+        .replace("$context.requestId", request.request_id)
+    )

@@ -1,0 +1,381 @@
+"""Every change the local cloud makes to moto's behaviour, in one place.
+
+Each hook replaces one attribute of moto (pinned at 5.2.5). Before patching, `install` checks that
+the attribute still exists with the parameters the hook was written against, and fails loudly,
+naming the hook, when a moto upgrade changed it. tests/localcloud/test_hooks_contract.py checks
+the same and the behaviour each hook relies on, through boto3.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Invoker(Protocol):
+    def invoke_raw(self, function_name_or_arn: str, event: Any) -> tuple[str, bool, str]: ...
+
+    def invoke_async(self, function_name_or_arn: str, event: Any) -> None: ...
+
+
+class HookContractError(RuntimeError):
+    """moto changed an internal a hook patches."""
+
+
+@dataclass(frozen=True)
+class PatchPoint:
+    """An attribute of moto a hook replaces, and the parameters it must still have."""
+
+    hook: str
+    module: str
+    owner: str
+    attribute: str
+    parameters: tuple[str, ...]
+
+    def resolve_owner(self) -> Any:
+        import importlib
+
+        module = importlib.import_module(self.module)
+        return getattr(module, self.owner) if self.owner else module
+
+    def describe(self) -> str:
+        owner = f"{self.owner}." if self.owner else ""
+        return f"{self.module}.{owner}{self.attribute}"
+
+
+PATCH_POINTS: tuple[PatchPoint, ...] = (
+    PatchPoint("lambda_invoke", "moto.awslambda.models", "LambdaFunction", "_invoke_lambda", ("self", "event")),
+    PatchPoint(
+        "sfn_cfn_parser_backend",
+        "moto.stepfunctions.models",
+        "StateMachine",
+        "create_from_cloudformation_json",
+        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+    ),
+    PatchPoint(
+        "sfn_cfn_parser_backend",
+        "moto.stepfunctions.models",
+        "StateMachine",
+        "delete_from_cloudformation_json",
+        ("resource_name", "cloudformation_json", "account_id", "region_name"),
+    ),
+    PatchPoint(
+        "sfn_execution_name",
+        "moto.stepfunctions.parser.models",
+        "StepFunctionsParserBackend",
+        "start_execution",
+        ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
+    ),
+    PatchPoint(
+        "sqs_mapping_detach",
+        "moto.awslambda.models",
+        "LambdaBackend",
+        "create_event_source_mapping",
+        ("self", "spec"),
+    ),
+    PatchPoint(
+        "events_lambda_sfn_targets",
+        "moto.events.models",
+        "Rule",
+        "send_to_targets",
+        ("self", "original_event", "transform_input"),
+    ),
+    PatchPoint(
+        "cfn_resource_types",
+        "moto.cloudformation.parsing",
+        "",
+        "resource_class_from_type",
+        ("resource_type",),
+    ),
+    PatchPoint(
+        "cfn_apigateway_method",
+        "moto.apigateway.models",
+        "Method",
+        "create_from_cloudformation_json",
+        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+    ),
+    PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
+    PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
+)
+
+
+def check_patch_point(point: PatchPoint) -> None:
+    """Raise HookContractError unless moto still has the attribute with the expected parameters."""
+    try:
+        owner = point.resolve_owner()
+    except (ImportError, AttributeError) as exc:
+        raise HookContractError(f"hook {point.hook}: {point.describe()} is gone: {exc}") from exc
+    if not point.parameters:
+        return
+    original = _ORIGINALS.get((point.module, point.owner, point.attribute))
+    if original is None:
+        original = inspect.getattr_static(owner, point.attribute, None)
+    if original is None:
+        raise HookContractError(f"hook {point.hook}: {point.describe()} is gone")
+    found = tuple(inspect.signature(_unwrap(original)).parameters)
+    if found != point.parameters:
+        raise HookContractError(
+            f"hook {point.hook}: {point.describe()} changed: expected parameters {point.parameters}, found {found}"
+        )
+
+
+def _unwrap(attr: Any) -> Callable[..., Any]:
+    if isinstance(attr, (classmethod, staticmethod)):
+        return attr.__func__  # type: ignore[no-any-return]
+    return attr  # type: ignore[no-any-return]
+
+
+_ORIGINALS: dict[tuple[str, str, str], Any] = {}
+_STATE: dict[str, Any] = {}
+
+
+def _replace(point: PatchPoint, replacement: Any) -> None:
+    check_patch_point(point)
+    owner = point.resolve_owner()
+    key = (point.module, point.owner, point.attribute)
+    if key not in _ORIGINALS:
+        _ORIGINALS[key] = inspect.getattr_static(owner, point.attribute, None)
+    setattr(owner, point.attribute, replacement)
+
+
+def _original(point_attribute: str, owner: str = "") -> Any:
+    for (_, point_owner, attribute), value in _ORIGINALS.items():
+        if attribute == point_attribute and (not owner or owner == point_owner):
+            return _unwrap(value)
+    raise KeyError(point_attribute)
+
+
+def _point(hook: str, attribute: str) -> PatchPoint:
+    return next(p for p in PATCH_POINTS if p.hook == hook and p.attribute == attribute)
+
+
+def pool() -> Invoker:
+    invoker: Invoker | None = _STATE.get("pool")
+    if invoker is None:
+        raise RuntimeError("local cloud hooks used before install()")
+    return invoker
+
+
+# --- Lambda: every invocation path ends in the worker pool -------------------------------------
+
+
+def hook_lambda_invoke() -> None:
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        if isinstance(event, (str, bytes)):
+            event = json.loads(event or "{}")
+        return pool().invoke_raw(self.function_arn, {} if event is None else event)
+
+    _replace(_point("lambda_invoke", "_invoke_lambda"), _invoke_lambda)
+
+
+# --- Step Functions: CloudFormation's state machines execute; unnamed executions get a UUID -----
+
+
+def _parser_backend(account_id: str, region_name: str) -> Any:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    return stepfunctions_parser_backends[account_id][region_name]
+
+
+def hook_sfn_cfn_parser_backend() -> None:
+    from moto.cloudformation.utils import cfn_to_api_tags
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        definition = properties.get("DefinitionString") or json.dumps(properties.get("Definition", {}))
+        for name, value in (properties.get("DefinitionSubstitutions") or {}).items():
+            definition = definition.replace("${" + name + "}", str(value))
+        return _parser_backend(account_id, region_name).create_state_machine(
+            properties.get("StateMachineName", resource_name),
+            definition,
+            properties.get("RoleArn", ""),
+            tags=cfn_to_api_tags(properties.get("Tags", [])),
+            sm_type=properties.get("StateMachineType", "STANDARD"),
+        )
+
+    def delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        _parser_backend(account_id, region_name).delete_state_machine(resource_name)
+
+    _replace(_point("sfn_cfn_parser_backend", "create_from_cloudformation_json"), classmethod(create))
+    _replace(_point("sfn_cfn_parser_backend", "delete_from_cloudformation_json"), classmethod(delete))
+
+
+def hook_sfn_execution_name() -> None:
+    original = _original_after_replace = None  # noqa: F841
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: str | None = None,
+        trace_header: str | None = None,
+    ) -> Any:
+        return _original("start_execution", "StepFunctionsParserBackend")(
+            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+        )
+
+    _replace(_point("sfn_execution_name", "start_execution"), start_execution)
+
+
+# --- SQS: no Lambda inside SendMessage; pollers.py runs the mappings --------------------------
+
+
+def hook_sqs_mapping_detach() -> None:
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        from moto.sqs.models import sqs_backends
+
+        esm = _original("create_event_source_mapping")(self, spec)
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            if queue.queue_arn == esm.event_source_arn:
+                queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+        return esm
+
+    _replace(_point("sqs_mapping_detach", "create_event_source_mapping"), create_event_source_mapping)
+
+
+# --- EventBridge: Lambda and Step Functions targets ---------------------------------------------
+
+OUR_TARGET_SERVICES = ("lambda", "states")
+
+
+def _target_service(target: dict[str, Any]) -> str:
+    parts = str(target.get("Arn", "")).split(":")
+    return parts[2] if len(parts) > 2 else ""
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> Any:
+    """The payload EventBridge delivers to a target: Input, InputTransformer or the event."""
+    from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
+    from moto.events.utils import EventTemplateParser
+
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if transform_input:
+        transformer = target.get("InputTransformer", {})
+        payload: Any = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,  # type: ignore[arg-type]
+        )
+    else:
+        payload = dict(event)
+    if isinstance(payload, dict) and isinstance(payload.get("time"), (int, float, str)):
+        try:
+            payload["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(payload["time"])))
+        except ValueError:
+            pass
+    return payload
+
+
+def deliver_to_target(rule: Any, target: dict[str, Any], payload: Any) -> None:
+    if _target_service(target) == "lambda":
+        pool().invoke_async(target["Arn"], payload)
+        return
+    backend = _parser_backend(rule.account_id, rule.region_name)
+    backend.start_execution(target["Arn"], None, json.dumps(payload))
+
+
+def hook_events_targets() -> None:
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        ours = [t for t in self.targets if _target_service(t) in OUR_TARGET_SERVICES]
+        send = _original("send_to_targets", "Rule")
+        if not ours:
+            send(self, original_event, transform_input)
+            return
+        if not self.event_pattern.matches_event(original_event):
+            return
+        rest = copy.copy(self)
+        rest.targets = [t for t in self.targets if _target_service(t) not in OUR_TARGET_SERVICES]
+        send(rest, original_event, transform_input)
+        for target in ours:
+            deliver_to_target(self, target, target_input(target, original_event, transform_input))
+
+    _replace(_point("events_lambda_sfn_targets", "send_to_targets"), send_to_targets)
+
+
+# --- CloudFormation: what CDK templates need and moto lacks -------------------------------------
+
+
+def hook_cfn_physical_ids() -> None:
+    _replace(_point("cfn_physical_ids", "physical_resource_id"), property(lambda self: self.name))
+    deployment = next(p for p in PATCH_POINTS if p.owner == "Deployment")
+    _replace(deployment, property(lambda self: self.id))
+
+
+def hook_cfn_resource_types() -> None:
+    from moto.cloudformation import parsing
+
+    from shopstack.localcloud import cfn_models
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        extra = cfn_models.MODELS.get(resource_type)
+        if extra is not None:
+            return extra
+        if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+            return cfn_models.NullResource
+        if resource_type in parsing.NULL_MODELS or resource_type in parsing.get_model_map():
+            return _original("resource_class_from_type")(resource_type)
+        return cfn_models.NullResource
+
+    _replace(_point("cfn_resource_types", "resource_class_from_type"), resource_class_from_type)
+
+
+def hook_cfn_apigateway_method() -> None:
+    from shopstack.localcloud import cfn_models
+
+    _replace(
+        _point("cfn_apigateway_method", "create_from_cloudformation_json"),
+        classmethod(cfn_models.create_method),
+    )
+
+
+HOOKS: dict[str, Callable[[], None]] = {
+    "lambda_invoke": hook_lambda_invoke,
+    "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
+    "sfn_execution_name": hook_sfn_execution_name,
+    "sqs_mapping_detach": hook_sqs_mapping_detach,
+    "events_lambda_sfn_targets": hook_events_targets,
+    "cfn_physical_ids": hook_cfn_physical_ids,
+    "cfn_resource_types": hook_cfn_resource_types,
+    "cfn_apigateway_method": hook_cfn_apigateway_method,
+}
+
+
+def install(invoker: Invoker) -> None:
+    """Install every hook (once); later calls only point the Lambda hooks at `invoker`."""
+    _STATE["pool"] = invoker
+    if _STATE.get("installed"):
+        return
+    for point in PATCH_POINTS:
+        check_patch_point(point)
+    for hook in HOOKS.values():
+        hook()
+    _STATE["installed"] = True
+
+
+def uninstall() -> None:
+    """Put moto's originals back."""
+    import importlib
+
+    for (module, owner, attribute), original in _ORIGINALS.items():
+        target = importlib.import_module(module)
+        if owner:
+            target = getattr(target, owner)
+        if original is None:
+            delattr(target, attribute)
+        else:
+            setattr(target, attribute, original)
+    _ORIGINALS.clear()
+    _STATE.clear()
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,397 @@
+"""Warm Lambda workers: a few processes per function, started on first use and reused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from shopstack.localcloud.worker import read_message, write_message
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CODE_PATHS = (REPO_ROOT / "functions", REPO_ROOT / "layers" / "shared" / "python", REPO_ROOT)
+PASSED_THROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
+COLORS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
+
+
+class LambdaInvocationError(Exception):
+    """An invocation that failed: the handler raised, timed out or could not start."""
+
+    def __init__(self, function_name: str, payload: dict[str, Any]) -> None:
+        self.function_name = function_name
+        self.payload = payload
+        self.error_type = str(payload.get("errorType", "Unknown"))
+        super().__init__(f"{function_name}: {self.error_type}: {payload.get('errorMessage', '')}")
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What a worker needs to know about a deployed function."""
+
+    name: str
+    arn: str
+    handler: str
+    timeout: float = 3.0
+    memory_size: int = 128
+    version: str = "$LATEST"
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps([self.arn, self.handler, self.timeout, self.memory_size, self.environment])
+        return hashlib.sha1(blob.encode()).hexdigest()
+
+
+Resolver = Callable[[str], FunctionConfig]
+
+
+def moto_resolver(region: str, account_id: str) -> Resolver:
+    """Read a function's configuration from moto's Lambda backend (Refs already resolved)."""
+
+    def resolve(name_or_arn: str) -> FunctionConfig:
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[account_id][region]
+        fn = backend.get_function(name_or_arn)
+        return FunctionConfig(
+            name=fn.function_name,
+            arn=fn.function_arn,
+            handler=fn.handler,
+            timeout=float(fn.timeout or 3),
+            memory_size=int(fn.memory_size or 128),
+            version=str(fn.version),
+            environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
+        )
+
+    return resolve
+
+
+class LogSink:
+    """Writes worker output lines prefixed with the function's name."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.lock = threading.Lock()
+        self.colors: dict[str, int] = {}
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def prefix(self, name: str) -> str:
+        if not self.tty:
+            return f"[{name}]"
+        color = self.colors.setdefault(name, COLORS[len(self.colors) % len(COLORS)])
+        return f"\x1b[{color}m[{name}]\x1b[0m"
+
+    def write(self, name: str, line: str) -> None:
+        with self.lock:
+            try:
+                self.stream.write(f"{self.prefix(name)} {line.rstrip()}\n")
+                self.stream.flush()
+            except (ValueError, OSError):
+                pass
+
+
+class Worker:
+    """One `python -m shopstack.localcloud.worker` process serving one function."""
+
+    def __init__(self, config: FunctionConfig, env: dict[str, str], sink: LogSink) -> None:
+        self.config = config
+        child_in, self.request_fd = os.pipe()
+        self.response_fd, child_out = os.pipe()
+        cmd = [sys.executable, "-m", "shopstack.localcloud.worker", config.handler, str(child_in), str(child_out)]
+        self.process = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(child_in, child_out),
+            text=True,
+            bufsize=1,
+        )
+        os.close(child_in)
+        os.close(child_out)
+        self.last_used = time.monotonic()
+        self.init_error: dict[str, Any] | None = None
+        threading.Thread(target=self._pump_logs, args=(sink,), daemon=True, name=f"log-{config.name}").start()
+
+    def _pump_logs(self, sink: LogSink) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            sink.write(self.config.name, line)
+
+    def wait_ready(self, timeout: float) -> None:
+        try:
+            message = self._receive(timeout)
+        except (TimeoutError, OSError, ValueError):
+            message = None
+        if message is None:
+            self.kill()
+            raise LambdaInvocationError(self.config.name, init_failure(self.config.name, timeout))
+        self.init_error = message.get("initError")
+
+    def _receive(self, timeout: float) -> dict[str, Any] | None:
+        ready, _, _ = select.select([self.response_fd], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        return read_message(self.response_fd)
+
+    def invoke(self, event: Any, request_id: str) -> tuple[dict[str, Any] | Any, bool]:
+        """Run one invocation; returns (payload, errored). Kills the worker on timeout."""
+        timeout = self.config.timeout
+        request = {
+            "event": event,
+            "request_id": request_id,
+            "invoked_function_arn": self.config.arn,
+            "deadline_ms": time.time() * 1000 + timeout * 1000,
+        }
+        try:
+            write_message(self.request_fd, request)
+            reply = self._receive(timeout)
+        except TimeoutError:
+            self.kill()
+            return timeout_payload(request_id, timeout), True
+        except (OSError, ValueError):
+            reply = None
+        self.last_used = time.monotonic()
+        if reply is None:
+            self.kill()
+            return exit_payload(request_id, self.process.returncode), True
+        return reply["payload"], bool(reply["errored"])
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        for fd in (self.request_fd, self.response_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.request_fd = self.response_fd = -1
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def timeout_payload(request_id: str, timeout: float) -> dict[str, Any]:
+    return {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
+    }
+
+
+def exit_payload(request_id: str, returncode: int | None) -> dict[str, Any]:
+    return {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {returncode}",
+    }
+
+
+def init_failure(name: str, timeout: float) -> dict[str, Any]:
+    return {"errorType": "Runtime.InitError", "errorMessage": f"{name} did not start within {timeout:.0f} s"}
+
+
+class FunctionWorkers:
+    """The workers of one function configuration: reuse an idle one, start one up to the cap."""
+
+    def __init__(self, config: FunctionConfig, spawn: Callable[[FunctionConfig], Worker], cap: int) -> None:
+        self.config = config
+        self.spawn = spawn
+        self.cap = cap
+        self.idle: list[Worker] = []
+        self.count = 0
+        self.cond = threading.Condition()
+
+    def acquire(self) -> Worker:
+        with self.cond:
+            while True:
+                self.idle = [w for w in self.idle if w.alive]
+                if self.idle:
+                    return self.idle.pop()
+                if self.count < self.cap:
+                    self.count += 1
+                    break
+                self.cond.wait()
+        try:
+            return self.spawn(self.config)
+        except BaseException:
+            self._forget()
+            raise
+
+    def release(self, worker: Worker) -> None:
+        if not worker.alive:
+            self._forget()
+            return
+        with self.cond:
+            self.idle.append(worker)
+            self.cond.notify()
+
+    def _forget(self) -> None:
+        with self.cond:
+            self.count -= 1
+            self.cond.notify()
+
+    def retire_idle(self, older_than: float) -> None:
+        now = time.monotonic()
+        with self.cond:
+            stale = [w for w in self.idle if now - w.last_used > older_than or not w.alive]
+            self.idle = [w for w in self.idle if w not in stale]
+            self.count -= len(stale)
+            self.cond.notify_all()
+        for worker in stale:
+            worker.kill()
+
+    def stop(self) -> None:
+        with self.cond:
+            workers, self.idle = self.idle, []
+            self.count -= len(workers)
+        for worker in workers:
+            worker.kill()
+
+
+class LambdaPool:
+    """Invokes deployed functions in warm worker processes, as Lambda's execution environments do."""
+
+    def __init__(
+        self,
+        *,
+        moto_url: str,
+        region: str,
+        account_id: str,
+        resolver: Resolver | None = None,
+        code_paths: Sequence[Path] = DEFAULT_CODE_PATHS,
+        max_workers_per_function: int = 4,
+        idle_seconds: float = 300.0,
+        log_stream: TextIO | None = None,
+    ) -> None:
+        self.moto_url = moto_url
+        self.region = region
+        self.account_id = account_id
+        self.resolve = resolver or moto_resolver(region, account_id)
+        self.code_paths = [str(p) for p in code_paths]
+        self.cap = max_workers_per_function
+        self.idle_seconds = idle_seconds
+        self.sink = LogSink(log_stream)
+        self._functions: dict[str, FunctionWorkers] = {}
+        self._lock = threading.Lock()
+        self._live: set[Worker] = set()
+        self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        self._stopped = threading.Event()
+        threading.Thread(target=self._reap, daemon=True, name="lambda-reaper").start()
+
+    def invoke(self, function_name_or_arn: str, event: Any) -> Any:
+        """Invoke synchronously; returns the handler's result or raises LambdaInvocationError."""
+        config = self.resolve(function_name_or_arn)
+        payload, errored = self._invoke(config, event)
+        if errored:
+            raise LambdaInvocationError(config.name, payload)
+        return payload
+
+    def invoke_raw(self, function_name_or_arn: str, event: Any) -> tuple[str, bool, str]:
+        """moto's `_invoke_lambda` contract: (payload as JSON text, errored, logs)."""
+        config = self.resolve(function_name_or_arn)
+        payload, errored = self._invoke(config, event)
+        return json.dumps(payload), errored, ""
+
+    def invoke_async(self, function_name_or_arn: str, event: Any) -> None:
+        """Invoke in the background (InvocationType=Event); failures are only logged."""
+        if not self._stopped.is_set():
+            self._async.submit(self._invoke_logged, function_name_or_arn, event)
+
+    def _invoke_logged(self, function_name_or_arn: str, event: Any) -> None:
+        try:
+            self.invoke(function_name_or_arn, event)
+        except LambdaInvocationError as exc:
+            self.sink.write(exc.function_name, f"async invocation failed: {exc}")
+        except Exception as exc:
+            self.sink.write(function_name_or_arn, f"async invocation failed: {exc!r}")
+
+    def _invoke(self, config: FunctionConfig, event: Any) -> tuple[Any, bool]:
+        if self._stopped.is_set():
+            raise LambdaInvocationError(config.name, {"errorType": "Stopped", "errorMessage": "pool stopped"})
+        workers = self._workers_for(config)
+        worker = workers.acquire()
+        try:
+            if worker.init_error is not None:
+                return worker.init_error, True
+            return worker.invoke(event, str(uuid.uuid4()))
+        finally:
+            workers.release(worker)
+
+    def _workers_for(self, config: FunctionConfig) -> FunctionWorkers:
+        with self._lock:
+            workers = self._functions.get(config.key)
+            if workers is None:
+                workers = self._functions[config.key] = FunctionWorkers(config, self._spawn, self.cap)
+            return workers
+
+    def _spawn(self, config: FunctionConfig) -> Worker:
+        worker = Worker(config, self.worker_env(config), self.sink)
+        with self._lock:
+            self._live.add(worker)
+        worker.wait_ready(timeout=max(10.0, config.timeout) * 3)
+        return worker
+
+    def worker_env(self, config: FunctionConfig) -> dict[str, str]:
+        env = {k: os.environ[k] for k in PASSED_THROUGH_ENV if k in os.environ}
+        env.update(config.environment)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_LAMBDA_FUNCTION_NAME": config.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
+                "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(config.timeout)),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
+                "_HANDLER": config.handler,
+                "PYTHONPATH": os.pathsep.join(self.code_paths),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def _reap(self) -> None:
+        interval = min(10.0, max(0.2, self.idle_seconds / 4))
+        while not self._stopped.wait(interval):
+            with self._lock:
+                groups = list(self._functions.values())
+                self._live = {w for w in self._live if w.alive}
+            for workers in groups:
+                workers.retire_idle(self.idle_seconds)
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.process.pid for w in self._live if w.alive]
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._async.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            groups = list(self._functions.values())
+            live = list(self._live)
+        for workers in groups:
+            workers.stop()
+        for worker in live:
+            worker.kill()
