@@ -69,6 +69,14 @@ def _ack(scope: IConstruct, rules: Mapping[str, str]) -> None:
     )
 
 
+def _logical_id(construct: IConstruct) -> str:
+    """The CloudFormation logical id of an L2 construct's resource, as cdk-nag names it."""
+    resource = construct.node.default_child
+    assert isinstance(resource, cdk.CfnElement)
+    stack = cdk.Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(resource)))
+
+
 def _role(function: lambda_.IFunction) -> IConstruct:
     role = function.role
     assert role is not None, "every function has an execution role"
@@ -86,17 +94,21 @@ def acknowledge_findings(
     """Acknowledge the accepted findings on the narrowest construct that owns them."""
     _ack(shared.user_pool, {"COG2": MFA_OPTIONAL, "COG8": NO_PLUS_TIER})
 
-    _ack(_role(inventory.api_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
-    _ack(_role(inventory.api_function), {"IAM5[Resource::<ProductsTableEB101A78.Arn>/index/*]": TABLE_INDEXES})
+    products = _logical_id(inventory.products_table)
+    _ack(
+        _role(inventory.api_function),
+        {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{products}.Arn>/index/*]": TABLE_INDEXES},
+    )
     _ack(_role(orders.tasks_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
     _ack(_role(analytics.consumer), {"IAM5[Resource::*]": XRAY_WILDCARD})
+    tasks = _logical_id(orders.tasks_function)
     _ack(
         orders.workflow.role,
-        {"IAM5[Resource::*]": WORKFLOW_WILDCARD, "IAM5[Resource::<OrderTasksFunction9859725A.Arn>:*]": WORKFLOW_INVOKE},
+        {"IAM5[Resource::*]": WORKFLOW_WILDCARD, f"IAM5[Resource::<{tasks}.Arn>:*]": WORKFLOW_INVOKE},
     )
 
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})
     _ack(api.rest_api.deployment_stage, {"APIG3": NO_WAF, "APIG6": EXECUTION_LOGS})
-    for (_method, _path), method in api.methods.items():
-        if method.authorization_type == "NONE" or str(method.authorization_type) == "AuthorizationType.NONE":
+    for route, method in api.methods.items():
+        if route.auth == "none":
             _ack(method, {"APIG4": PUBLIC_ROUTE, "COG4": PUBLIC_ROUTE_COGNITO})

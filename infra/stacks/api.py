@@ -120,7 +120,7 @@ class ApiStack(Stack):
             cognito_user_pools=[user_pool],
             identity_source=apigw.IdentitySource.header("Authorization"),
         )
-        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        self.methods: dict[Route, apigw.Method] = {}
         integrations: dict[str, apigw.LambdaIntegration] = {}
         for route in routes if routes is not None else ROUTES:
             if route.function not in integrations:
@@ -139,7 +139,7 @@ class ApiStack(Stack):
                 method = resource.add_method(
                     route.method, integrations[route.function], authorization_type=apigw.AuthorizationType.NONE
                 )
-            self.methods[(route.method, route.path)] = method
+            self.methods[route] = method
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url)
 

@@ -223,7 +223,7 @@ class LocalGateway:
         found = self._route(request.path)
         if found is None:
             return _error(None, "MISSING_AUTHENTICATION_TOKEN", request)
-        api, resource, params = found
+        api, resource, params, request.path = found
         method = resource.methods.get(request.method) or resource.methods.get("ANY")
         if method is None:
             return _error(api, "MISSING_AUTHENTICATION_TOKEN", request)
@@ -270,14 +270,17 @@ class LocalGateway:
         mapped[1].append(("x-amzn-RequestId", request.request_id))
         return mapped
 
-    def _route(self, path: str) -> tuple[Api, Resource, dict[str, str]] | None:
+    def _route(self, path: str) -> tuple[Api, Resource, dict[str, str], str] | None:
+        """API, resource, path parameters and the path without a leading stage name."""
         segments = [segment for segment in path.split("/") if segment]
         for api in self._apis:
             found = match_route(api.root, segments)
-            if found is None and segments and segments[0] == api.stage:
-                found = match_route(api.root, segments[1:])
             if found is not None:
-                return api, found[0], found[1]
+                return api, found[0], found[1], path
+            if segments and segments[0] == api.stage:
+                found = match_route(api.root, segments[1:])
+                if found is not None:
+                    return api, found[0], found[1], path[len(api.stage) + 1 :] or "/"
         return None
 
     def _authorize(self, authorizer: CognitoAuthorizer, environ: Mapping[str, Any]) -> dict[str, str] | None:
@@ -555,7 +558,7 @@ def compile_throttle(method_settings: Mapping[str, Any]) -> Throttle:
         if key == "*/*":
             stage = bucket
         elif path and verb:
-            methods[("/" + path.lstrip("/").replace("~1", "/"), verb.upper())] = bucket
+            methods[("/" + path.replace("~1", "/").lstrip("/"), verb.upper())] = bucket
     return Throttle(stage=stage, methods=methods)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,14 +55,14 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "moto.stepfunctions.models",
         "StateMachine",
         "create_from_cloudformation_json",
-        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
     ),
     PatchPoint(
         "sfn_cfn_parser_backend",
         "moto.stepfunctions.models",
         "StateMachine",
         "delete_from_cloudformation_json",
-        ("resource_name", "cloudformation_json", "account_id", "region_name"),
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name"),
     ),
     PatchPoint(
         "sfn_execution_name",
@@ -98,7 +97,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "moto.apigateway.models",
         "Method",
         "create_from_cloudformation_json",
-        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
     ),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
@@ -144,11 +143,9 @@ def _replace(point: PatchPoint, replacement: Any) -> None:
     setattr(owner, point.attribute, replacement)
 
 
-def _original(point_attribute: str, owner: str = "") -> Any:
-    for (_, point_owner, attribute), value in _ORIGINALS.items():
-        if attribute == point_attribute and (not owner or owner == point_owner):
-            return _unwrap(value)
-    raise KeyError(point_attribute)
+def _original(hook: str, attribute: str) -> Any:
+    point = _point(hook, attribute)
+    return _unwrap(_ORIGINALS[(point.module, point.owner, point.attribute)])
 
 
 def _point(hook: str, attribute: str) -> PatchPoint:
@@ -184,7 +181,7 @@ def _parser_backend(account_id: str, region_name: str) -> Any:
 
 
 def hook_sfn_cfn_parser_backend() -> None:
-    from moto.cloudformation.utils import cfn_to_api_tags
+    from moto.stepfunctions.utils import cfn_to_api_tags
 
     def create(
         cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
@@ -209,8 +206,6 @@ def hook_sfn_cfn_parser_backend() -> None:
 
 
 def hook_sfn_execution_name() -> None:
-    original = _original_after_replace = None  # noqa: F841
-
     def start_execution(
         self: Any,
         state_machine_arn: str,
@@ -218,7 +213,7 @@ def hook_sfn_execution_name() -> None:
         execution_input: str | None = None,
         trace_header: str | None = None,
     ) -> Any:
-        return _original("start_execution", "StepFunctionsParserBackend")(
+        return _original("sfn_execution_name", "start_execution")(
             self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
         )
 
@@ -232,7 +227,7 @@ def hook_sqs_mapping_detach() -> None:
     def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
         from moto.sqs.models import sqs_backends
 
-        esm = _original("create_event_source_mapping")(self, spec)
+        esm = _original("sqs_mapping_detach", "create_event_source_mapping")(self, spec)
         for queue in sqs_backends[self.account_id][self.region_name].queues.values():
             if queue.queue_arn == esm.event_source_arn:
                 queue.lambda_event_source_mappings.pop(esm.function_arn, None)
@@ -286,7 +281,7 @@ def deliver_to_target(rule: Any, target: dict[str, Any], payload: Any) -> None:
 def hook_events_targets() -> None:
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
         ours = [t for t in self.targets if _target_service(t) in OUR_TARGET_SERVICES]
-        send = _original("send_to_targets", "Rule")
+        send = _original("events_lambda_sfn_targets", "send_to_targets")
         if not ours:
             send(self, original_event, transform_input)
             return
@@ -322,7 +317,7 @@ def hook_cfn_resource_types() -> None:
         if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
             return cfn_models.NullResource
         if resource_type in parsing.NULL_MODELS or resource_type in parsing.get_model_map():
-            return _original("resource_class_from_type")(resource_type)
+            return _original("cfn_resource_types", "resource_class_from_type")(resource_type)
         return cfn_models.NullResource
 
     _replace(_point("cfn_resource_types", "resource_class_from_type"), resource_class_from_type)
@@ -375,7 +370,3 @@ def uninstall() -> None:
             setattr(target, attribute, original)
     _ORIGINALS.clear()
     _STATE.clear()
-
-
-def random_secret() -> str:
-    return secrets.token_urlsafe(24)

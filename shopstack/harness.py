@@ -1,0 +1,118 @@
+"""Start and stop `shopstack up` as a user would, and talk to it over HTTP: used by the
+integration tests and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+@dataclass
+class LocalCloud:
+    process: subprocess.Popen[str]
+    base_url: str
+    moto_url: str
+    log: list[str] = field(default_factory=list)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode())
+        except urllib.error.HTTPError as exc:
+            return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode())
+
+    def children(self) -> set[int]:
+        """Pids of every process started by the local cloud (its whole tree)."""
+        tree = frontier = {self.process.pid}
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stats[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        while frontier:
+            frontier = {pid for pid, parent in stats.items() if parent in frontier} - tree
+            tree |= frontier
+        return tree
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> LocalCloud:
+    port, moto_port = free_port(), free_port()
+    env = {**os.environ, "SHOPSTACK_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shopstack", "up", "--port", str(port), "--moto-port", str(moto_port),
+         "--seed", seed, "--fresh"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    cloud = LocalCloud(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}")
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            cloud.log.append(line.rstrip())
+            if line.startswith("ready: "):
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            cloud.stop()
+            tail = "\n".join(cloud.log[-60:])
+            raise RuntimeError(f"shopstack up did not become ready:\n{tail}")
+    return cloud

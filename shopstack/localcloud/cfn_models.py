@@ -1,0 +1,358 @@
+"""CloudFormation resource types CDK templates use that moto's CloudFormation lacks.
+
+Each model creates the resource in moto's own backend, so the APIs (Cognito, API Gateway, Secrets
+Manager) see it as if created directly. Types with no local effect (metadata, resource policies,
+alarms, custom resources) deploy as NullResource: a physical id and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from typing import Any
+
+
+class LocalModel:
+    """Just enough of moto's CloudFormationModel for its CloudFormation engine."""
+
+    cf_resource_type = ""
+    logical_resource_id = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.physical_resource_id
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        return None
+
+
+class NullResource(LocalModel):
+    """A resource with no local effect: metadata, policies, alarms, custom resources."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> NullResource:
+        return cls(resource_name)
+
+
+def _cognito(account_id: str, region_name: str) -> Any:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    return cognitoidp_backends[account_id][region_name]
+
+
+class UserPool(LocalModel):
+    def __init__(self, pool: Any, region_name: str) -> None:
+        self.pool = pool
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.pool.id)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        provider = f"cognito-idp.{self.region_name}.amazonaws.com/{self.pool.id}"
+        return {
+            "Arn": self.pool.arn,
+            "ProviderName": provider,
+            "ProviderURL": f"https://{provider}",
+            "UserPoolId": self.pool.id,
+        }.get(attribute_name, self.pool.id)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> UserPool:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        name = properties.pop("UserPoolName", resource_name)
+        pool = _cognito(account_id, region_name).create_user_pool(name, properties)
+        return cls(pool, region_name)
+
+
+class UserPoolClient(LocalModel):
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.client.id)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "ClientSecret":
+            return self.client.secret
+        if attribute_name == "Name":
+            return self.client.extended_config.get("ClientName", "")
+        return self.client.id
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> UserPoolClient:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        pool_id = properties.pop("UserPoolId")
+        generate_secret = bool(properties.pop("GenerateSecret", False))
+        properties.setdefault("ClientName", resource_name)
+        client = _cognito(account_id, region_name).create_user_pool_client(pool_id, generate_secret, properties)
+        return cls(client)
+
+
+class UserPoolGroup(LocalModel):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> UserPoolGroup:
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("GroupName", resource_name)
+        _cognito(account_id, region_name).create_group(
+            properties["UserPoolId"],
+            name,
+            properties.get("Description", ""),
+            properties.get("RoleArn", ""),
+            int(properties.get("Precedence", 0)),
+        )
+        return cls(name)
+
+
+def generated_secret(spec: dict[str, Any]) -> str:
+    """A value for GenerateSecretString: a random password, inside the template if one is given."""
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&*+-.:;=?@^_~"
+    excluded = str(spec.get("ExcludeCharacters", ""))
+    alphabet = "".join(c for c in alphabet if c not in excluded)
+    password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    template = spec.get("SecretStringTemplate")
+    if template and spec.get("GenerateStringKey"):
+        document = json.loads(template)
+        document[spec["GenerateStringKey"]] = password
+        return json.dumps(document)
+    return password
+
+
+class Secret(LocalModel):
+    def __init__(self, arn: str, name: str) -> None:
+        self.arn = arn
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.name if attribute_name == "Name" else self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> Secret:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("Name", resource_name)
+        value = properties.get("SecretString")
+        if value is None:
+            value = generated_secret(properties.get("GenerateSecretString") or {})
+        created = secretsmanager_backends[account_id][region_name].create_secret(
+            name=name,
+            secret_string=value,
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=properties.get("Tags"),
+            kms_key_id=None,
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"], name)
+
+
+def _apigateway(account_id: str, region_name: str) -> Any:
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[account_id][region_name]
+
+
+def method_setting_operations(setting: dict[str, Any]) -> list[dict[str, str]]:
+    """A Stage's MethodSettings entry as UpdateStage patch operations."""
+    path = str(setting.get("ResourcePath", "/*")).lstrip("/").replace("/", "~1") or "*"
+    prefix = f"/{path}/{setting.get('HttpMethod', '*')}"
+    names = {
+        "ThrottlingBurstLimit": "throttling/burstLimit",
+        "ThrottlingRateLimit": "throttling/rateLimit",
+        "LoggingLevel": "logging/loglevel",
+        "DataTraceEnabled": "logging/dataTrace",
+        "MetricsEnabled": "metrics/enabled",
+        "CachingEnabled": "caching/enabled",
+    }
+    return [
+        {"op": "replace", "path": f"{prefix}/{names[key]}", "value": str(value).lower() if isinstance(value, bool)
+         else str(value)}
+        for key, value in setting.items()
+        if key in names
+    ]
+
+
+class Stage(LocalModel):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> Stage:
+        properties = cloudformation_json.get("Properties", {})
+        backend = _apigateway(account_id, region_name)
+        api_id = properties["RestApiId"]
+        name = properties.get("StageName", resource_name)
+        stage = backend.create_stage(
+            api_id,
+            name,
+            properties.get("DeploymentId"),
+            variables=properties.get("Variables") or {},
+            description=properties.get("Description", ""),
+            tracing_enabled=properties.get("TracingEnabled"),
+        )
+        operations = [op for s in properties.get("MethodSettings", []) for op in method_setting_operations(s)]
+        stage.apply_operations(operations)
+        access_log = properties.get("AccessLogSetting")
+        if access_log:
+            stage.access_log_settings = {
+                "destinationArn": access_log.get("DestinationArn"),
+                "format": access_log.get("Format"),
+            }
+        return cls(name)
+
+
+class Authorizer(LocalModel):
+    def __init__(self, authorizer_id: str) -> None:
+        self.authorizer_id = authorizer_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.authorizer_id
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    ) -> Authorizer:
+        properties = cloudformation_json.get("Properties", {})
+        ttl = properties.get("AuthorizerResultTtlInSeconds")
+        authorizer = _apigateway(account_id, region_name).create_authorizer(
+            properties["RestApiId"],
+            properties.get("Name", resource_name),
+            properties.get("Type", "COGNITO_USER_POOLS"),
+            provider_arns=properties.get("ProviderARNs"),
+            auth_type=properties.get("AuthType"),
+            authorizer_uri=properties.get("AuthorizerUri"),
+            authorizer_credentials=properties.get("AuthorizerCredentials"),
+            identity_source=properties.get("IdentitySource"),
+            identiy_validation_expression=properties.get("IdentityValidationExpression"),
+            authorizer_result_ttl=int(ttl) if ttl is not None else None,
+        )
+        return cls(str(authorizer.id))
+
+
+def create_method(
+    cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+) -> Any:
+    """AWS::ApiGateway::Method with its authorizer, request parameters and any integration type."""
+    properties = cloudformation_json["Properties"]
+    backend = _apigateway(account_id, region_name)
+    api_id, resource_id, verb = properties["RestApiId"], properties["ResourceId"], properties["HttpMethod"]
+    method = backend.put_method(
+        function_id=api_id,
+        resource_id=resource_id,
+        method_type=verb,
+        authorization_type=properties.get("AuthorizationType", "NONE"),
+        api_key_required=properties.get("ApiKeyRequired"),
+        request_parameters=properties.get("RequestParameters"),
+        request_models=properties.get("RequestModels"),
+        operation_name=properties.get("OperationName"),
+        authorizer_id=properties.get("AuthorizerId"),
+        authorization_scopes=properties.get("AuthorizationScopes"),
+        request_validator_id=properties.get("RequestValidatorId"),
+    )
+    for response in properties.get("MethodResponses", []):
+        backend.put_method_response(
+            api_id, resource_id, verb, str(response["StatusCode"]),
+            response.get("ResponseModels"), response.get("ResponseParameters"),
+        )
+    integration = properties.get("Integration")
+    if integration:
+        _put_integration(backend, api_id, resource_id, verb, integration)
+    return method
+
+
+def _put_integration(backend: Any, api_id: str, resource_id: str, verb: str, integration: dict[str, Any]) -> None:
+    backend.put_integration(
+        function_id=api_id,
+        resource_id=resource_id,
+        method_type=verb,
+        integration_type=integration.get("Type", "AWS_PROXY"),
+        uri=integration.get("Uri", ""),
+        integration_method=integration.get("IntegrationHttpMethod", verb),
+        request_templates=integration.get("RequestTemplates"),
+        passthrough_behavior=integration.get("PassthroughBehavior"),
+        request_parameters=integration.get("RequestParameters"),
+        content_handling=integration.get("ContentHandling"),
+    )
+    for response in integration.get("IntegrationResponses", []):
+        backend.put_integration_response(
+            api_id, resource_id, verb, str(response["StatusCode"]),
+            response.get("SelectionPattern", ""), response.get("ResponseTemplates") or {},
+            response.get("ResponseParameters") or {},
+        )
+
+
+MODELS: dict[str, type[LocalModel]] = {
+    "AWS::Cognito::UserPool": UserPool,
+    "AWS::Cognito::UserPoolClient": UserPoolClient,
+    "AWS::Cognito::UserPoolGroup": UserPoolGroup,
+    "AWS::SecretsManager::Secret": Secret,
+    "AWS::ApiGateway::Stage": Stage,
+    "AWS::ApiGateway::Authorizer": Authorizer,
+}
