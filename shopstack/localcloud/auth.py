@@ -52,14 +52,12 @@ def public_keys(jwks: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def token_from_header(value: str | None) -> str:
-    if not value or not value.strip():
+    parts = (value or "").split(None, 1)
+    if parts and parts[0].lower() == "bearer":
+        parts = parts[1:]
+    if not parts or not parts[0].strip():
         raise Unauthorized("missing token")
-    token = value.strip()
-    if token[:7].lower() == "bearer ":
-        token = token[7:].strip()
-    if not token:
-        raise Unauthorized("missing token")
-    return token
+    return parts[0].strip()
 
 
 def verify_id_token(

@@ -100,8 +100,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
     ),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
+    PatchPoint("cfn_physical_ids", "moto.events.models", "Archive", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
+    PatchPoint("cfn_physical_ids", "moto.awslambda.models", "LayerVersion", "physical_resource_id", ()),
 )
+
+PHYSICAL_ID_ATTRIBUTES = {"EventBus": "name", "Archive": "name", "Deployment": "id", "LayerVersion": "arn"}
 
 
 def check_patch_point(point: PatchPoint) -> None:
@@ -299,10 +303,15 @@ def hook_events_targets() -> None:
 # --- CloudFormation: what CDK templates need and moto lacks -------------------------------------
 
 
+def _physical_id(attribute: str) -> property:
+    return property(lambda self: getattr(self, attribute))
+
+
 def hook_cfn_physical_ids() -> None:
-    _replace(_point("cfn_physical_ids", "physical_resource_id"), property(lambda self: self.name))
-    deployment = next(p for p in PATCH_POINTS if p.owner == "Deployment")
-    _replace(deployment, property(lambda self: self.id))
+    """Ref of these resources must give their name, id or ARN, not the model object."""
+    for point in PATCH_POINTS:
+        if point.hook == "cfn_physical_ids":
+            _replace(point, _physical_id(PHYSICAL_ID_ATTRIBUTES[point.owner]))
 
 
 def hook_cfn_resource_types() -> None:

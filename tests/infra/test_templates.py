@@ -1,0 +1,287 @@
+"""Template assertions: every resource the architecture names, with the agreed settings."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.routes import ROUTES
+from infra.settings import load_cdk_json_context
+from tests.infra.conftest import Synthesized
+
+FUNCTIONS = {
+    "ShopstackInventory": (
+        "inventory.entrypoints.api.handler",
+        {"PRODUCTS_TABLE", "IDEMPOTENCY_TABLE", "EVENT_BUS_NAME", "LOG_LEVEL"},
+        "inventory",
+        10,
+    ),
+    "ShopstackOrders": ("orders.entrypoints.tasks.handler", {"ORDERS_TABLE", "EVENT_BUS_NAME"}, "orders", 30),
+    "ShopstackAnalytics": ("analytics.entrypoints.on_event.handler", {"ANALYTICS_TABLE"}, "analytics", 30),
+}
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+@pytest.mark.parametrize("stack", sorted(FUNCTIONS))
+def test_function_runtime_architecture_and_environment(synthesized: Synthesized, stack: str) -> None:
+    handler, env_keys, service, timeout = FUNCTIONS[stack]
+    functions = synthesized.resources(stack, "AWS::Lambda::Function")
+    assert len(functions) == 1
+    props = next(iter(functions.values()))["Properties"]
+    assert props["Handler"] == handler
+    assert props["Runtime"] == "python3.14"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == 512
+    assert props["Timeout"] == timeout
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert len(props["Layers"]) == 1
+    assert "LoggingConfig" in props and "LogGroup" in props["LoggingConfig"]
+    variables = props["Environment"]["Variables"]
+    assert env_keys | {"POWERTOOLS_SERVICE_NAME"} <= set(variables)
+    assert variables["POWERTOOLS_SERVICE_NAME"] == service
+    assert synthesized.resources(stack, "AWS::Logs::LogGroup"), "functions log to an explicit log group"
+
+
+def test_function_assets_hold_only_their_service(synthesized: Synthesized) -> None:
+    for stack, (handler, *_rest) in FUNCTIONS.items():
+        function = next(iter(synthesized.resources(stack, "AWS::Lambda::Function").values()))
+        asset = synthesized.outdir / function["Metadata"]["aws:asset:path"]
+        assert sorted(p.name for p in asset.iterdir()) == [handler.split(".")[0]]
+        assert not list(asset.rglob("__pycache__"))
+
+
+def test_tables_are_on_demand_with_pitr(synthesized: Synthesized) -> None:
+    tables = {
+        "ShopstackShared": (["id"], "expiration"),
+        "ShopstackInventory": (["sku"], None),
+        "ShopstackOrders": (["pk", "sk"], None),
+        "ShopstackAnalytics": (["pk", "sk"], None),
+    }
+    for stack, (keys, ttl) in tables.items():
+        resources = synthesized.resources(stack, "AWS::DynamoDB::Table")
+        assert len(resources) == 1, stack
+        props = next(iter(resources.values()))["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert [key["AttributeName"] for key in props["KeySchema"]] == keys
+        assert all(attr["AttributeType"] == "S" for attr in props["AttributeDefinitions"])
+        if ttl:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+
+
+def test_products_by_category_index(synthesized: Synthesized) -> None:
+    synthesized.templates["ShopstackInventory"].has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "byCategory",
+                    "KeySchema": [
+                        {"AttributeName": "category", "KeyType": "HASH"},
+                        {"AttributeName": "sku", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize(("stack", "consumer_timeout"), [("ShopstackOrders", 30), ("ShopstackAnalytics", 30)])
+def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, consumer_timeout: int) -> None:
+    queues = synthesized.resources(stack, "AWS::SQS::Queue")
+    assert len(queues) == 2
+    work = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert len(work) == 1
+    props = work[0]["Properties"]
+    assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+    dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert dlq_id in queues
+    assert props["VisibilityTimeout"] >= 6 * consumer_timeout
+    policies = synthesized.resources(stack, "AWS::SQS::QueuePolicy")
+    secure = [
+        statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(secure) == 2, "both queues deny non-TLS access"
+
+
+def test_event_bus_name(synthesized: Synthesized) -> None:
+    stage = load_cdk_json_context()["stage"]
+    synthesized.templates["ShopstackShared"].has_resource_properties(
+        "AWS::Events::EventBus", {"Name": f"shopstack-{stage}"}
+    )
+
+
+def test_rule_routes_every_shopstack_event_to_the_analytics_queue(synthesized: Synthesized) -> None:
+    rules = synthesized.resources("ShopstackAnalytics", "AWS::Events::Rule")
+    assert len(rules) == 1
+    props = next(iter(rules.values()))["Properties"]
+    assert props["EventPattern"] == {"source": [{"prefix": "shopstack."}]}
+    assert "Fn::ImportValue" in props["EventBusName"]
+    (target,) = props["Targets"]
+    queue_id = target["Arn"]["Fn::GetAtt"][0]
+    queue = synthesized.raw["ShopstackAnalytics"]["Resources"][queue_id]
+    assert "RedrivePolicy" in queue["Properties"]
+    assert "DeadLetterConfig" in target
+
+
+def test_analytics_consumer_event_source(synthesized: Synthesized) -> None:
+    synthesized.templates["ShopstackAnalytics"].has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"]},
+    )
+
+
+def test_state_machine_is_standard_with_retry_and_catch(synthesized: Synthesized) -> None:
+    machines = synthesized.resources("ShopstackOrders", "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 1
+    props = next(iter(machines.values()))["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_user_pool_and_admin_group(synthesized: Synthesized) -> None:
+    template = synthesized.templates["ShopstackShared"]
+    template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "UsernameAttributes": ["email"],
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False},
+            "Policies": {"PasswordPolicy": Match.object_like({"MinimumLength": 12})},
+        },
+    )
+    template.has_resource_properties("AWS::Cognito::UserPoolGroup", {"GroupName": "admin"})
+    template.has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "ExplicitAuthFlows": Match.array_with(
+                [
+                    "ALLOW_USER_PASSWORD_AUTH",
+                    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                    "ALLOW_USER_SRP_AUTH",
+                    "ALLOW_REFRESH_TOKEN_AUTH",
+                ]
+            ),
+            "GenerateSecret": False,
+        },
+    )
+
+
+def test_shared_layer_targets_the_runtime(synthesized: Synthesized) -> None:
+    synthesized.templates["ShopstackShared"].has_resource_properties(
+        "AWS::Lambda::LayerVersion",
+        {"CompatibleRuntimes": ["python3.14"], "CompatibleArchitectures": ["arm64"]},
+    )
+
+
+def test_rest_api_stage(synthesized: Synthesized) -> None:
+    context = load_cdk_json_context()
+    stages = synthesized.resources("ShopstackApi", "AWS::ApiGateway::Stage")
+    assert len(stages) == 1
+    props = next(iter(stages.values()))["Properties"]
+    assert props["StageName"] == "v1"
+    assert props["TracingEnabled"] is True
+    assert "DestinationArn" in props["AccessLogSetting"]
+    assert props["AccessLogSetting"]["Format"].startswith("{")
+    throttling = [s for s in props["MethodSettings"] if s["ResourcePath"] == "/*" and s["HttpMethod"] == "*"]
+    assert throttling[0]["ThrottlingRateLimit"] == context["apiThrottlingRateLimit"]
+    assert throttling[0]["ThrottlingBurstLimit"] == context["apiThrottlingBurstLimit"]
+    synthesized.templates["ShopstackApi"].resource_count_is("AWS::ApiGateway::RestApi", 1)
+    synthesized.templates["ShopstackApi"].has_resource_properties(
+        "AWS::ApiGateway::Authorizer", {"Type": "COGNITO_USER_POOLS"}
+    )
+
+
+def _methods(synthesized: Synthesized) -> dict[tuple[str, str], dict[str, object]]:
+    """Every non-OPTIONS method keyed by (verb, path), the path rebuilt from the resource tree."""
+    resources = synthesized.raw["ShopstackApi"]["Resources"]
+    api_id = next(k for k, r in resources.items() if r["Type"] == "AWS::ApiGateway::RestApi")
+
+    def path_of(ref: dict[str, object]) -> str:
+        if "Fn::GetAtt" in ref:
+            return ""
+        resource = resources[ref["Ref"]]["Properties"]  # type: ignore[index]
+        parent = resource["ParentId"]
+        return path_of(parent) + "/" + resource["PathPart"]
+
+    methods = {}
+    for res in resources.values():
+        if res["Type"] != "AWS::ApiGateway::Method" or res["Properties"]["HttpMethod"] == "OPTIONS":
+            continue
+        props = res["Properties"]
+        assert props["RestApiId"] == {"Ref": api_id}
+        methods[(props["HttpMethod"], path_of(props["ResourceId"]) or "/")] = props
+    return methods
+
+
+def test_routes_match_the_route_table(synthesized: Synthesized) -> None:
+    methods = _methods(synthesized)
+    assert set(methods) == {(route.method, route.path) for route in ROUTES}
+    for route in ROUTES:
+        props = methods[(route.method, route.path)]
+        integration = props["Integration"]
+        assert integration["Type"] == "AWS_PROXY"  # type: ignore[index]
+        assert integration["IntegrationHttpMethod"] == "POST"  # type: ignore[index]
+        uri = str(integration["Uri"])  # type: ignore[index]
+        assert "ShopstackInventory" in uri and route.function in uri
+
+
+def test_admin_routes_need_cognito_and_public_routes_do_not(synthesized: Synthesized) -> None:
+    methods = _methods(synthesized)
+    for (verb, path), props in methods.items():
+        if path.startswith("/admin"):
+            assert props["AuthorizationType"] == "COGNITO_USER_POOLS", (verb, path)
+            assert "AuthorizerId" in props
+        else:
+            assert props["AuthorizationType"] == "NONE", (verb, path)
+            assert "AuthorizerId" not in props
+    assert all(route.auth == ("cognito" if route.path.startswith("/admin") else "none") for route in ROUTES)
+
+
+def test_cors_preflight_on_every_route(synthesized: Synthesized) -> None:
+    resources = synthesized.raw["ShopstackApi"]["Resources"]
+    options = [
+        r for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    paths = {route.path for route in ROUTES}
+    assert len(options) >= len(paths)
+    assert all(o["Properties"]["AuthorizationType"] == "NONE" for o in options)
+
+
+def test_gateway_errors_are_problem_details(synthesized: Synthesized) -> None:
+    responses = synthesized.resources("ShopstackApi", "AWS::ApiGateway::GatewayResponse")
+    kinds = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses.values()}
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(kinds)
+    assert kinds["UNAUTHORIZED"]["StatusCode"] == "401"
+    for props in kinds.values():
+        assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+
+
+def test_outputs(synthesized: Synthesized) -> None:
+    expected = {
+        "ShopstackApi": {"ApiUrl"},
+        "ShopstackShared": {"UserPoolId", "UserPoolClientId", "EventBusName", "IdempotencyTableName"},
+        "ShopstackInventory": {"ProductsTableName"},
+        "ShopstackOrders": {"OrderWorkflowArn", "OrdersTableName", "FulfilmentQueueUrl"},
+        "ShopstackAnalytics": {"AnalyticsTableName", "AnalyticsQueueUrl"},
+    }
+    for stack, names in expected.items():
+        assert names <= set(synthesized.raw[stack].get("Outputs", {})), stack
+
+
+def test_no_custom_resources(synthesized: Synthesized) -> None:
+    for stack, template in synthesized.raw.items():
+        kinds = {res["Type"] for res in template["Resources"].values()}
+        custom = {k for k in kinds if k.startswith("Custom::") or k == "AWS::CloudFormation::CustomResource"}
+        assert not custom, stack
+        assert "AWS::Lambda::Function" not in kinds or stack in FUNCTIONS, f"{stack}: unexpected function"

@@ -1,0 +1,46 @@
+"""`shopstack up --seed demo` as a newcomer runs it: the demo catalog, then a clean stop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shopstack.harness import ROOT, start
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_seed_then_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
+    cloud = start(seed="demo", state_dir=tmp_path)
+    try:
+        first = cloud.request("GET", "/products?limit=100").json
+        products = first["items"]
+        assert len(products) >= 20
+        assert len({p["category"] for p in products}) >= 4
+        assert all(p["images"] and p["available"] > 0 for p in products)
+        tents = cloud.request("GET", "/products?category=tents").json["items"]
+        assert tents and {p["category"] for p in tents} == {"tents"}
+        tree = cloud.children()
+        assert len(tree) > 1, "the local cloud should have started Lambda workers"
+    finally:
+        assert cloud.stop() == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
+        time.sleep(0.2)
+    assert [pid for pid in tree if Path(f"/proc/{pid}").exists()] == []
+    assert any("[InventoryApi]" in line for line in cloud.log), "function logs carry the function's name"
+
+
+def test_token_command_prints_a_token_the_gateway_accepts(cloud, admin_token: str) -> None:  # type: ignore[no-untyped-def]
+    printed = subprocess.run(
+        [sys.executable, "-m", "shopstack", "token", "--email", "cli@example.com", "--admin",
+         "--endpoint", cloud.base_url],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()
+    assert printed.count(".") == 2
+    reply = cloud.request("GET", "/admin/inventory/NOPE", token=printed)
+    assert reply.status == 404
