@@ -61,7 +61,11 @@ class LocalCloud:
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode())
+                return Reply(
+                    response.status,
+                    {k.lower(): v for k, v in response.headers.items()},
+                    response.read().decode(),
+                )
         except urllib.error.HTTPError as exc:
             return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode())
 
@@ -90,8 +94,19 @@ def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> Local
     port, moto_port = free_port(), free_port()
     env = {**os.environ, "SHOPSTACK_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shopstack", "up", "--port", str(port), "--moto-port", str(moto_port),
-         "--seed", seed, "--fresh"],
+        [
+            sys.executable,
+            "-m",
+            "shopstack",
+            "up",
+            "--port",
+            str(port),
+            "--moto-port",
+            str(moto_port),
+            "--seed",
+            seed,
+            "--fresh",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

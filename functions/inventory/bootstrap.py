@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 
 from commerce.events import EventBridgePublisher, EventPublisher
-
 from inventory.service import Catalog
 
 

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 from commerce.events import DomainEvent, EventPublisher
 from commerce.ids import stable_id
 from commerce.money import Money
-
 from inventory.domain.model import (
     Product,
     ProductStatus,

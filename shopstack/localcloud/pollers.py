@@ -7,6 +7,7 @@ again, so the queue's redrive policy moves repeated failures to its dead-letter 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,8 +135,6 @@ class SqsPoller:
         payload, errored, _ = self.invoke(self.mapping.function_arn, {"Records": records})
         if errored:
             return 0
-        import json
-
         result = json.loads(payload) if payload else None
         keep = failed_message_ids(result, records, self.mapping.report_batch_item_failures)
         done = [r for r in records if r["messageId"] not in keep]

@@ -35,7 +35,9 @@ CATALOG: tuple[SeedProduct, ...] = (
     _p("TENT-4P", "Basecamp 4-Person Tent", "tents", 39900, 6, "Roomy family tent with two vestibules."),
     _p("TENT-UL1", "Featherlite Solo Tent", "tents", 32900, 4, "Single-wall trekking-pole shelter, 780 g."),
     _p("BAG-0C", "Alpine Down Bag 0C", "sleeping", 27900, 10, "800-fill down mummy bag rated to 0 C."),
-    _p("BAG-10C", "Summer Synthetic Bag 10C", "sleeping", 8900, 25, "Packable synthetic bag for warm nights."),
+    _p(
+        "BAG-10C", "Summer Synthetic Bag 10C", "sleeping", 8900, 25, "Packable synthetic bag for warm nights."
+    ),
     _p("PAD-AIR", "Cloudrest Air Pad", "sleeping", 14900, 18, "Insulated air pad, R-value 4.2."),
     _p("PAD-FOAM", "Trail Foam Pad", "sleeping", 3900, 40, "Closed-cell foam pad that never punctures."),
     _p("PACK-40", "Switchback 40L Pack", "packs", 17900, 15, "Ventilated back panel, hip-belt pockets."),
@@ -45,7 +47,14 @@ CATALOG: tuple[SeedProduct, ...] = (
     _p("POT-TI", "Titanium Pot 750ml", "cooking", 5900, 22, "Pot and lid that nest a fuel canister."),
     _p("FILTER-SQ", "Squeeze Water Filter", "cooking", 3900, 50, "0.1 micron hollow-fibre filter."),
     _p("MUG-INS", "Insulated Camp Mug", "cooking", 2400, 60, "Double-wall steel mug with a sliding lid."),
-    _p("JACKET-RAIN", "Stormline Rain Jacket", "apparel", 19900, 14, "Three-layer waterproof breathable shell."),
+    _p(
+        "JACKET-RAIN",
+        "Stormline Rain Jacket",
+        "apparel",
+        19900,
+        14,
+        "Three-layer waterproof breathable shell.",
+    ),
     _p("JACKET-DOWN", "Puffy Down Jacket", "apparel", 22900, 9, "Warm, compressible 850-fill jacket."),
     _p("FLEECE-MID", "Grid Fleece Midlayer", "apparel", 9900, 20, "Breathable grid fleece for cold starts."),
     _p("SOCK-WOOL", "Merino Hiking Socks", "apparel", 2200, 80, "Cushioned merino socks, two pairs."),

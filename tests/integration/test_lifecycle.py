@@ -37,9 +37,22 @@ def test_demo_seed_then_sigterm_leaves_no_process_behind(tmp_path: Path) -> None
 
 def test_token_command_prints_a_token_the_gateway_accepts(cloud, admin_token: str) -> None:  # type: ignore[no-untyped-def]
     printed = subprocess.run(
-        [sys.executable, "-m", "shopstack", "token", "--email", "cli@example.com", "--admin",
-         "--endpoint", cloud.base_url],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "shopstack",
+            "token",
+            "--email",
+            "cli@example.com",
+            "--admin",
+            "--endpoint",
+            cloud.base_url,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.strip()
     assert printed.count(".") == 2
     reply = cloud.request("GET", "/admin/inventory/NOPE", token=printed)

@@ -2,10 +2,11 @@ import json
 import re
 
 import pytest
+
 from commerce.errors import Conflict, ValidationFailed
 from commerce.http import caller_of, problem_body, require_admin
-from commerce.ids import new_id, stable_id
 from commerce.idempotency import idempotency_key
+from commerce.ids import new_id, stable_id
 from commerce.money import Money
 from commerce.pagination import decode_cursor, encode_cursor
 

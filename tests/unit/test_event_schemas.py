@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-from commerce.money import Money
-from inventory import service
-from inventory.domain.model import ProductStatus
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from commerce.money import Money
+from inventory import service
+from inventory.domain.model import ProductStatus
 from tests.unit.fakes import FakeCatalog, RecordingPublisher
 
 EVENTS = Path(__file__).parents[2] / "docs" / "events"

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from inventory import bootstrap
 from inventory.entrypoints import api
-
 from tests.unit.fakes import FakeCatalog, RecordingPublisher
 
 EVENT = json.loads((Path(__file__).parents[1] / "fixtures/events/apigw_rest_proxy.json").read_text())
@@ -60,7 +60,7 @@ def call(
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     for name, values in (response.get("multiValueHeaders") or {}).items():
         headers[name.lower()] = values[-1]
-    payload = json.loads(response["body"]) if response.get("body") else None
+    payload = json.loads(response["body"]) if response.get("body") else {}
     if response["statusCode"] >= 400:
         assert headers["content-type"] == "application/problem+json"
     return response["statusCode"], payload

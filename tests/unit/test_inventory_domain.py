@@ -1,4 +1,5 @@
 import pytest
+
 from commerce.errors import Conflict, NotFound, ValidationFailed
 from commerce.money import Money
 from inventory.domain.model import Product, Stock, check_sku, crosses_low, inventory_json

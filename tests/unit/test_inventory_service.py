@@ -1,9 +1,9 @@
 import pytest
+
 from commerce.errors import Conflict
 from commerce.money import Money
 from inventory import service
 from inventory.domain.model import ProductStatus
-
 from tests.unit.fakes import FakeCatalog, RecordingPublisher
 
 

@@ -3,7 +3,6 @@ and `SEEN#<event id>` markers written in the same transaction so a redelivered e
 
 from __future__ import annotations
 
-from commerce.config import region, setting
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -11,21 +10,23 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from analytics.domain.counters import Tally
+from commerce.config import region, setting
 
 
 class AnalyticsRecord(Model):
     class Meta:
         table_name: str | None = None
+        region: str | None = None
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    count = NumberAttribute(default=0)
+    count = NumberAttribute(default=0)  # type: ignore[assignment]
 
 
 def _bind() -> None:
     if AnalyticsRecord.Meta.table_name is None:
         AnalyticsRecord.Meta.table_name = setting("ANALYTICS_TABLE")
-        AnalyticsRecord.Meta.region = region()  # type: ignore[attr-defined]
+        AnalyticsRecord.Meta.region = region()
 
 
 class DynamoCounters:

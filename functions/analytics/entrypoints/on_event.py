@@ -24,7 +24,7 @@ def record_handler(record: SQSRecord) -> None:
     _counters().record(tally_of(json.loads(record.body)))
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS), context=context
     )

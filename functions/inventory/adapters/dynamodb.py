@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from commerce.clock import utcnow_str
-from commerce.config import region, setting
-from commerce.errors import NotFound
-from commerce.money import Money
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -22,6 +18,10 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from commerce.clock import utcnow_str
+from commerce.config import region, setting
+from commerce.errors import NotFound
+from commerce.money import Money
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
 from inventory.service import AdjustmentResult, ProductDetails
 
@@ -41,6 +41,7 @@ class ByCategory(GlobalSecondaryIndex["ProductRecord"]):
 class ProductRecord(Model):
     class Meta:
         table_name: str | None = None
+        region: str | None = None
 
     sku = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default=PRODUCT)
@@ -65,6 +66,7 @@ class AdjustmentRecord(Model):
 
     class Meta:
         table_name: str | None = None
+        region: str | None = None
 
     sku = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default=ADJUSTMENT)
@@ -78,9 +80,9 @@ class AdjustmentRecord(Model):
 def _bind() -> None:
     if ProductRecord.Meta.table_name is None:
         name = setting("PRODUCTS_TABLE")
-        for model in (ProductRecord, AdjustmentRecord):
-            model.Meta.table_name = name
-            model.Meta.region = region()  # type: ignore[attr-defined]
+        for meta in (ProductRecord.Meta, AdjustmentRecord.Meta):
+            meta.table_name = name
+            meta.region = region()
 
 
 def _stock(record: ProductRecord) -> Stock:
@@ -98,7 +100,7 @@ def _product(record: ProductRecord) -> Product:
         description=record.description or "",
         category=record.category or "",
         price=Money(int(record.price_amount or 0), record.currency or "usd"),
-        images=tuple(record.images or ()),
+        images=tuple(str(i) for i in record.images or ()),
         status=ProductStatus(record.status or ProductStatus.DRAFT),
         stock=_stock(record),
         updated_at=record.updated_at or "",
@@ -159,7 +161,7 @@ class DynamoCatalog:
                 ProductRecord.category.set(details.category),
                 ProductRecord.price_amount.set(details.price.amount),
                 ProductRecord.currency.set(details.price.currency),
-                ProductRecord.images.set(list(details.images)),
+                ProductRecord.images.set(list(details.images)),  # type: ignore[arg-type]
                 ProductRecord.status.set(details.status.value),
                 ProductRecord.on_hand.set(ProductRecord.on_hand | 0),
                 ProductRecord.reserved.set(ProductRecord.reserved | 0),
@@ -218,4 +220,3 @@ class DynamoCatalog:
             stock = self.stock(sku)
             raise below_reserved(stock, delta) from exc
         raise exc
-

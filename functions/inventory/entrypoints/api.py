@@ -4,16 +4,15 @@ Routes return Powertools `Response`s built from JSON strings, so a stored respon
 for byte; their bodies are documented through `responses=` (a `-> Response` annotation would
 make Powertools try to validate the returned object)."""
 
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
 from commerce.http import dumps, json_response, make_resolver, require_admin
 from commerce.idempotency import idempotency_key, run_once
 from commerce.money import Money
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-
 from inventory import bootstrap, service
 from inventory.entrypoints.schemas import (
     AdjustmentIn,
@@ -29,7 +28,7 @@ app = make_resolver()
 app.enable_swagger(path="/docs", title="shopstack API", version="1")
 
 
-def _ok(model: type, *errors: int) -> dict[int | str, Any]:
+def _ok(model: type, *errors: int) -> dict[int, Any]:
     problem = {"description": "problem details", "content": {"application/problem+json": {"model": Problem}}}
     ok = {"description": "OK", "content": {"application/json": {"model": model}}}
     return {200: ok, **{code: problem for code in errors}}
@@ -77,7 +76,9 @@ def put_product(sku: str, body: Annotated[ProductIn, Body()]):
         status=body.status,
         low_stock_threshold=body.lowStockThreshold,
     )
-    return json_response(200, service.put_product(bootstrap.catalog(), bootstrap.publisher(), details).to_json())
+    return json_response(
+        200, service.put_product(bootstrap.catalog(), bootstrap.publisher(), details).to_json()
+    )
 
 
 @app.get("/admin/inventory/<sku>", responses=_ok(InventoryOut, 401, 403, 404))

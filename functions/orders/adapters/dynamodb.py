@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from commerce.config import region, setting
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
+
+from commerce.config import region, setting
 
 
 class OrderRecord(Model):
     class Meta:
         table_name: str | None = None
+        region: str | None = None
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -23,7 +25,7 @@ class OrderRecord(Model):
 def _bind() -> None:
     if OrderRecord.Meta.table_name is None:
         OrderRecord.Meta.table_name = setting("ORDERS_TABLE")
-        OrderRecord.Meta.region = region()  # type: ignore[attr-defined]
+        OrderRecord.Meta.region = region()
 
 
 class DynamoOrders:

@@ -4,6 +4,7 @@ every error in one place, the caller's identity, and compact JSON responses."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,7 @@ def unexpected_problem(exc: Exception) -> ProblemError:
 class CommerceResolver(APIGatewayRestResolver):
     """Powertools REST resolver with shopstack's error contract and request limits."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         try:
             self._admit(event)
         except ProblemError as refused:
@@ -112,7 +113,7 @@ class CommerceResolver(APIGatewayRestResolver):
         return super().resolve(event, context)
 
     @staticmethod
-    def _admit(event: dict[str, Any]) -> None:
+    def _admit(event: Mapping[str, Any]) -> None:
         """Checks that come before routing and body validation: size, then staff routes."""
         if len(event.get("body") or "") > MAX_BODY_BYTES:
             raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
@@ -171,14 +172,16 @@ def _groups(raw: Any) -> tuple[str, ...]:
     return ()
 
 
-def caller_of(event: dict[str, Any]) -> Caller:
+def caller_of(event: Mapping[str, Any]) -> Caller:
     claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
     if not isinstance(claims, dict) or not claims.get("sub"):
         return Caller(sub=None, email=None, groups=())
-    return Caller(sub=str(claims["sub"]), email=claims.get("email"), groups=_groups(claims.get("cognito:groups")))
+    return Caller(
+        sub=str(claims["sub"]), email=claims.get("email"), groups=_groups(claims.get("cognito:groups"))
+    )
 
 
-def require_admin(event: dict[str, Any]) -> Caller:
+def require_admin(event: Mapping[str, Any]) -> Caller:
     caller = caller_of(event)
     if caller.sub is None:
         raise Unauthorized("Sign in as staff to use this route.")

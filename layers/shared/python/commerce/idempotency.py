@@ -65,7 +65,9 @@ def run_once(
         once, data_keyword_argument="request", persistence_store=_persistence(), config=config
     )
     try:
-        result: dict[str, Any] = guarded(request={"scope": scope, "operation": operation, "key": key, "body": body})
+        result: dict[str, Any] = guarded(
+            request={"scope": scope, "operation": operation, "key": key, "body": body}
+        )
     except IdempotencyAlreadyInProgressError as exc:
         raise Conflict(
             "A request with this Idempotency-Key is still being processed.",

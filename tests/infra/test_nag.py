@@ -1,0 +1,42 @@
+"""cdk-nag AwsSolutions: no unacknowledged finding, and every acknowledgment justified."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import AwsSolutionsChecks
+
+from tests.infra.conftest import Synthesized, load_json
+
+ACKNOWLEDGED = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+
+
+def test_no_unacknowledged_findings(synthesized: Synthesized) -> None:
+    report = load_json(synthesized.outdir / "validation-report.json")
+    plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
+    assert "AwsSolutions" in plugins
+    assert plugins["AwsSolutions"]["conclusion"] == "success"
+    assert plugins["AwsSolutions"]["violations"] == []
+
+
+def test_every_acknowledgment_has_a_reason(synthesized: Synthesized) -> None:
+    acknowledged: dict[str, str] = {}
+    for construct in synthesized.app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == ACKNOWLEDGED:
+                for rule, reason in entry.data.items():
+                    acknowledged[f"{construct.node.path}: {rule}"] = reason
+    assert acknowledged
+    for where, reason in acknowledged.items():
+        assert isinstance(reason, str) and len(reason.split()) >= 8, f"{where} needs a real reason"
+        assert where.split(": ", 1)[1].startswith("AwsSolutions::AwsSolutions-"), where
+
+
+def test_an_unacknowledged_finding_fails_synth(tmp_path: object) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Probe")
+    sqs.Queue(stack, "Plain")
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="Validation failed"):
+        app.synth()
