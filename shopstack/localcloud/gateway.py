@@ -183,7 +183,7 @@ class LocalGateway:
             self._keys = auth.public_keys(auth.load_moto_jwks())
         apigateway = _backend("apigateway", self.account_id, self.region)
         pools = _backend("cognito-idp", self.account_id, self.region).user_pools
-        declared = declared_methods(self.account_id, self.region)
+        declared = declared_resources(self.account_id, self.region)
         rest_apis = list(apigateway.apis.values())
         self._apis = tuple(_compile_api(rest_api, pools, self.region, declared) for rest_api in rest_apis)
         self._claims_cache = {}
@@ -333,12 +333,12 @@ def _backend(service: str, account_id: str, region: str) -> Any:
 # Compiling the deployed API
 
 
-def _compile_api(rest_api: Any, pools: Mapping[str, Any], region: str, declared: Mapping[int, Any]) -> Api:
+def _compile_api(rest_api: Any, pools: Mapping[str, Any], region: str, declared: Declared) -> Api:
     stage_name, stage = _deployed_stage(rest_api)
     authorizers = _authorizers(rest_api, pools, region)
     fallback = _fallback_authorizer(authorizers, pools, region)
     resources = tuple(
-        Resource(id=r.id, path=r.get_path(), methods=_methods(r, authorizers, fallback, declared))
+        Resource(id=r.id, path=r.get_path(), methods=_methods(r, authorizers, fallback, declared.methods))
         for r in list(rest_api.resources.values())
     )
     pool_ids = tuple(
@@ -356,7 +356,10 @@ def _compile_api(rest_api: Any, pools: Mapping[str, Any], region: str, declared:
         resources=resources,
         throttle=compile_throttle(stage.method_settings if stage is not None else {}),
         binary_media_types=tuple(rest_api.binaryMediaTypes or ()),
-        gateway_responses=_gateway_responses(rest_api),
+        gateway_responses={
+            **declared.gateway_responses.get(rest_api.id, {}),
+            **_gateway_responses(rest_api.gateway_responses.values()),
+        },
         user_pool_ids=pool_ids,
     )
 
@@ -369,28 +372,64 @@ class DeclaredMethod:
     integration_responses: tuple[Mapping[str, Any], ...]
 
 
-def declared_methods(account_id: str, region: str) -> dict[int, DeclaredMethod]:
-    """Template properties of every AWS::ApiGateway::Method CloudFormation created, by moto object."""
+@dataclass(frozen=True)
+class Declared:
+    """Parts of the template moto's CloudFormation does not keep, found by the objects it created."""
+
+    methods: Mapping[int, DeclaredMethod]
+    gateway_responses: Mapping[str, Mapping[str, GatewayResponse]]
+
+
+def declared_resources(account_id: str, region: str) -> Declared:
+    """Template properties of the API Gateway methods and gateway responses of every stack."""
+    methods: dict[int, DeclaredMethod] = {}
+    responses: dict[str, dict[str, GatewayResponse]] = {}
+    for resources, parsed in _stack_templates(account_id, region):
+        for logical_id, spec in resources.items():
+            props = spec.get("Properties") or {}
+            kind = spec.get("Type")
+            if kind == "AWS::ApiGateway::Method" and logical_id in parsed:
+                integration = props.get("Integration") or {}
+                methods[id(parsed[logical_id])] = DeclaredMethod(
+                    authorizer_id=_physical_id(props.get("AuthorizerId"), parsed),
+                    integration_responses=tuple(integration.get("IntegrationResponses") or ()),
+                )
+            elif kind == "AWS::ApiGateway::GatewayResponse":
+                api_id = _physical_id(props.get("RestApiId"), parsed)
+                if api_id and props.get("ResponseType"):
+                    responses.setdefault(api_id, {}).update(_gateway_responses([_DeclaredResponse(props)]))
+    return Declared(methods=methods, gateway_responses=responses)
+
+
+def _stack_templates(account_id: str, region: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     try:
         stacks = _backend("cloudformation", account_id, region).stacks
     except Exception:
-        return {}
-    found = {}
+        return []
+    found = []
     for stack in list(stacks.values()):
         template = getattr(stack, "template_dict", None) or {}
         parsed = getattr(getattr(stack, "resource_map", None), "_parsed_resources", None) or {}
-        for logical_id, spec in (template.get("Resources") or {}).items():
-            if spec.get("Type") != "AWS::ApiGateway::Method" or logical_id not in parsed:
-                continue
-            props = spec.get("Properties") or {}
-            integration = props.get("Integration") or {}
-            ref = props.get("AuthorizerId") or {}
-            target = parsed.get(ref.get("Ref")) if isinstance(ref, dict) else ref
-            found[id(parsed[logical_id])] = DeclaredMethod(
-                authorizer_id=target if isinstance(target, str) else getattr(target, "id", None),
-                integration_responses=tuple(integration.get("IntegrationResponses") or ()),
-            )
+        found.append((template.get("Resources") or {}, parsed))
     return found
+
+
+def _physical_id(value: Any, parsed: Mapping[str, Any]) -> str | None:
+    target = parsed.get(value["Ref"]) if isinstance(value, dict) and "Ref" in value else value
+    if isinstance(target, str):
+        return target
+    physical = getattr(target, "physical_resource_id", None) or getattr(target, "id", None)
+    return physical if isinstance(physical, str) else None
+
+
+class _DeclaredResponse:
+    """An AWS::ApiGateway::GatewayResponse's properties, shaped like moto's GatewayResponse."""
+
+    def __init__(self, props: Mapping[str, Any]) -> None:
+        self.response_type = props["ResponseType"]
+        self.status_code = props.get("StatusCode")
+        self.response_parameters = props.get("ResponseParameters")
+        self.response_templates = props.get("ResponseTemplates")
 
 
 def _deployed_stage(rest_api: Any) -> tuple[str, Any]:
@@ -530,15 +569,15 @@ def default_preflight(verbs: Iterable[str]) -> MockIntegration:
     )
 
 
-def _gateway_responses(rest_api: Any) -> dict[str, GatewayResponse]:
+def _gateway_responses(responses: Iterable[Any]) -> dict[str, GatewayResponse]:
     compiled = {}
-    for kind, response in list(rest_api.gateway_responses.items()):
+    for response in responses:
         headers = []
         for key, value in (response.response_parameters or {}).items():
             if key.startswith("gatewayresponse.header.") and isinstance(value, str):
                 headers.append((key.split(".", 2)[2], value.strip("'")))
         templates = response.response_templates or {}
-        compiled[kind] = GatewayResponse(
+        compiled[response.response_type] = GatewayResponse(
             status=int(response.status_code) if response.status_code else None,
             headers=tuple(headers),
             template=templates.get("application/json") or next(iter(templates.values()), None),

@@ -213,10 +213,13 @@ class DynamoCatalog:
     def _explain_refusal(
         self, exc: TransactWriteError, *, sku: str, delta: int, ledger_key: str
     ) -> AdjustmentResult:
-        reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-        if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
+        """A cancelled transaction is explained by reading what is there now: the ledger entry
+        (this adjustment was already applied), the product (unknown SKU), or its stock."""
+        codes = {r.code for r in (exc.cancellation_reasons or []) if r}
+        if codes != {"ConditionalCheckFailed"}:
+            raise exc
+        try:
+            AdjustmentRecord.get(ledger_key, consistent_read=True)
             return AdjustmentResult(after=self.stock(sku), applied=False)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            stock = self.stock(sku)
-            raise below_reserved(stock, delta) from exc
-        raise exc
+        except AdjustmentRecord.DoesNotExist:
+            raise below_reserved(self.stock(sku), delta) from exc

@@ -61,7 +61,8 @@ def check_adjustment(delta: int) -> None:
 
 def below_reserved(stock: Stock, delta: int) -> Conflict:
     return Conflict(
-        f"On hand would fall below the {stock.reserved} units reserved for orders.",
+        f"Cannot apply {delta:+d}: {stock.on_hand} on hand and {stock.reserved} reserved for orders;"
+        " on hand never drops below reserved.",
         code="below_reserved",
         extra={"onHand": stock.on_hand, "reserved": stock.reserved, "delta": delta},
     )

@@ -1,0 +1,292 @@
+"""`shopstack up`: the whole stack on this machine, in the foreground, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from shopstack.localcloud import hooks
+from shopstack.localcloud.deploy import Deployer, read_stacks, synth
+from shopstack.localcloud.lambda_pool import DEFAULT_CODE_PATHS, REPO_ROOT, LambdaPool
+from shopstack.localcloud.pollers import Pollers
+from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
+
+READY_TIMEOUT_SECONDS = 120.0
+STATE_FILE = "dynamodb.json"
+
+
+def state_dir() -> Path:
+    configured = os.environ.get("SHOPSTACK_STATE_DIR")
+    return Path(configured) if configured else REPO_ROOT / ".shopstack" / "state"
+
+
+# --- DynamoDB state across runs ------------------------------------------------------------------
+
+
+def encode_value(value: Any) -> Any:
+    """A DynamoDB attribute value (boto3 client shape) as JSON-safe data."""
+    if isinstance(value, dict):
+        return {k: encode_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return {"__b64__": base64.b64encode(bytes(value)).decode()}
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__b64__"}:
+            return base64.b64decode(value["__b64__"])
+        return {k: decode_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    return value
+
+
+class LocalCloud:
+    """moto, the hooks, the worker pool, the deployed stacks and the SQS pollers."""
+
+    def __init__(
+        self,
+        *,
+        moto_port: int = 0,
+        code_paths: Sequence[Path] = DEFAULT_CODE_PATHS,
+        log_stream: TextIO | None = None,
+        idle_seconds: float = 300.0,
+    ) -> None:
+        self.server = MotoServer(port=moto_port)
+        self.code_paths = code_paths
+        self.log_stream = log_stream
+        self.idle_seconds = idle_seconds
+        self.pool: LambdaPool | None = None
+        self.pollers: Pollers | None = None
+        self.outputs: dict[str, dict[str, str]] = {}
+        self.stack_names: list[str] = []
+
+    @property
+    def moto_url(self) -> str:
+        return self.server.url
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def start(self) -> LocalCloud:
+        self.server.start()
+        self.pool = LambdaPool(
+            moto_url=self.moto_url,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            code_paths=self.code_paths,
+            idle_seconds=self.idle_seconds,
+            log_stream=self.log_stream,
+        )
+        hooks.install(self.pool)
+        return self
+
+    def deploy(self, assembly: Path) -> dict[str, dict[str, str]]:
+        stacks = read_stacks(assembly)
+        self.outputs = Deployer(self.moto_url, REGION, ACCOUNT_ID).deploy(stacks)
+        self.stack_names = [s.stack_name for s in stacks]
+        return self.outputs
+
+    def start_pollers(self) -> None:
+        assert self.pool is not None
+        self.pollers = Pollers(
+            lambda_client=self.client("lambda"),
+            sqs_client=self.client("sqs"),
+            invoke=self.pool.invoke_raw,
+            region=REGION,
+        )
+        self.pollers.start()
+
+    def tables(self) -> dict[str, str]:
+        """Deployed DynamoDB tables: "<stack>/<logical id>" to table name."""
+        cfn = self.client("cloudformation")
+        found: dict[str, str] = {}
+        for stack in self.stack_names:
+            for resource in cfn.describe_stack_resources(StackName=stack)["StackResources"]:
+                if resource["ResourceType"] == "AWS::DynamoDB::Table":
+                    found[f"{stack}/{resource['LogicalResourceId']}"] = resource["PhysicalResourceId"]
+        return found
+
+    def dump_tables(self, path: Path) -> int:
+        dynamodb = self.client("dynamodb")
+        state: dict[str, list[Any]] = {}
+        for key, table in self.tables().items():
+            items: list[Any] = []
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+                items.extend(encode_value(page["Items"]))
+            state[key] = items
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(state))
+        scratch.replace(path)
+        return sum(len(items) for items in state.values())
+
+    def restore_tables(self, path: Path) -> int:
+        if not path.is_file():
+            return 0
+        state: dict[str, list[Any]] = json.loads(path.read_text())
+        dynamodb = self.client("dynamodb")
+        restored = 0
+        for key, table in self.tables().items():
+            items = decode_value(state.get(key, []))
+            for start in range(0, len(items), 25):
+                requests = {table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+                while requests:
+                    requests = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+            restored += len(items)
+        return restored
+
+    def stop(self) -> None:
+        if self.pollers is not None:
+            self.pollers.stop()
+        if self.pool is not None:
+            self.pool.stop()
+        self.server.stop()
+
+
+# --- the gateway ---------------------------------------------------------------------------------
+
+
+class GatewayServer:
+    """The local API Gateway on a threaded werkzeug server."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                return None
+
+        self.server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="gateway")
+
+    def start(self) -> GatewayServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def probe(url: str) -> bool:
+    """True once the route answers anything but a 5xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return int(response.status) < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_for_routes(base_url: str, paths: Sequence[str], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    pending = list(paths)
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        while pending:
+            answered = list(executor.map(lambda p: probe(base_url + p), pending))
+            pending = [p for p, ok in zip(pending, answered, strict=True) if not ok]
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"routes not answering after {timeout:.0f} s: {pending}")
+            if pending:
+                time.sleep(0.2)
+
+
+def probe_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+class Stop(Exception):
+    """SIGTERM asked the local cloud to stop."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise Stop
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool) -> None:
+    started = time.monotonic()
+    cloud.start()
+    assembly = synth(REPO_ROOT)
+    cloud.deploy(assembly)
+    state_file = state_dir() / STATE_FILE
+    if not fresh:
+        cloud.restore_tables(state_file)
+    cloud.start_pollers()
+    from shopstack.localcloud.gateway import LocalGateway
+
+    assert cloud.pool is not None
+    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
+    gateway.refresh()
+    server = GatewayServer(gateway, host, port).start()
+    try:
+        base_url = f"http://{probe_host(host)}:{port}"
+        wait_for_routes(base_url, gateway.probe_paths())
+        if seed == "demo":
+            from shopstack.seed import load
+
+            load("demo", base_url)
+        _say(f"(up in {time.monotonic() - started:.1f} s; AWS services at {cloud.moto_url})")
+        _say(f"ready: http://{host}:{port}")
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+        save_state(cloud, state_file)
+
+
+def save_state(cloud: LocalCloud, path: Path) -> None:
+    try:
+        cloud.dump_tables(path)
+    except Exception as exc:
+        print(f"could not save DynamoDB state to {path}: {exc}", file=sys.stderr, flush=True)
+
+
+def run(*, host: str, port: int, moto_port: int, seed: str, fresh: bool) -> int:
+    """Run the local cloud until Ctrl-C or SIGTERM; stops everything it started."""
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    cloud = LocalCloud(moto_port=moto_port)
+    try:
+        serve(cloud=cloud, host=host, port=port, seed=seed, fresh=fresh)
+    except (KeyboardInterrupt, Stop):
+        return 0
+    except Exception as exc:
+        print(f"shopstack up failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        cloud.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
