@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import RemovalPolicy
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Node
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -64,10 +64,24 @@ class PipLayerBundling:
         """Fill `output_dir/python`; False lets CDK fall back to Docker."""
         target = Path(output_dir) / "python"
         pip = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-compile", "--requirement", str(REQUIREMENTS), "--target", str(target),
-            "--platform", self.platform, "--python-version", self.python_version,
-            "--only-binary=:all:", "--implementation", "cp",
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--requirement",
+            str(REQUIREMENTS),
+            "--target",
+            str(target),
+            "--platform",
+            self.platform,
+            "--python-version",
+            self.python_version,
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
         ]
         result = subprocess.run(pip, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -84,20 +98,27 @@ class PipLayerBundling:
             )
             return True
         compile_all = [
-            interpreter, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(target),
+            interpreter,
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(target),
         ]
         subprocess.run(compile_all, check=True)
         return True
 
 
-def _docker_command(python_version: str) -> list[str]:
+def _docker_command() -> list[str]:
+    """The same steps inside the runtime's build image, used only when local bundling fails."""
     script = " && ".join(
         [
             "pip install --no-compile -r requirements.txt -t /asset-output/python",
             "rm -rf /asset-output/python/bin",
             "cp -r python/commerce /asset-output/python/",
             "find /asset-output/python/commerce -name __pycache__ -prune -exec rm -rf {} +",
-            f"python{python_version} -m compileall -q --invalidation-mode unchecked-hash /asset-output/python",
+            "python -m compileall -q --invalidation-mode unchecked-hash /asset-output/python",
         ]
     )
     return ["bash", "-c", script]
@@ -117,7 +138,7 @@ class SharedLayer(Construct):
             bundling=BundlingOptions(
                 image=RUNTIME.bundling_image,
                 platform="linux/arm64",
-                command=_docker_command(python_version),
+                command=_docker_command(),
                 local=PipLayerBundling(python_version=python_version, platform=PIP_PLATFORM),
             ),
         )

@@ -137,7 +137,9 @@ class ApiStack(Stack):
                 )
             else:
                 method = resource.add_method(
-                    route.method, integrations[route.function], authorization_type=apigw.AuthorizationType.NONE
+                    route.method,
+                    integrations[route.function],
+                    authorization_type=apigw.AuthorizationType.NONE,
                 )
             self.methods[route] = method
 

@@ -159,6 +159,7 @@ class Api:
 class Request:
     environ: dict[str, Any]
     method: str
+    raw_path: str
     path: str
     request_id: str
     started: float
@@ -199,10 +200,12 @@ class LocalGateway:
         return paths
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = _request_path(environ)
         request = Request(
             environ=environ,
             method=environ.get("REQUEST_METHOD", "GET").upper(),
-            path=_request_path(environ),
+            raw_path=path,
+            path=path,
             request_id=str(uuid.uuid4()),
             started=time.perf_counter(),
             epoch_ms=int(time.time() * 1000),
@@ -222,7 +225,7 @@ class LocalGateway:
             return _json_response(200, self._localcloud_info(), request)
         found = self._route(request.path)
         if found is None:
-            return _error(None, "MISSING_AUTHENTICATION_TOKEN", request)
+            return _error(self._apis[0] if self._apis else None, "MISSING_AUTHENTICATION_TOKEN", request)
         api, resource, params, request.path = found
         method = resource.methods.get(request.method) or resource.methods.get("ANY")
         if method is None:
@@ -230,7 +233,8 @@ class LocalGateway:
         wait = api.throttle.take(resource.path, request.method)
         if wait > 0:
             status, headers, body = _error(api, "THROTTLED", request)
-            headers.append(("Retry-After", str(max(1, math.ceil(wait)))))
+            if not any(name.lower() == "retry-after" for name, _ in headers):
+                headers.append(("Retry-After", str(max(1, math.ceil(wait)))))
             return status, headers, body
         if _content_length(request.environ) > MAX_PAYLOAD_BYTES:
             return _error(api, "REQUEST_TOO_LARGE", request)
@@ -318,7 +322,7 @@ class LocalGateway:
         when = _clf_time(request.epoch_ms)
         line = (
             f"{environ.get('REMOTE_ADDR', '-')} {request.request_id} [{when}] "
-            f'"{request.method} {request.path} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" '
+            f'"{request.method} {request.raw_path} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" '
             f"{status} {size} {latency_ms:.2f}ms"
         )
         print(line, file=self.log_stream or sys.stdout, flush=True)
@@ -932,22 +936,20 @@ def _error(api: Api | None, kind: str, request: Request) -> tuple[int, Headers, 
         default = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
         custom = api.gateway_responses.get(kind) or api.gateway_responses.get(default)
     body = json.dumps({"message": message})
-    headers = [
-        ("Content-Type", "application/json"),
-        ("x-amzn-RequestId", request.request_id),
-        ("x-amzn-ErrorType", error_type),
-    ]
+    headers = {"content-type": ("Content-Type", "application/json")}
     if custom is not None:
         status = custom.status or status
-        headers.extend(custom.headers)
+        headers.update((name.lower(), (name, value)) for name, value in custom.headers)
         if custom.template:
-            body = _render_error_template(custom.template, message, request)
-    return status, headers, body.encode("utf-8")
+            body = _render_error_template(custom.template, message, kind, request)
+    merged = [*headers.values(), ("x-amzn-RequestId", request.request_id), ("x-amzn-ErrorType", error_type)]
+    return status, merged, body.encode("utf-8")
 
 
-def _render_error_template(template: str, message: str, request: Request) -> str:
+def _render_error_template(template: str, message: str, kind: str, request: Request) -> str:
     return (
         template.replace("$context.error.messageString", json.dumps(message))
         .replace("$context.error.message", message)
+        .replace("$context.error.responseType", kind)
         .replace("$context.requestId", request.request_id)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 from typing import Any
@@ -46,7 +47,7 @@ def local_cloud_info(endpoint: str) -> dict[str, Any]:
 
 
 def ensure_user(client: Any, pool_id: str, email: str) -> None:
-    try:
+    with contextlib.suppress(client.exceptions.UsernameExistsException):
         client.admin_create_user(
             UserPoolId=pool_id,
             Username=email,
@@ -56,8 +57,6 @@ def ensure_user(client: Any, pool_id: str, email: str) -> None:
             ],
             MessageAction="SUPPRESS",
         )
-    except client.exceptions.UsernameExistsException:
-        pass
     client.admin_set_user_password(
         UserPoolId=pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
     )

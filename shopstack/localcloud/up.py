@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -205,16 +204,15 @@ def probe(url: str) -> bool:
 
 
 def wait_for_routes(base_url: str, paths: Sequence[str], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Probe one route at a time, so that the probes warm one worker per function, not several."""
     pending = list(paths)
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        while pending:
-            answered = list(executor.map(lambda p: probe(base_url + p), pending))
-            pending = [p for p, ok in zip(pending, answered, strict=True) if not ok]
-            if pending and time.monotonic() > deadline:
-                raise TimeoutError(f"routes not answering after {timeout:.0f} s: {pending}")
-            if pending:
-                time.sleep(0.2)
+    while pending:
+        pending = [p for p in pending if not probe(base_url + p)]
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"routes not answering after {timeout:.0f} s: {pending}")
+        if pending:
+            time.sleep(0.2)
 
 
 def probe_host(host: str) -> str:

@@ -7,7 +7,7 @@ from aws_cdk.assertions import Match
 
 from infra.routes import ROUTES
 from infra.settings import load_cdk_json_context
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, load_json
 
 FUNCTIONS = {
     "ShopstackInventory": (
@@ -50,9 +50,12 @@ def test_function_runtime_architecture_and_environment(synthesized: Synthesized,
 def test_function_assets_hold_only_their_service(synthesized: Synthesized) -> None:
     for stack, (handler, *_rest) in FUNCTIONS.items():
         function = next(iter(synthesized.resources(stack, "AWS::Lambda::Function").values()))
-        asset = synthesized.outdir / function["Metadata"]["aws:asset:path"]
+        key = function["Properties"]["Code"]["S3Key"]
+        manifest = load_json(synthesized.outdir / f"{stack}.assets.json")
+        asset = synthesized.outdir / manifest["files"][key.removesuffix(".zip")]["source"]["path"]
         assert sorted(p.name for p in asset.iterdir()) == [handler.split(".")[0]]
-        assert not list(asset.rglob("__pycache__"))
+        assert (asset / handler.split(".")[0] / "__init__.py").is_file()
+        assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
 
 
 def test_tables_are_on_demand_with_pitr(synthesized: Synthesized) -> None:
@@ -209,7 +212,7 @@ def _methods(synthesized: Synthesized) -> dict[tuple[str, str], dict[str, object
     def path_of(ref: dict[str, object]) -> str:
         if "Fn::GetAtt" in ref:
             return ""
-        resource = resources[ref["Ref"]]["Properties"]  # type: ignore[index]
+        resource = resources[ref["Ref"]]["Properties"]
         parent = resource["ParentId"]
         return path_of(parent) + "/" + resource["PathPart"]
 
@@ -250,7 +253,8 @@ def test_admin_routes_need_cognito_and_public_routes_do_not(synthesized: Synthes
 def test_cors_preflight_on_every_route(synthesized: Synthesized) -> None:
     resources = synthesized.raw["ShopstackApi"]["Resources"]
     options = [
-        r for r in resources.values()
+        r
+        for r in resources.values()
         if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "OPTIONS"
     ]
     paths = {route.path for route in ROUTES}
@@ -264,7 +268,9 @@ def test_gateway_errors_are_problem_details(synthesized: Synthesized) -> None:
     assert {"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(kinds)
     assert kinds["UNAUTHORIZED"]["StatusCode"] == "401"
     for props in kinds.values():
-        assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        assert (
+            props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        )
 
 
 def test_outputs(synthesized: Synthesized) -> None:

@@ -29,7 +29,9 @@ def _render(value: Any) -> str:
 
 @pytest.fixture(scope="module")
 def asl(synthesized: Synthesized) -> dict[str, Any]:
-    machine = next(iter(synthesized.resources("ShopstackOrders", "AWS::StepFunctions::StateMachine").values()))
+    machine = next(
+        iter(synthesized.resources("ShopstackOrders", "AWS::StepFunctions::StateMachine").values())
+    )
     definition: dict[str, Any] = json.loads(_render(machine["Properties"]["DefinitionString"]))
     return definition
 

@@ -78,7 +78,7 @@ def test_forged_signature_is_refused(pools: dict[str, Any], keys: dict[str, Any]
 
 def test_unsigned_token_is_refused(pools: dict[str, Any], keys: dict[str, Any]) -> None:
     claims = jwt.decode(_moto_token(pools), options={"verify_signature": False})
-    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": "dummy"})
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": "dummy"})
     with pytest.raises(auth.Unauthorized, match="RS256"):
         auth.verify_id_token(unsigned, keys=keys, pools=_trusted(pools))
 
