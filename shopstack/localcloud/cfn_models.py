@@ -63,7 +63,12 @@ class NullResource(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> NullResource:
         return cls(resource_name)
 
@@ -94,7 +99,12 @@ class UserPool(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> UserPool:
         properties = dict(cloudformation_json.get("Properties", {}))
         name = properties.pop("UserPoolName", resource_name)
@@ -119,13 +129,20 @@ class UserPoolClient(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> UserPoolClient:
         properties = dict(cloudformation_json.get("Properties", {}))
         pool_id = properties.pop("UserPoolId")
         generate_secret = bool(properties.pop("GenerateSecret", False))
         properties.setdefault("ClientName", resource_name)
-        client = _cognito(account_id, region_name).create_user_pool_client(pool_id, generate_secret, properties)
+        client = _cognito(account_id, region_name).create_user_pool_client(
+            pool_id, generate_secret, properties
+        )
         return cls(client)
 
 
@@ -139,7 +156,12 @@ class UserPoolGroup(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> UserPoolGroup:
         properties = cloudformation_json.get("Properties", {})
         name = properties.get("GroupName", resource_name)
@@ -183,7 +205,12 @@ class Secret(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> Secret:
         from moto.secretsmanager.models import secretsmanager_backends
 
@@ -225,8 +252,11 @@ def method_setting_operations(setting: dict[str, Any]) -> list[dict[str, str]]:
         "CachingEnabled": "caching/enabled",
     }
     return [
-        {"op": "replace", "path": f"{prefix}/{names[key]}", "value": str(value).lower() if isinstance(value, bool)
-         else str(value)}
+        {
+            "op": "replace",
+            "path": f"{prefix}/{names[key]}",
+            "value": str(value).lower() if isinstance(value, bool) else str(value),
+        }
         for key, value in setting.items()
         if key in names
     ]
@@ -242,7 +272,12 @@ class Stage(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> Stage:
         properties = cloudformation_json.get("Properties", {})
         backend = _apigateway(account_id, region_name)
@@ -277,7 +312,12 @@ class Authorizer(LocalModel):
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> Authorizer:
         properties = cloudformation_json.get("Properties", {})
         ttl = properties.get("AuthorizerResultTtlInSeconds")
@@ -297,7 +337,12 @@ class Authorizer(LocalModel):
 
 
 def create_method(
-    cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kw: Any,
 ) -> Any:
     """AWS::ApiGateway::Method with its authorizer, request parameters and any integration type."""
     properties = cloudformation_json["Properties"]
@@ -318,8 +363,12 @@ def create_method(
     )
     for response in properties.get("MethodResponses", []):
         backend.put_method_response(
-            api_id, resource_id, verb, str(response["StatusCode"]),
-            response.get("ResponseModels"), response.get("ResponseParameters"),
+            api_id,
+            resource_id,
+            verb,
+            str(response["StatusCode"]),
+            response.get("ResponseModels"),
+            response.get("ResponseParameters"),
         )
     integration = properties.get("Integration")
     if integration:
@@ -327,7 +376,9 @@ def create_method(
     return method
 
 
-def _put_integration(backend: Any, api_id: str, resource_id: str, verb: str, integration: dict[str, Any]) -> None:
+def _put_integration(
+    backend: Any, api_id: str, resource_id: str, verb: str, integration: dict[str, Any]
+) -> None:
     backend.put_integration(
         function_id=api_id,
         resource_id=resource_id,
@@ -342,8 +393,12 @@ def _put_integration(backend: Any, api_id: str, resource_id: str, verb: str, int
     )
     for response in integration.get("IntegrationResponses", []):
         backend.put_integration_response(
-            api_id, resource_id, verb, str(response["StatusCode"]),
-            response.get("SelectionPattern", ""), response.get("ResponseTemplates") or {},
+            api_id,
+            resource_id,
+            verb,
+            str(response["StatusCode"]),
+            response.get("SelectionPattern", ""),
+            response.get("ResponseTemplates") or {},
             response.get("ResponseParameters") or {},
         )
 

@@ -161,7 +161,11 @@ def resolve_bucket(expression: Any, account_id: str, region: str) -> str:
     if isinstance(expression, str):
         return expression
     if isinstance(expression, dict) and isinstance(expression.get("Fn::Sub"), str):
-        return str(expression["Fn::Sub"]).replace("${AWS::AccountId}", account_id).replace("${AWS::Region}", region)
+        return (
+            str(expression["Fn::Sub"])
+            .replace("${AWS::AccountId}", account_id)
+            .replace("${AWS::Region}", region)
+        )
     raise DeployError(f"cannot resolve asset bucket {expression!r}")
 
 
@@ -243,5 +247,7 @@ class Deployer:
         }
 
 
-def deploy_assembly(assembly: Path, *, endpoint_url: str, region: str, account_id: str) -> dict[str, dict[str, str]]:
+def deploy_assembly(
+    assembly: Path, *, endpoint_url: str, region: str, account_id: str
+) -> dict[str, dict[str, str]]:
     return Deployer(endpoint_url, region, account_id).deploy(read_stacks(assembly))

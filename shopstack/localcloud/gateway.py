@@ -164,6 +164,7 @@ class Request:
     request_id: str
     started: float
     epoch_ms: int
+    request_time: str
 
 
 class LocalGateway:
@@ -201,6 +202,7 @@ class LocalGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = _request_path(environ)
+        epoch_ms = int(time.time() * 1000)
         request = Request(
             environ=environ,
             method=environ.get("REQUEST_METHOD", "GET").upper(),
@@ -208,7 +210,8 @@ class LocalGateway:
             path=path,
             request_id=str(uuid.uuid4()),
             started=time.perf_counter(),
-            epoch_ms=int(time.time() * 1000),
+            epoch_ms=epoch_ms,
+            request_time=_clf_time(epoch_ms),
         )
         try:
             status, headers, body = self._handle(request)
@@ -312,6 +315,7 @@ class LocalGateway:
         return {
             "motoUrl": self.moto_url,
             "region": self.region,
+            "accountId": self.account_id,
             "userPoolId": pool.id if pool is not None else None,
             "userPoolClientId": client_id,
         }
@@ -319,9 +323,8 @@ class LocalGateway:
     def _access_log(self, request: Request, status: int, size: int) -> None:
         latency_ms = (time.perf_counter() - request.started) * 1000
         environ = request.environ
-        when = _clf_time(request.epoch_ms)
         line = (
-            f"{environ.get('REMOTE_ADDR', '-')} {request.request_id} [{when}] "
+            f"{environ.get('REMOTE_ADDR', '-')} {request.request_id} [{request.request_time}] "
             f'"{request.method} {request.raw_path} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" '
             f"{status} {size} {latency_ms:.2f}ms"
         )
@@ -792,7 +795,7 @@ def build_event(
         "resourcePath": resource.path,
         "httpMethod": request.method,
         "extendedRequestId": request.request_id,
-        "requestTime": _clf_time(request.epoch_ms),
+        "requestTime": request.request_time,
         "path": f"/{api.stage}{request.path}",
         "accountId": account_id,
         "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),

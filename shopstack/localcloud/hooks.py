@@ -8,6 +8,7 @@ the same and the behaviour each hook relies on, through boto3.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
@@ -49,7 +50,9 @@ class PatchPoint:
 
 
 PATCH_POINTS: tuple[PatchPoint, ...] = (
-    PatchPoint("lambda_invoke", "moto.awslambda.models", "LambdaFunction", "_invoke_lambda", ("self", "event")),
+    PatchPoint(
+        "lambda_invoke", "moto.awslambda.models", "LambdaFunction", "_invoke_lambda", ("self", "event")
+    ),
     PatchPoint(
         "sfn_cfn_parser_backend",
         "moto.stepfunctions.models",
@@ -124,14 +127,17 @@ def check_patch_point(point: PatchPoint) -> None:
     found = tuple(inspect.signature(_unwrap(original)).parameters)
     if found != point.parameters:
         raise HookContractError(
-            f"hook {point.hook}: {point.describe()} changed: expected parameters {point.parameters}, found {found}"
+            f"hook {point.hook}: {point.describe()} changed: "
+            f"expected parameters {point.parameters}, found {found}"
         )
 
 
 def _unwrap(attr: Any) -> Callable[..., Any]:
     if isinstance(attr, (classmethod, staticmethod)):
-        return attr.__func__  # type: ignore[no-any-return]
-    return attr  # type: ignore[no-any-return]
+        function: Callable[..., Any] = attr.__func__
+        return function
+    unwrapped: Callable[..., Any] = attr
+    return unwrapped
 
 
 _ORIGINALS: dict[tuple[str, str, str], Any] = {}
@@ -188,7 +194,12 @@ def hook_sfn_cfn_parser_backend() -> None:
     from moto.stepfunctions.utils import cfn_to_api_tags
 
     def create(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> Any:
         properties = cloudformation_json["Properties"]
         definition = properties.get("DefinitionString") or json.dumps(properties.get("Definition", {}))
@@ -202,7 +213,9 @@ def hook_sfn_cfn_parser_backend() -> None:
             sm_type=properties.get("StateMachineType", "STANDARD"),
         )
 
-    def delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    def delete(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
         _parser_backend(account_id, region_name).delete_state_machine(resource_name)
 
     _replace(_point("sfn_cfn_parser_backend", "create_from_cloudformation_json"), classmethod(create))
@@ -267,10 +280,8 @@ def target_input(target: dict[str, Any], event: dict[str, Any], transform_input:
     else:
         payload = dict(event)
     if isinstance(payload, dict) and isinstance(payload.get("time"), (int, float, str)):
-        try:
-            payload["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(payload["time"])))
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            payload["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(payload["time"])))  # type: ignore[arg-type]
     return payload
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -67,7 +68,7 @@ def moto_resolver(region: str, account_id: str) -> Resolver:
         return FunctionConfig(
             name=fn.function_name,
             arn=fn.function_arn,
-            handler=fn.handler,
+            handler=str(fn.handler),
             timeout=float(fn.timeout or 3),
             memory_size=int(fn.memory_size or 128),
             version=str(fn.version),
@@ -108,7 +109,14 @@ class Worker:
         self.config = config
         child_in, self.request_fd = os.pipe()
         self.response_fd, child_out = os.pipe()
-        cmd = [sys.executable, "-m", "shopstack.localcloud.worker", config.handler, str(child_in), str(child_out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "shopstack.localcloud.worker",
+            config.handler,
+            str(child_in),
+            str(child_out),
+        ]
         self.process = subprocess.Popen(
             cmd,
             env=env,
@@ -178,15 +186,11 @@ class Worker:
         if self.process.poll() is None:
             self.process.kill()
         for fd in (self.request_fd, self.response_fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.request_fd = self.response_fd = -1
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def timeout_payload(request_id: str, timeout: float) -> dict[str, Any]:

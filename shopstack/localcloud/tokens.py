@@ -22,7 +22,7 @@ def issue_token(endpoint: str, email: str, *, admin: bool = False) -> str:
     pool_id, client_id = info.get("userPoolId"), info.get("userPoolClientId")
     if not pool_id or not client_id:
         raise LocalCloudUnavailable(f"{endpoint} has no user pool with an app client")
-    client = _cognito(info["motoUrl"], info["region"])
+    client = _cognito(info["motoUrl"], info["region"], info.get("accountId"))
     ensure_user(client, pool_id, email)
     if admin:
         _add_to_group(client, pool_id, email, ADMIN_GROUP)
@@ -70,9 +70,16 @@ def _add_to_group(client: Any, pool_id: str, email: str, group: str) -> None:
     client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
 
 
-def _cognito(moto_url: str, region: str) -> Any:
+def _cognito(moto_url: str, region: str, account_id: str | None) -> Any:
     import boto3
 
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "cognito-idp", endpoint_url=moto_url, region_name=region, **LOCAL_CREDENTIALS
     )
+    if account_id:
+
+        def pin_account(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account_id
+
+        client.meta.events.register("before-sign.*.*", pin_account)
+    return client

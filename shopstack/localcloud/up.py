@@ -246,7 +246,9 @@ def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool) ->
     from shopstack.localcloud.gateway import LocalGateway
 
     assert cloud.pool is not None
-    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
+    gateway = LocalGateway(
+        region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url
+    )
     gateway.refresh()
     server = GatewayServer(gateway, host, port).start()
     try:

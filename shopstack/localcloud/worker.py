@@ -135,10 +135,7 @@ def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
         traceback.print_exc()
     write_message(response_fd, {"ready": True, "initError": init_error})
     while (request := read_message(request_fd)) is not None:
-        if handler is None:
-            reply = {"errored": True, "payload": init_error}
-        else:
-            reply = invoke(handler, request)
+        reply = {"errored": True, "payload": init_error} if handler is None else invoke(handler, request)
         sys.stdout.flush()
         sys.stderr.flush()
         write_message(response_fd, reply)

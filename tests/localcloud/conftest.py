@@ -1,5 +1,6 @@
-"""One local cloud (moto, hooks, worker pool, pollers) for the whole test session, with the
-fixture assembly deployed: functions from tests/localcloud/fixtures/handlers.py."""
+"""A local cloud (moto, hooks, worker pool, pollers) per test module, with the fixture assembly
+deployed: functions from tests/localcloud/fixtures/handlers.py. moto's backends are process-wide
+and other modules here reset them, so each module starts from empty backends."""
 
 from __future__ import annotations
 
@@ -20,21 +21,31 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ASSEMBLY = FIXTURES / "assembly"
 
 
-@pytest.fixture(scope="session")
+def reset_moto() -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+@pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
+    reset_moto()
     local = LocalCloud(code_paths=[FIXTURES], log_stream=io.StringIO()).start()
-    local.deploy(ASSEMBLY)
-    local.start_pollers()
-    yield local
-    local.stop()
+    try:
+        local.deploy(ASSEMBLY)
+        local.start_pollers()
+        yield local
+    finally:
+        local.stop()
+        reset_moto()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def outputs(cloud: LocalCloud) -> dict[str, str]:
     return {k: v for stack in cloud.outputs.values() for k, v in stack.items()}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> Callable[[str], Any]:
     def client(service: str) -> Any:
         return boto3.client(
@@ -48,13 +59,13 @@ def aws(cloud: LocalCloud) -> Callable[[str], Any]:
     return client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pool(cloud: LocalCloud) -> LambdaPool:
     assert cloud.pool is not None
     return cloud.pool
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def records_table(cloud: LocalCloud) -> str:
     return next(name for key, name in cloud.tables().items() if key.startswith("FixtureShared/Records"))
 

@@ -6,33 +6,31 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto import mock_aws
 from moto.backends import get_backend
 
 from shopstack.localcloud import auth
 
 REGION = "eu-west-1"
-ACCOUNT = "123456789012"
+ACCOUNT = "000000000044"
 PASSWORD = "Local-Passw0rd!"
 
 
 @pytest.fixture(scope="module")
 def pools() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        cognito = boto3.client("cognito-idp", region_name=REGION)
-        made = {}
-        for name in ("shop", "other"):
-            pool_id = cognito.create_user_pool(PoolName=name)["UserPool"]["Id"]
-            client_id = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="web")[
-                "UserPoolClient"
-            ]["ClientId"]
-            cognito.admin_create_user(UserPoolId=pool_id, Username="ann", MessageAction="SUPPRESS")
-            made[name] = (pool_id, client_id)
-        yield {"made": made, "backend": get_backend("cognito-idp")[ACCOUNT][REGION]}
+    backend = get_backend("cognito-idp")[ACCOUNT][REGION]
+    made = {}
+    for name in ("shop", "other"):
+        pool = backend.create_user_pool(name, {})
+        client = backend.create_user_pool_client(
+            pool.id, generate_secret=False, extended_config={"ClientName": "web"}
+        )
+        backend.admin_create_user(pool.id, "ann", "SUPPRESS", "Temp-Passw0rd!", [])
+        made[name] = (pool.id, client.id)
+    yield {"made": made, "backend": backend}
+    backend.reset()
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,15 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from moto.backends import get_backend
+from moto.server import ThreadedMotoServer
 from werkzeug.test import Client
 
 from shopstack.localcloud import gateway as gw
 from shopstack.localcloud.gateway import LocalGateway
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
+ACCOUNT = "000000000042"
 PASSWORD = "Local-Passw0rd!"
 FN_INVENTORY = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:InventoryApi"
 FN_FILES = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:Files"
@@ -164,24 +165,43 @@ def _add_preflight(apigw: Any, api_id: str, resource_id: str) -> None:
     )
 
 
+def aws_client(service: str, moto_url: str, account_id: str = ACCOUNT) -> Any:
+    """A client of the moto server in an account of its own, apart from any other local cloud."""
+    client = boto3.client(
+        service,
+        endpoint_url=moto_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    def pin_account(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    client.meta.events.register("before-sign.*.*", pin_account)
+    return client
+
+
 @pytest.fixture(scope="module")
-def cloud() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        cognito = boto3.client("cognito-idp", region_name=REGION)
-        apigw = boto3.client("apigateway", region_name=REGION)
-        pool_id, client_id = _create_pool(cognito, "shopstack-users")
-        other_pool, other_client = _create_pool(cognito, "elsewhere")
-        pool_arn = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
-        api_id = _build_api(apigw, pool_arn)
-        fake = FakeLambda()
-        gateway = LocalGateway(
-            region=REGION, account_id=ACCOUNT, invoke=fake, moto_url="http://127.0.0.1:5999"
-        )
-        gateway.log_stream = io.StringIO()
-        gateway.refresh()
+def deployed() -> Iterator[dict[str, Any]]:
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    moto_url = f"http://{host}:{port}"
+    cognito, apigw = aws_client("cognito-idp", moto_url), aws_client("apigateway", moto_url)
+    pool_id, client_id = _create_pool(cognito, "shopstack-users")
+    other_pool, other_client = _create_pool(cognito, "elsewhere")
+    pool_arn = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
+    api_id = _build_api(apigw, pool_arn)
+    fake = FakeLambda()
+    gateway = LocalGateway(region=REGION, account_id=ACCOUNT, invoke=fake, moto_url=moto_url)
+    gateway.log_stream = io.StringIO()
+    gateway.refresh()
+    try:
         yield {
             "gateway": gateway,
             "lambda": fake,
+            "moto_url": moto_url,
             "api_id": api_id,
             "pool_id": pool_id,
             "client_id": client_id,
@@ -189,11 +209,15 @@ def cloud() -> Iterator[dict[str, Any]]:
             "admin": _id_token(cognito, pool_id, client_id, "bob@example.com", groups=("admin",)),
             "foreign": _id_token(cognito, other_pool, other_client, "eve@example.com"),
         }
+    finally:
+        moto.stop()
+        for service in ("apigateway", "cognito-idp"):
+            get_backend(service)[ACCOUNT][REGION].reset()
 
 
 @pytest.fixture
-def fake(cloud: dict[str, Any]) -> FakeLambda:
-    lam: FakeLambda = cloud["lambda"]
+def fake(deployed: dict[str, Any]) -> FakeLambda:
+    lam: FakeLambda = deployed["lambda"]
     lam.calls.clear()
     lam.error = None
     lam.response = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
@@ -201,11 +225,11 @@ def fake(cloud: dict[str, Any]) -> FakeLambda:
 
 
 @pytest.fixture
-def client(cloud: dict[str, Any], fake: FakeLambda) -> Client:
-    return Client(cloud["gateway"])
+def client(deployed: dict[str, Any], fake: FakeLambda) -> Client:
+    return Client(deployed["gateway"])
 
 
-def test_proxy_event_shape(client: Client, fake: FakeLambda, cloud: dict[str, Any]) -> None:
+def test_proxy_event_shape(client: Client, fake: FakeLambda, deployed: dict[str, Any]) -> None:
     response = client.put(
         "/carts/c-1/items/SKU-1?x=1&tag=a&tag=b",
         data=json.dumps({"quantity": 2}),
@@ -234,7 +258,7 @@ def test_proxy_event_shape(client: Client, fake: FakeLambda, cloud: dict[str, An
     assert context["path"] == "/v1/carts/c-1/items/SKU-1"
     assert context["identity"]["sourceIp"] == "10.1.2.3"
     assert context["identity"]["userAgent"] == "pytest"
-    assert context["apiId"] == cloud["api_id"]
+    assert context["apiId"] == deployed["api_id"]
     assert context["accountId"] == ACCOUNT
     assert isinstance(context["requestTimeEpoch"], int)
     assert context["requestId"] == response.headers["x-amzn-RequestId"]
@@ -371,35 +395,35 @@ def test_payload_over_10_mb_is_413(client: Client, fake: FakeLambda) -> None:
     assert fake.calls == []
 
 
-def test_cognito_route_passes_claims(client: Client, fake: FakeLambda, cloud: dict[str, Any]) -> None:
-    response = client.get("/admin/inventory/SKU-1", headers={"Authorization": f"Bearer {cloud['admin']}"})
+def test_cognito_route_passes_claims(client: Client, fake: FakeLambda, deployed: dict[str, Any]) -> None:
+    response = client.get("/admin/inventory/SKU-1", headers={"Authorization": f"Bearer {deployed['admin']}"})
     assert response.status_code == 200
     claims = fake.event["requestContext"]["authorizer"]["claims"]
     assert claims["cognito:groups"] == "admin"
     assert claims["token_use"] == "id"
-    assert claims["aud"] == cloud["client_id"]
-    assert claims["iss"].endswith(cloud["pool_id"])
+    assert claims["aud"] == deployed["client_id"]
+    assert claims["iss"].endswith(deployed["pool_id"])
     assert all(isinstance(value, str) for value in claims.values())
     assert claims["exp"].endswith(" UTC " + claims["exp"][-4:])
 
 
-def test_cognito_route_takes_a_bare_token(client: Client, fake: FakeLambda, cloud: dict[str, Any]) -> None:
-    response = client.get("/admin/inventory/SKU-1", headers={"Authorization": cloud["customer"]})
+def test_cognito_route_takes_a_bare_token(client: Client, fake: FakeLambda, deployed: dict[str, Any]) -> None:
+    response = client.get("/admin/inventory/SKU-1", headers={"Authorization": deployed["customer"]})
     assert response.status_code == 200
     assert "cognito:groups" not in fake.event["requestContext"]["authorizer"]["claims"]
 
 
 @pytest.mark.parametrize("which", ["missing", "garbage", "foreign", "tampered"])
 def test_cognito_route_refuses_bad_tokens(
-    client: Client, fake: FakeLambda, cloud: dict[str, Any], which: str
+    client: Client, fake: FakeLambda, deployed: dict[str, Any], which: str
 ) -> None:
     header = {
         "missing": None,
         "garbage": "Bearer not-a-jwt",
-        "foreign": f"Bearer {cloud['foreign']}",
+        "foreign": f"Bearer {deployed['foreign']}",
         "tampered": "Bearer "
-        + cloud["customer"][:-4]
-        + ("AAAA" if cloud["customer"][-4:] != "AAAA" else "BBBB"),
+        + deployed["customer"][:-4]
+        + ("AAAA" if deployed["customer"][-4:] != "AAAA" else "BBBB"),
     }[which]
     response = client.get("/admin/inventory/SKU-1", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
@@ -423,8 +447,8 @@ def test_function_cors_headers_pass_through(client: Client, fake: FakeLambda) ->
     assert client.get("/products").headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_method_throttle_answers_429_with_retry_after(cloud: dict[str, Any], fake: FakeLambda) -> None:
-    client = Client(cloud["gateway"])
+def test_method_throttle_answers_429_with_retry_after(deployed: dict[str, Any], fake: FakeLambda) -> None:
+    client = Client(deployed["gateway"])
     statuses = [client.get("/burst").status_code for _ in range(6)]
     assert statuses[:3] == [200, 200, 200]
     assert 429 in statuses[3:]
@@ -457,19 +481,20 @@ def test_stage_throttle_from_method_settings() -> None:
     assert gw.compile_throttle({}).take("/a", "GET") == 0
 
 
-def test_localcloud_document(client: Client, cloud: dict[str, Any]) -> None:
+def test_localcloud_document(client: Client, deployed: dict[str, Any]) -> None:
     response = client.get("/_localcloud")
     assert response.status_code == 200
     assert response.json == {
-        "motoUrl": "http://127.0.0.1:5999",
+        "motoUrl": deployed["moto_url"],
+        "accountId": ACCOUNT,
         "region": REGION,
-        "userPoolId": cloud["pool_id"],
-        "userPoolClientId": cloud["client_id"],
+        "userPoolId": deployed["pool_id"],
+        "userPoolClientId": deployed["client_id"],
     }
 
 
-def test_probe_paths_cover_every_route(cloud: dict[str, Any]) -> None:
-    paths = cloud["gateway"].probe_paths()
+def test_probe_paths_cover_every_route(deployed: dict[str, Any]) -> None:
+    paths = deployed["gateway"].probe_paths()
     assert "/products/PROBE" in paths
     assert "/carts/PROBE/items/PROBE" in paths
     assert "/files/PROBE" in paths
@@ -477,8 +502,8 @@ def test_probe_paths_cover_every_route(cloud: dict[str, Any]) -> None:
     assert len(paths) == len({path for _, path, _, _ in ROUTES})
 
 
-def test_access_log_line(client: Client, fake: FakeLambda, cloud: dict[str, Any]) -> None:
-    stream = cloud["gateway"].log_stream
+def test_access_log_line(client: Client, fake: FakeLambda, deployed: dict[str, Any]) -> None:
+    stream = deployed["gateway"].log_stream
     stream.seek(0)
     stream.truncate()
     client.get("/products?limit=2")

@@ -12,15 +12,16 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from moto.backends import get_backend
+from moto.server import ThreadedMotoServer
 from werkzeug.test import Client
 
 from shopstack.localcloud.gateway import LocalGateway
+from tests.localcloud.test_gateway import aws_client
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
+ACCOUNT = "000000000045"
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:InventoryApi"
 ALLOW_HEADERS = "'Authorization,Idempotency-Key'"
 PROBLEM = (
@@ -110,10 +111,14 @@ TEMPLATE = {
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    with mock_aws():
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    moto_url = f"http://{host}:{port}"
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            boto3.client("cloudformation", region_name=REGION).create_stack(
+            aws_client("cloudformation", moto_url, ACCOUNT).create_stack(
                 StackName="ShopstackApi", TemplateBody=json.dumps(TEMPLATE)
             )
         gateway = LocalGateway(
@@ -123,11 +128,15 @@ def client() -> Iterator[Client]:
                 "statusCode": 200,
                 "body": json.dumps({"arn": arn, "path": event["path"]}),
             },
-            moto_url="http://127.0.0.1:5999",
+            moto_url=moto_url,
         )
         gateway.log_stream = io.StringIO()
         gateway.refresh()
         yield Client(gateway)
+    finally:
+        moto.stop()
+        for service in ("cloudformation", "apigateway"):
+            get_backend(service)[ACCOUNT][REGION].reset()
 
 
 def test_lambda_route_from_the_template(client: Client) -> None:

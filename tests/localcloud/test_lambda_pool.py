@@ -23,8 +23,12 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
 def config(name: str, timeout: float = 2.0, **env: str) -> FunctionConfig:
     return FunctionConfig(
-        name=name.title(), arn=ARN.format(name.title()), handler=f"handlers.{name}", timeout=timeout,
-        memory_size=256, environment=dict(env),
+        name=name.title(),
+        arn=ARN.format(name.title()),
+        handler=f"handlers.{name}",
+        timeout=timeout,
+        memory_size=256,
+        environment=dict(env),
     )
 
 
@@ -45,9 +49,13 @@ def log() -> io.StringIO:
 @pytest.fixture
 def pool(log: io.StringIO) -> Iterator[LambdaPool]:
     local = LambdaPool(
-        moto_url="http://127.0.0.1:9", region="us-east-1", account_id="123456789012",
-        resolver=lambda name: CONFIGS[name.rsplit(":", 1)[-1].lower()], code_paths=[FIXTURES],
-        idle_seconds=60, log_stream=log,
+        moto_url="http://127.0.0.1:9",
+        region="us-east-1",
+        account_id="123456789012",
+        resolver=lambda name: CONFIGS[name.rsplit(":", 1)[-1].lower()],
+        code_paths=[FIXTURES],
+        idle_seconds=60,
+        log_stream=log,
     )
     yield local
     local.stop()
@@ -123,13 +131,20 @@ def test_worker_output_is_prefixed_with_the_function_name(pool: LambdaPool, log:
     deadline = time.monotonic() + 2
     while "xyzzy" not in log.getvalue() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert any(line.startswith("[Echo] echo called") and "xyzzy" in line for line in log.getvalue().splitlines())
+    assert any(
+        line.startswith("[Echo] echo called") and "xyzzy" in line for line in log.getvalue().splitlines()
+    )
 
 
 def test_idle_workers_are_retired(log: io.StringIO) -> None:
     local = LambdaPool(
-        moto_url="http://127.0.0.1:9", region="us-east-1", account_id="123456789012",
-        resolver=lambda name: CONFIGS[name], code_paths=[FIXTURES], idle_seconds=0.3, log_stream=log,
+        moto_url="http://127.0.0.1:9",
+        region="us-east-1",
+        account_id="123456789012",
+        resolver=lambda name: CONFIGS[name],
+        code_paths=[FIXTURES],
+        idle_seconds=0.3,
+        log_stream=log,
     )
     try:
         pid = local.invoke("echo", {})["pid"]
@@ -157,16 +172,18 @@ def test_workers_die_with_a_killed_parent() -> None:
         f"""
         import sys, time
         from shopstack.localcloud.lambda_pool import FunctionConfig, LambdaPool
-        config = FunctionConfig(name="Echo", arn="arn", handler="handlers.echo")
+        config = FunctionConfig(name="Env", arn="arn", handler="handlers.env")
         pool = LambdaPool(moto_url="http://127.0.0.1:9", region="us-east-1", account_id="1",
                           resolver=lambda name: config, code_paths=[{str(FIXTURES)!r}])
-        print(pool.invoke("Echo", {{}})["pid"], flush=True)
+        print("pid", pool.worker_pids()[0] if pool.invoke("Env", {{}}) else 0, flush=True)
         time.sleep(60)
         """
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=FIXTURES.parents[2])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=FIXTURES.parents[2]
+    )
     assert parent.stdout is not None
-    worker = int(parent.stdout.readline())
+    worker = int(next(line for line in parent.stdout if line.startswith("pid ")).split()[1])
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 5

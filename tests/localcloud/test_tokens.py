@@ -7,18 +7,19 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import jwt
 import pytest
+from moto.backends import get_backend
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from shopstack.cli import main
 from shopstack.localcloud import auth, tokens
 from shopstack.localcloud.gateway import LocalGateway
+from tests.localcloud.test_gateway import aws_client
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
+ACCOUNT = "000000000043"
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +28,7 @@ def local_cloud() -> Iterator[dict[str, Any]]:
     moto.start()
     host, port = moto.get_host_and_port()
     moto_url = f"http://{host}:{port}"
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=moto_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cognito = aws_client("cognito-idp", moto_url, ACCOUNT)
     pool_id = cognito.create_user_pool(PoolName=f"tokens-{port}")["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
@@ -58,6 +53,7 @@ def local_cloud() -> Iterator[dict[str, Any]]:
         server.shutdown()
         thread.join()
         moto.stop()
+        get_backend("cognito-idp")[ACCOUNT][REGION].reset()
 
 
 def _verified(token: str, cloud: dict[str, Any]) -> dict[str, Any]:

@@ -78,6 +78,12 @@ def test_staff_create_a_product_and_shoppers_see_it() -> None:
     assert seen["price"] == {"amount": 24900, "currency": "usd"} and seen["status"] == "ACTIVE"
 
 
+@pytest.mark.parametrize("status", ["ACTIVE", "DRAFT", "ARCHIVED"])
+def test_every_product_status_is_accepted(status: str) -> None:
+    code, product = put("TENT-2P", {**PRODUCT, "status": status, "images": ["/a.svg"]})
+    assert code == 200 and product["status"] == status
+
+
 def test_unknown_product_is_a_404_problem() -> None:
     status, problem = call("GET", "/products/{sku}", "/products/NOPE")
     assert status == 404 and problem["code"] == "product_not_found"

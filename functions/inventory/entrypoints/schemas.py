@@ -22,7 +22,7 @@ class ProductIn(BaseModel):
     category: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     price: MoneyModel
     images: list[str] = Field(default_factory=list, max_length=10)
-    status: ProductStatus = ProductStatus.ACTIVE
+    status: ProductStatus = Field(default=ProductStatus.ACTIVE, strict=False)
     lowStockThreshold: int | None = Field(default=None, ge=0, le=1_000_000)
 
 

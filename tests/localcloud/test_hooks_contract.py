@@ -1,0 +1,221 @@
+"""A contract test for each moto hook: the internal it patches is still there with the parameters
+the hook was written against, and the behaviour we rely on holds through boto3.
+
+When a moto upgrade breaks one, the failure names the hook (see shopstack/localcloud/hooks.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shopstack.localcloud import hooks
+from shopstack.localcloud.server import ACCOUNT_ID, REGION
+from shopstack.localcloud.up import LocalCloud
+
+from .conftest import eventually
+
+Aws = Callable[[str], Any]
+
+
+@pytest.mark.parametrize("point", hooks.PATCH_POINTS, ids=lambda p: f"{p.hook}:{p.owner}.{p.attribute}")
+def test_moto_still_has_what_the_hook_patches(cloud: LocalCloud, point: hooks.PatchPoint) -> None:
+    try:
+        hooks.check_patch_point(point)
+    except hooks.HookContractError as exc:
+        pytest.fail(f"moto changed under hook {point.hook!r}: {exc}")
+
+
+def test_every_hook_is_installed_and_has_a_patch_point(cloud: LocalCloud) -> None:
+    assert set(hooks.HOOKS) == {p.hook for p in hooks.PATCH_POINTS}
+    for point in hooks.PATCH_POINTS:
+        assert hooks._ORIGINALS.get((point.module, point.owner, point.attribute), "?") != "?", point.hook
+
+
+def test_a_changed_signature_fails_loudly_naming_the_hook() -> None:
+    point = hooks.PatchPoint(
+        "lambda_invoke", "moto.awslambda.models", "LambdaFunction", "invoke", ("self", "x")
+    )
+    with pytest.raises(hooks.HookContractError, match=r"hook lambda_invoke: .*LambdaFunction.invoke changed"):
+        hooks.check_patch_point(point)
+    gone = hooks.PatchPoint("lambda_invoke", "moto.awslambda.models", "NoSuchClass", "invoke", ("self",))
+    with pytest.raises(hooks.HookContractError, match=r"hook lambda_invoke: .* is gone"):
+        hooks.check_patch_point(gone)
+
+
+# --- lambda_invoke -------------------------------------------------------------------------------
+
+
+def test_lambda_invoke_runs_in_the_worker_pool(aws: Aws, outputs: dict[str, str]) -> None:
+    response = aws("lambda").invoke(FunctionName=outputs["EchoName"], Payload=json.dumps({"hello": "world"}))
+    payload = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response
+    assert payload["event"] == {"hello": "world"}
+    assert payload["function_name"] == outputs["EchoName"]
+    assert isinstance(payload["pid"], int)
+
+
+# --- sfn_cfn_parser_backend, sfn_execution_name -------------------------------------------------
+
+
+def test_cloudformation_state_machines_execute_and_unnamed_executions_get_a_uuid(
+    aws: Aws, outputs: dict[str, str]
+) -> None:
+    sfn = aws("stepfunctions")
+    started = sfn.start_execution(stateMachineArn=outputs["WorkflowArn"], input=json.dumps({"value": 1}))
+    name = started["executionArn"].rsplit(":", 1)[-1]
+    assert str(uuid.UUID(name)) == name
+    done = eventually(lambda: _finished(sfn, started["executionArn"]))
+    assert done["status"] == "SUCCEEDED", done
+
+
+def _finished(sfn: Any, arn: str) -> dict[str, Any] | None:
+    execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+    return None if execution["status"] == "RUNNING" else execution
+
+
+# --- sqs_mapping_detach --------------------------------------------------------------------------
+
+
+def test_send_message_no_longer_invokes_lambda_inline(
+    cloud: LocalCloud, aws: Aws, outputs: dict[str, str]
+) -> None:
+    from moto.sqs.models import sqs_backends
+
+    queues = sqs_backends[ACCOUNT_ID][REGION].queues.values()
+    work = next(q for q in queues if q.name == outputs["QueueUrl"].rsplit("/", 1)[-1])
+    assert work.lambda_event_source_mappings == {}
+    mappings = aws("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert any(m["EventSourceArn"] == work.queue_arn for m in mappings)
+
+
+# --- events_lambda_sfn_targets -------------------------------------------------------------------
+
+
+def put_event(aws: Aws, source: str, detail: dict[str, Any]) -> None:
+    response = aws("events").put_events(
+        Entries=[
+            {
+                "EventBusName": "fixture-bus",
+                "Source": source,
+                "DetailType": "Test",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
+def test_eventbridge_lambda_target_receives_the_event(aws: Aws, records_table: str) -> None:
+    key = str(uuid.uuid4())
+    put_event(aws, "fixture.lambda", {"id": key})
+    item = eventually(
+        lambda: aws("dynamodb").get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item")
+    )
+    event = json.loads(item["event"]["S"])
+    assert event["source"] == "fixture.lambda"
+    assert event["detail-type"] == "Test"
+    assert event["detail"] == {"id": key}
+
+
+def test_eventbridge_step_functions_target_starts_an_execution(
+    aws: Aws, outputs: dict[str, str], records_table: str
+) -> None:
+    key = str(uuid.uuid4())
+    put_event(aws, "fixture.sfn", {"id": key})
+    item = eventually(
+        lambda: aws("dynamodb").get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item")
+    )
+    assert json.loads(item["event"]["S"])["source"] == "fixture.sfn"
+
+
+def test_eventbridge_sqs_target_still_works(aws: Aws, outputs: dict[str, str]) -> None:
+    key = str(uuid.uuid4())
+    put_event(aws, "fixture.sqs", {"id": key})
+    sqs = aws("sqs")
+
+    def received() -> bool:
+        messages = sqs.receive_message(QueueUrl=outputs["DlqUrl"], MaxNumberOfMessages=10).get("Messages", [])
+        return any(key in m["Body"] for m in messages)
+
+    eventually(received)
+
+
+# --- cfn_physical_ids ----------------------------------------------------------------------------
+
+
+def test_refs_to_event_bus_deployment_and_layer_are_ids(aws: Aws, outputs: dict[str, str]) -> None:
+    function = aws("lambda").get_function(FunctionName=outputs["EchoName"])["Configuration"]
+    assert function["Environment"]["Variables"]["EVENT_BUS_NAME"] == "fixture-bus"
+    layers = aws("lambda").list_layers()["Layers"]
+    assert layers and layers[0]["LatestMatchingVersion"]["LayerVersionArn"].startswith("arn:aws:lambda:")
+    api = aws("apigateway").get_rest_apis()["items"][0]
+    stage = aws("apigateway").get_stage(restApiId=api["id"], stageName="v1")
+    deployments = {d["id"] for d in aws("apigateway").get_deployments(restApiId=api["id"])["items"]}
+    assert stage["deploymentId"] in deployments
+
+
+# --- cfn_resource_types --------------------------------------------------------------------------
+
+
+def test_cognito_secrets_stage_and_authorizer_resources_exist(aws: Aws, outputs: dict[str, str]) -> None:
+    cognito = aws("cognito-idp")
+    pool_id = outputs["PoolId"]
+    assert cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Id"] == pool_id
+    assert [g["GroupName"] for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]] == ["admin"]
+    assert cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=10)["UserPoolClients"]
+    secret = aws("secretsmanager").get_secret_value(SecretId="fixture/secret")
+    assert len(secret["SecretString"]) >= 20
+    apigateway = aws("apigateway")
+    api = apigateway.get_rest_apis()["items"][0]
+    stage = apigateway.get_stage(restApiId=api["id"], stageName="v1")
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 10.0
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 20
+    [authorizer] = apigateway.get_authorizers(restApiId=api["id"])["items"]
+    assert authorizer["type"] == "COGNITO_USER_POOLS"
+    assert authorizer["providerARNs"][0].endswith(pool_id)
+
+
+def test_unsupported_resource_types_deploy_as_no_ops(cloud: LocalCloud, aws: Aws) -> None:
+    template = {
+        "Resources": {
+            "Meta": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:x"}},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Policy": {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {"Queues": [{"Ref": "Queue"}], "PolicyDocument": {"Statement": []}},
+            },
+            "Account": {"Type": "AWS::ApiGateway::Account", "Properties": {"CloudWatchRoleArn": "arn:x"}},
+            "Custom": {"Type": "Custom::Thing", "Properties": {"ServiceToken": "arn:aws:lambda:x"}},
+        },
+        "Outputs": {
+            "PolicyRef": {"Value": {"Ref": "Policy"}},
+            "CustomAtt": {"Value": {"Fn::GetAtt": ["Custom", "X"]}},
+        },
+    }
+    from shopstack.localcloud.deploy import Deployer
+
+    outputs = Deployer(cloud.moto_url, REGION, ACCOUNT_ID).create_stack("NoOps", template)
+    assert set(outputs) == {"PolicyRef", "CustomAtt"}
+
+
+# --- cfn_apigateway_method -----------------------------------------------------------------------
+
+
+def test_methods_keep_their_authorizer(aws: Aws) -> None:
+    apigateway = aws("apigateway")
+    api = apigateway.get_rest_apis()["items"][0]
+    resources = {
+        r["path"]: r for r in apigateway.get_resources(restApiId=api["id"], embed=["methods"])["items"]
+    }
+    [authorizer] = apigateway.get_authorizers(restApiId=api["id"])["items"]
+    admin = resources["/admin"]["resourceMethods"]["GET"]
+    assert admin["authorizationType"] == "COGNITO_USER_POOLS"
+    assert admin["authorizerId"] == authorizer["id"]
+    echo = resources["/echo"]["resourceMethods"]["GET"]
+    assert echo["methodIntegration"]["type"] == "AWS_PROXY"
+    assert ":function:" in echo["methodIntegration"]["uri"]
