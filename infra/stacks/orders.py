@@ -92,8 +92,9 @@ class OrdersStack(Stack):
         failed = sfn.Fail(
             self,
             "OrderFailed",
-            error="OrderWorkflowFailed",
-            cause="A task of the order workflow failed",
+            comment="Ends the execution with the failing task's own error and cause",
+            error_path="$.error.Error",
+            cause_path="$.error.Cause",
         )
         load_order = self._task("LoadOrder", "load_order", on_error=failed)
         definition = load_order.next(sfn.Succeed(self, "Done"))

@@ -70,6 +70,9 @@ class SharedStack(Stack):
             auth_flows=cognito.AuthFlow(user_password=True, admin_user_password=True, user_srp=True),
             generate_secret=False,
             prevent_user_existence_errors=True,
+            read_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email=True, email_verified=True, fullname=True, phone_number=True
+            ),
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),

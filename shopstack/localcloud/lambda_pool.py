@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -78,6 +79,15 @@ def moto_resolver(region: str, account_id: str) -> Resolver:
     return resolve
 
 
+_CDK_NAME = re.compile(r"^[^-]+-(?P<id>.+?)(?:Function)?[0-9A-F]{8}-[A-Z0-9]+$")
+
+
+def display_name(function_name: str) -> str:
+    """`ShopstackInventory-InventoryApiFunction55841460-1L31WGNF7YHI` -> `InventoryApi`."""
+    match = _CDK_NAME.match(function_name)
+    return match.group("id") if match else function_name
+
+
 class LogSink:
     """Writes worker output lines prefixed with the function's name."""
 
@@ -88,6 +98,7 @@ class LogSink:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def prefix(self, name: str) -> str:
+        name = display_name(name)
         if not self.tty:
             return f"[{name}]"
         color = self.colors.setdefault(name, COLORS[len(self.colors) % len(COLORS)])

@@ -98,8 +98,24 @@ def load_handler(spec: str) -> Handler:
     return handler
 
 
+def report(context: LambdaContext, began: float) -> None:
+    """The END and REPORT lines Lambda writes after each invocation."""
+    import resource
+
+    elapsed = (time.perf_counter() - began) * 1000
+    used_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"END RequestId: {context.aws_request_id}")
+    print(
+        f"REPORT RequestId: {context.aws_request_id}\tDuration: {elapsed:.2f} ms\t"
+        f"Billed Duration: {max(1, int(elapsed + 0.999))} ms\tMemory Size: {context.memory_limit_in_mb} MB\t"
+        f"Max Memory Used: {used_mb} MB"
+    )
+
+
 def invoke(handler: Handler, request: dict[str, Any]) -> dict[str, Any]:
     context = LambdaContext(request)
+    print(f"START RequestId: {context.aws_request_id} Version: {context.function_version}")
+    began = time.perf_counter()
     try:
         result = handler(request["event"], context)
     except Exception as exc:
@@ -107,6 +123,8 @@ def invoke(handler: Handler, request: dict[str, Any]) -> dict[str, Any]:
         payload["requestId"] = context.aws_request_id
         traceback.print_exc()
         return {"errored": True, "payload": payload}
+    finally:
+        report(context, began)
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:

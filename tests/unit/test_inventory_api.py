@@ -161,3 +161,27 @@ def test_openapi_documents_every_inventory_route() -> None:
     }
     adjust = doc["paths"]["/admin/inventory/{sku}/adjustments"]["post"]
     assert "409" in adjust["responses"] and "422" in adjust["responses"]
+
+
+@pytest.mark.parametrize("raw", [b'{"name": "\x00\xed\xa0\x80"}', b"\xff\xfe\x00garbage"])
+def test_bodies_that_are_not_utf8_are_400(raw: bytes) -> None:
+    import base64
+
+    event = copy.deepcopy(EVENT)
+    event.update(
+        httpMethod="PUT",
+        resource="/admin/products/{sku}",
+        path="/admin/products/AB",
+        pathParameters={"sku": "AB"},
+        body=base64.b64encode(raw).decode(),
+        isBase64Encoded=True,
+    )
+    event["requestContext"]["authorizer"] = {"claims": ADMIN}
+    response = api.handler(event, Context())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["code"] == "malformed_json"
+
+
+def test_absurdly_nested_json_is_400() -> None:
+    status, problem = put("TENT-2P", '{"a":' * 5000 + "1" + "}" * 5000)
+    assert status == 400 and problem["code"] == "malformed_json"

@@ -3,6 +3,7 @@ every error in one place, the caller's identity, and compact JSON responses."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -115,7 +116,15 @@ class CommerceResolver(APIGatewayRestResolver):
     @staticmethod
     def _admit(event: Mapping[str, Any]) -> None:
         """Checks that come before routing and body validation: size, then staff routes."""
-        if len(event.get("body") or "") > MAX_BODY_BYTES:
+        body = event.get("body") or ""
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
+        try:
+            raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogatepass")
+            raw.decode("utf-8")
+        except ValueError as exc:  # binascii.Error and UnicodeDecodeError
+            raise BadRequest("The request body is not UTF-8 encoded JSON.", code="malformed_json") from exc
+        if len(raw) > MAX_BODY_BYTES:
             raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
         if str(event.get("resource") or event.get("path") or "").startswith("/admin/"):
             require_admin(event)
@@ -134,6 +143,10 @@ def make_resolver() -> CommerceResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return problem_response(validation_problem(exc))
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response:
+        return problem_response(BadRequest("The request body is nested too deeply.", code="malformed_json"))
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
