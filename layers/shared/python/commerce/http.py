@@ -120,7 +120,11 @@ class CommerceResolver(APIGatewayRestResolver):
         if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
             raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
         try:
-            raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogatepass")
+            raw = (
+                base64.b64decode(body)
+                if event.get("isBase64Encoded")
+                else body.encode("utf-8", "surrogatepass")
+            )
             raw.decode("utf-8")
         except ValueError as exc:  # binascii.Error and UnicodeDecodeError
             raise BadRequest("The request body is not UTF-8 encoded JSON.", code="malformed_json") from exc
