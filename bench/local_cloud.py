@@ -11,9 +11,6 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import boto3
 
 from shopstack.harness import ROOT, LocalCloud, start
 
@@ -75,13 +72,7 @@ def _gateway_get(cloud: LocalCloud, path: str) -> float:
 
 
 def _get_item_baseline(cloud: LocalCloud, table: str, sku: str) -> list[float]:
-    client: Any = boto3.client(
-        "dynamodb",
-        endpoint_url=cloud.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = cloud.aws("dynamodb")
     samples = []
     for _ in range(SAMPLES):
         began = time.perf_counter()
@@ -91,13 +82,7 @@ def _get_item_baseline(cloud: LocalCloud, table: str, sku: str) -> list[float]:
 
 
 def _products_table(cloud: LocalCloud) -> str:
-    cfn: Any = boto3.client(
-        "cloudformation",
-        endpoint_url=cloud.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cfn = cloud.aws("cloudformation")
     for stack in cfn.describe_stacks()["Stacks"]:
         for resource in cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]:
             if (

@@ -69,6 +69,18 @@ class LocalCloud:
         except urllib.error.HTTPError as exc:
             return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode())
 
+    def aws(self, service: str) -> Any:
+        """A boto3 client for one of the local cloud's AWS services."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     def children(self) -> set[int]:
         """Pids of every process started by the local cloud (its whole tree)."""
         tree = frontier = {self.process.pid}

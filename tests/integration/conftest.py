@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from shopstack.harness import LocalCloud, start
@@ -36,16 +35,7 @@ def shopper_token(cloud: LocalCloud) -> str:
 def aws(cloud: LocalCloud) -> Any:
     """boto3 clients against the local cloud's AWS endpoint, for checks a user cannot make over the API."""
 
-    def client(name: str) -> Any:
-        return boto3.client(
-            name,
-            endpoint_url=cloud.moto_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return client
+    return cloud.aws
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shopstack.harness import ROOT, start
+from shopstack.harness import ROOT, LocalCloud, start
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def test_demo_seed_then_sigterm_leaves_no_process_behind(tmp_path: Path) -> None
     assert any("[InventoryApi]" in line for line in cloud.log), "function logs carry the function's name"
 
 
-def test_token_command_prints_a_token_the_gateway_accepts(cloud, admin_token: str) -> None:  # type: ignore[no-untyped-def]
+def test_token_command_prints_a_token_the_gateway_accepts(cloud: LocalCloud) -> None:
     printed = subprocess.run(
         [
             sys.executable,

@@ -10,7 +10,8 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from analytics.domain.counters import Tally
-from commerce.config import region, setting
+from commerce.config import region
+from commerce.dynamo import bind, refused_by_condition
 
 
 class AnalyticsRecord(Model):
@@ -23,15 +24,9 @@ class AnalyticsRecord(Model):
     count = NumberAttribute(default=0)  # type: ignore[assignment]
 
 
-def _bind() -> None:
-    if AnalyticsRecord.Meta.table_name is None:
-        AnalyticsRecord.Meta.table_name = setting("ANALYTICS_TABLE")
-        AnalyticsRecord.Meta.region = region()
-
-
 class DynamoCounters:
     def __init__(self) -> None:
-        _bind()
+        bind("ANALYTICS_TABLE", AnalyticsRecord)
 
     def record(self, tally: Tally) -> bool:
         """Count the event once; False when it was already counted."""
@@ -46,8 +41,7 @@ class DynamoCounters:
                     actions=[AnalyticsRecord.count.add(1)],
                 )
         except TransactWriteError as exc:
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if refused_by_condition(exc):
                 return False
             raise
         return True

@@ -19,7 +19,8 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from commerce.clock import utcnow_str
-from commerce.config import region, setting
+from commerce.config import region
+from commerce.dynamo import bind, refused_by_condition
 from commerce.errors import NotFound
 from commerce.money import Money
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
@@ -77,14 +78,6 @@ class AdjustmentRecord(Model):
     at = UnicodeAttribute()
 
 
-def _bind() -> None:
-    if ProductRecord.Meta.table_name is None:
-        name = setting("PRODUCTS_TABLE")
-        for meta in (ProductRecord.Meta, AdjustmentRecord.Meta):
-            meta.table_name = name
-            meta.region = region()
-
-
 def _stock(record: ProductRecord) -> Stock:
     return Stock(
         on_hand=int(record.on_hand or 0),
@@ -124,7 +117,7 @@ class DynamoCatalog:
     """The `Catalog` port on DynamoDB."""
 
     def __init__(self) -> None:
-        _bind()
+        bind("PRODUCTS_TABLE", ProductRecord, AdjustmentRecord)
 
     def get(self, sku: str) -> Product | None:
         try:
@@ -215,8 +208,7 @@ class DynamoCatalog:
     ) -> AdjustmentResult:
         """A cancelled transaction is explained by reading what is there now: the ledger entry
         (this adjustment was already applied), the product (unknown SKU), or its stock."""
-        codes = {r.code for r in (exc.cancellation_reasons or []) if r}
-        if codes != {"ConditionalCheckFailed"}:
+        if not refused_by_condition(exc):
             raise exc
         try:
             AdjustmentRecord.get(ledger_key, consistent_read=True)

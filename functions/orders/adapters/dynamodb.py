@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from commerce.config import region, setting
+from commerce.dynamo import bind
 
 
 class OrderRecord(Model):
@@ -22,15 +22,9 @@ class OrderRecord(Model):
     currency = UnicodeAttribute(null=True)
 
 
-def _bind() -> None:
-    if OrderRecord.Meta.table_name is None:
-        OrderRecord.Meta.table_name = setting("ORDERS_TABLE")
-        OrderRecord.Meta.region = region()
-
-
 class DynamoOrders:
     def __init__(self) -> None:
-        _bind()
+        bind("ORDERS_TABLE", OrderRecord)
 
     def summary(self, order_id: str) -> dict[str, Any] | None:
         try:
