@@ -58,6 +58,8 @@ def _quiet_handler() -> type:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class QuietHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints serve it
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return None
 

@@ -176,6 +176,8 @@ class GatewayServer:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class QuietHandler(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway serves it
+
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 return None
 
