@@ -181,7 +181,7 @@ class Caller:
         return self.sub or "anonymous"
 
 
-def _groups(raw: Any) -> tuple[str, ...]:
+def groups_of(raw: Any) -> tuple[str, ...]:
     if isinstance(raw, list):
         return tuple(str(g) for g in raw)
     if isinstance(raw, str) and raw.strip():
@@ -194,7 +194,7 @@ def caller_of(event: Mapping[str, Any]) -> Caller:
     if not isinstance(claims, dict) or not claims.get("sub"):
         return Caller(sub=None, email=None, groups=())
     return Caller(
-        sub=str(claims["sub"]), email=claims.get("email"), groups=_groups(claims.get("cognito:groups"))
+        sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups"))
     )
 
 

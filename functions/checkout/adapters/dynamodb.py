@@ -1,0 +1,392 @@
+"""Carts, the catalog's prices and stock, and orders in DynamoDB through PynamoDB.
+
+Checkout writes the order and reserves every line in one transaction across the Orders and
+Products tables, so stock is held for exactly the orders that exist. A cancelled transaction
+is explained by reading what is there now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from checkout.domain.cart import Cart, CartStatus
+from checkout.domain.order import Order
+from checkout.domain.pricing import PricedLine, Totals
+from checkout.service import CatalogItem, OutOfStock
+from commerce.clock import utcnow_str
+from commerce.config import region
+from commerce.dynamo import bind, refused_by_condition
+from commerce.orders import OrderStatus, check_transition
+
+CART_DAYS = 30
+
+
+class CartRecord(Model):
+    class Meta:
+        table_name: str | None = None
+        region: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    token_hash = UnicodeAttribute(attr_name="tokenHash")
+    owner = UnicodeAttribute(null=True)
+    items = MapAttribute[str, Any](default=dict)
+    status = UnicodeAttribute(default=CartStatus.OPEN)
+    version = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(attr_name="updatedAt")
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
+class StockRecord(Model):
+    """The checkout's view of a Products item: price, status and the stock counters."""
+
+    class Meta:
+        table_name: str | None = None
+        region: str | None = None
+
+    sku = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    price_amount = NumberAttribute(attr_name="priceAmount", null=True)
+    currency = UnicodeAttribute(null=True)
+    reserved = NumberAttribute(default=0)
+    available = NumberAttribute(default=0)
+
+
+class OrderRecord(Model):
+    """Orders table item `ORDER#<id>` / `ORDER` (the orders service reads the same item)."""
+
+    class Meta:
+        table_name: str | None = None
+        region: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    order_id = UnicodeAttribute(attr_name="orderId")
+    status = UnicodeAttribute()
+    email = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)
+    cart_id = UnicodeAttribute(attr_name="cartId")
+    lines = ListAttribute[Any](of=MapAttribute)
+    subtotal_amount = NumberAttribute(attr_name="subtotalAmount")
+    shipping_amount = NumberAttribute(attr_name="shippingAmount")
+    tax_amount = NumberAttribute(attr_name="taxAmount")
+    total_amount = NumberAttribute(attr_name="totalAmount")
+    currency = UnicodeAttribute()
+    shipping_address = MapAttribute[str, Any](attr_name="shippingAddress")
+    token_hash = UnicodeAttribute(attr_name="orderTokenHash")
+    payment_intent_id = UnicodeAttribute(attr_name="paymentIntentId", null=True)
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    updated_at = UnicodeAttribute(attr_name="updatedAt")
+    history = ListAttribute[Any](of=MapAttribute)
+
+
+class WebhookRecord(Model):
+    """A handled Stripe event, in the Carts table under `STRIPE_EVENT#<id>`, kept 30 days."""
+
+    class Meta:
+        table_name: str | None = None
+        region: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    outcome = UnicodeAttribute()
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
+def _bind() -> None:
+    bind("CARTS_TABLE", CartRecord, WebhookRecord)
+    bind("PRODUCTS_TABLE", StockRecord)
+    bind("ORDERS_TABLE", OrderRecord)
+
+
+def _connection() -> Connection:
+    return Connection(region=region())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, MapAttribute):
+        return {k: _plain(v) for k, v in value.attribute_values.items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- carts -----------------------------------------------------------------------------------
+
+
+def _cart(record: CartRecord) -> Cart:
+    items = {str(k): int(v) for k, v in _plain(record.items or {}).items()}
+    return Cart(
+        cart_id=record.pk.removeprefix("CART#"),
+        token_hash=record.token_hash,
+        owner=record.owner,
+        items=items,
+        status=record.status,
+        version=int(record.version),
+        updated_at=record.updated_at,
+    )
+
+
+def _expiry() -> int:
+    import time
+
+    return int(time.time()) + CART_DAYS * 86400
+
+
+class DynamoCarts:
+    def __init__(self) -> None:
+        _bind()
+
+    def create(self, cart: Cart) -> None:
+        CartRecord(
+            f"CART#{cart.cart_id}",
+            "CART",
+            token_hash=cart.token_hash,
+            owner=cart.owner,
+            items={},
+            status=cart.status,
+            version=0,
+            updated_at=cart.updated_at,
+            expires_at=_expiry(),
+        ).save(condition=CartRecord.pk.does_not_exist())
+
+    def get(self, cart_id: str) -> Cart | None:
+        try:
+            return _cart(CartRecord.get(f"CART#{cart_id}", "CART", consistent_read=True))
+        except CartRecord.DoesNotExist:
+            return None
+
+    def save(self, cart: Cart) -> Cart:
+        """Optimistic: the write holds only if nobody changed the cart since it was read."""
+        from commerce.errors import Conflict
+
+        record = CartRecord(f"CART#{cart.cart_id}", "CART")
+        try:
+            record.update(
+                actions=[
+                    CartRecord.items.set(dict(cart.items)),
+                    CartRecord.version.set(cart.version + 1),
+                    CartRecord.updated_at.set(utcnow_str()),
+                    CartRecord.expires_at.set(_expiry()),
+                ],
+                condition=(CartRecord.version == cart.version) & (CartRecord.status == CartStatus.OPEN),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict(
+                    "The cart changed meanwhile; read it and try again.", code="cart_changed"
+                ) from exc
+            raise
+        return _cart(record)
+
+
+# --- catalog ---------------------------------------------------------------------------------
+
+
+class DynamoCatalog:
+    def __init__(self) -> None:
+        _bind()
+
+    def items(self, skus: list[str]) -> dict[str, CatalogItem]:
+        found: dict[str, CatalogItem] = {}
+        for record in StockRecord.batch_get(list(dict.fromkeys(skus))):
+            if record.kind != "product":
+                continue
+            found[record.sku] = CatalogItem(
+                sku=record.sku,
+                name=record.name or record.sku,
+                unit_price=int(record.price_amount or 0),
+                currency=record.currency or "usd",
+                available=int(record.available or 0),
+                active=record.status == "ACTIVE",
+            )
+        return found
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def _order(record: OrderRecord) -> Order:
+    lines = tuple(
+        PricedLine(
+            sku=str(x["sku"]),
+            name=str(x["name"]),
+            quantity=int(x["quantity"]),
+            unit_price=int(x["unitPrice"]),
+        )
+        for x in _plain(record.lines)
+    )
+    return Order(
+        order_id=record.order_id,
+        status=OrderStatus(record.status),
+        email=record.email,
+        owner=record.owner,
+        cart_id=record.cart_id,
+        lines=lines,
+        totals=Totals(
+            subtotal=int(record.subtotal_amount),
+            shipping=int(record.shipping_amount),
+            tax=int(record.tax_amount),
+            currency=record.currency,
+        ),
+        shipping_address=_plain(record.shipping_address),
+        token_hash=record.token_hash,
+        created_at=record.created_at,
+        payment_intent_id=record.payment_intent_id,
+        history=tuple(_plain(record.history)),
+    )
+
+
+def _key(order_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", "ORDER"
+
+
+class DynamoOrders:
+    def __init__(self) -> None:
+        _bind()
+
+    def get(self, order_id: str) -> Order | None:
+        try:
+            return _order(OrderRecord.get(*_key(order_id), consistent_read=True))
+        except OrderRecord.DoesNotExist:
+            return None
+
+    def place(self, order: Order, cart: Cart) -> None:
+        record = OrderRecord(
+            *_key(order.order_id),
+            order_id=order.order_id,
+            status=order.status.value,
+            email=order.email,
+            owner=order.owner,
+            cart_id=order.cart_id,
+            lines=[
+                {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price}
+                for x in order.lines
+            ],
+            subtotal_amount=order.totals.subtotal,
+            shipping_amount=order.totals.shipping,
+            tax_amount=order.totals.tax,
+            total_amount=order.totals.total,
+            currency=order.totals.currency,
+            shipping_address=order.shipping_address,
+            token_hash=order.token_hash,
+            created_at=order.created_at,
+            updated_at=order.created_at,
+            history=list(order.history),
+        )
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(record, condition=OrderRecord.pk.does_not_exist())
+                for line in order.lines:
+                    tx.update(
+                        StockRecord(line.sku),
+                        actions=[
+                            StockRecord.reserved.add(line.quantity),
+                            StockRecord.available.add(-line.quantity),
+                        ],
+                        condition=(StockRecord.kind == "product")
+                        & (StockRecord.status == "ACTIVE")
+                        & (StockRecord.available >= line.quantity),
+                    )
+                tx.update(
+                    CartRecord(f"CART#{cart.cart_id}", "CART"),
+                    actions=[CartRecord.status.set(CartStatus.CHECKED_OUT), CartRecord.version.add(1)],
+                    condition=(CartRecord.status == CartStatus.OPEN) & (CartRecord.version == cart.version),
+                )
+        except TransactWriteError as exc:
+            self._explain_refused_placement(exc, order)
+
+    def _explain_refused_placement(self, exc: TransactWriteError, order: Order) -> None:
+        from commerce.errors import Conflict
+
+        if not refused_by_condition(exc):
+            raise exc
+        if self.get(order.order_id) is not None:
+            return
+        stock = {r.sku: r for r in StockRecord.batch_get([line.sku for line in order.lines])}
+        shortages = [
+            {"sku": line.sku, "requested": line.quantity, "available": max(int(stock[line.sku].available), 0)}
+            if line.sku in stock
+            else {"sku": line.sku, "requested": line.quantity, "available": 0}
+            for line in order.lines
+            if line.sku not in stock or int(stock[line.sku].available) < line.quantity
+        ]
+        if shortages:
+            raise OutOfStock(shortages) from exc
+        raise Conflict(
+            "The cart changed while checking out; read it and try again.", code="cart_changed"
+        ) from exc
+
+    def set_payment(self, order_id: str, intent_id: str) -> None:
+        OrderRecord(*_key(order_id)).update(
+            actions=[OrderRecord.payment_intent_id.set(intent_id), OrderRecord.updated_at.set(utcnow_str())],
+            condition=OrderRecord.pk.exists(),
+        )
+
+    def set_token(self, order_id: str, token_hash: str) -> None:
+        OrderRecord(*_key(order_id)).update(
+            actions=[OrderRecord.token_hash.set(token_hash)], condition=OrderRecord.pk.exists()
+        )
+
+    def transition(self, order: Order, target: OrderStatus, note: str, *, release_stock: bool) -> bool:
+        """Move the order from its current status to `target`, releasing its reservations in the
+        same transaction when asked. False when another writer moved it first."""
+        check_transition(order.status, target)
+        now = utcnow_str()
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.update(
+                    OrderRecord(*_key(order.order_id)),
+                    actions=[
+                        OrderRecord.status.set(target.value),
+                        OrderRecord.updated_at.set(now),
+                        OrderRecord.history.set(
+                            OrderRecord.history.append([{"status": target.value, "at": now, "note": note}])
+                        ),
+                    ],
+                    condition=OrderRecord.status == order.status.value,
+                )
+                if release_stock:
+                    for line in order.lines:
+                        tx.update(
+                            StockRecord(line.sku),
+                            actions=[
+                                StockRecord.reserved.add(-line.quantity),
+                                StockRecord.available.add(line.quantity),
+                            ],
+                            condition=StockRecord.reserved >= line.quantity,
+                        )
+        except TransactWriteError as exc:
+            if refused_by_condition(exc):
+                return False
+            raise
+        return True
+
+
+class DynamoWebhookLog:
+    def __init__(self) -> None:
+        _bind()
+
+    def seen(self, event_id: str) -> bool:
+        try:
+            WebhookRecord.get(f"STRIPE_EVENT#{event_id}", "EVENT", consistent_read=True)
+        except WebhookRecord.DoesNotExist:
+            return False
+        return True
+
+    def remember(self, event_id: str, outcome: str) -> None:
+        WebhookRecord(f"STRIPE_EVENT#{event_id}", "EVENT", outcome=outcome, expires_at=_expiry()).save()

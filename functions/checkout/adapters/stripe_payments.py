@@ -1,0 +1,150 @@
+"""Payments through the `stripe` SDK. The keys live in Secrets Manager (read through Powertools
+parameters with a cache); `apiBase` in the secret points the SDK elsewhere (the local Stripe
+emulator), so real Stripe test mode needs configuration only."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from checkout.domain.order import Order, Payment, PaymentStatus
+from commerce.config import setting
+from commerce.errors import DependencyUnavailable
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+def stripe_settings() -> dict[str, Any]:
+    from aws_lambda_powertools.utilities import parameters
+
+    value: dict[str, Any] = parameters.get_secret(
+        setting("STRIPE_SECRET_NAME"), transform="json", max_age=SECRET_MAX_AGE_SECONDS
+    )
+    return value
+
+
+@cache
+def _client(api_key: str, api_base: str | None) -> Any:
+    import stripe
+
+    options: dict[str, Any] = {
+        "max_network_retries": 2,
+        "http_client": stripe.new_default_http_client(timeout=8),
+    }
+    if api_base:
+        options["base_addresses"] = {"api": api_base}
+    return stripe.StripeClient(api_key, **options)
+
+
+def client() -> Any:
+    config = stripe_settings()
+    return _client(str(config["secretKey"]), config.get("apiBase"))
+
+
+def _payment(intent: Any) -> Payment:
+    error = intent.get("last_payment_error") or {}
+    return Payment(
+        intent_id=intent["id"],
+        status=intent["status"],
+        client_secret=intent.get("client_secret"),
+        amount=int(intent["amount"]),
+        currency=intent["currency"],
+        order_id=(intent.get("metadata") or {}).get("orderId"),
+        decline_code=(error.get("decline_code") or error.get("code")) if error else None,
+        decline_message=error.get("message") if error else None,
+    )
+
+
+def _unavailable(exc: Exception) -> DependencyUnavailable:
+    return DependencyUnavailable(
+        f"The payment provider is unavailable ({type(exc).__name__}); retry shortly.", retry_after=2
+    )
+
+
+class StripePayments:
+    """The `Payments` port on Stripe: manual capture, idempotency keys derived from the order."""
+
+    def authorize(self, order: Order, payment_method: str | None) -> Payment:
+        import stripe
+
+        if order.payment_intent_id:
+            return self.retrieve(order.payment_intent_id)
+        params: dict[str, Any] = {
+            "amount": order.totals.total,
+            "currency": order.totals.currency,
+            "capture_method": "manual",
+            "payment_method_types": ["card"],
+            "metadata": {"orderId": order.order_id},
+            "description": f"shopstack order {order.order_id}",
+            "receipt_email": order.email,
+        }
+        if payment_method:
+            params.update(payment_method=payment_method, confirm=True)
+        try:
+            intent = client().v1.payment_intents.create(
+                params=params, options={"idempotency_key": f"order-{order.order_id}-intent"}
+            )
+        except stripe.CardError as declined:
+            return self._declined(declined)
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise _unavailable(exc) from exc
+        return _payment(intent)
+
+    def _declined(self, declined: Any) -> Payment:
+        error = declined.error
+        intent = getattr(error, "payment_intent", None) or {}
+        return Payment(
+            intent_id=intent.get("id", ""),
+            status=intent.get("status", PaymentStatus.REQUIRES_PAYMENT_METHOD),
+            client_secret=intent.get("client_secret"),
+            amount=int(intent.get("amount", 0)),
+            currency=intent.get("currency", "usd"),
+            order_id=(intent.get("metadata") or {}).get("orderId"),
+            decline_code=getattr(error, "decline_code", None)
+            or getattr(error, "code", None)
+            or "card_declined",
+            decline_message=getattr(declined, "user_message", None),
+        )
+
+    def retrieve(self, intent_id: str) -> Payment:
+        import stripe
+
+        try:
+            return _payment(client().v1.payment_intents.retrieve(intent_id))
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise _unavailable(exc) from exc
+
+    def cancel(self, intent_id: str) -> None:
+        import stripe
+
+        try:
+            client().v1.payment_intents.cancel(
+                intent_id,
+                params={"cancellation_reason": "abandoned"},
+                options={"idempotency_key": f"intent-{intent_id}-cancel"},
+            )
+        except stripe.InvalidRequestError:
+            if self.retrieve(intent_id).status != PaymentStatus.CANCELED:
+                raise
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise _unavailable(exc) from exc
+
+
+def verify_webhook(payload: str, signature: str | None, *, tolerance: int = 300) -> dict[str, Any]:
+    """The Stripe event, if its signature is valid and its timestamp within `tolerance` seconds
+    either side of now (the SDK only bounds the past)."""
+    import time
+
+    import stripe
+
+    from commerce.errors import BadRequest
+
+    secret = str(stripe_settings()["webhookSecret"])
+    try:
+        event = stripe.Webhook.construct_event(payload, signature or "", secret, tolerance=tolerance)
+        stamp = int(dict(p.split("=", 1) for p in (signature or "").split(",") if "=" in p).get("t", "0"))
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise BadRequest("The Stripe-Signature header does not verify.", code="invalid_signature") from exc
+    if abs(time.time() - stamp) > tolerance:
+        raise BadRequest("The Stripe-Signature timestamp is outside the tolerance.", code="invalid_signature")
+    return dict(event)

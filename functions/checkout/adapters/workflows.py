@@ -1,0 +1,33 @@
+"""Step Functions: the order workflow and the reservation expiry, one execution per order,
+named after it, so a repeated start is a no-op."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from commerce.config import setting
+
+
+@cache
+def _sfn() -> Any:
+    import boto3
+
+    return boto3.client("stepfunctions")
+
+
+def _start(machine_setting: str, name: str, payload: dict[str, Any]) -> None:
+    client = _sfn()
+    try:
+        client.start_execution(stateMachineArn=setting(machine_setting), name=name, input=json.dumps(payload))
+    except client.exceptions.ExecutionAlreadyExists:
+        return
+
+
+class StepFunctionsWorkflows:
+    def start_order(self, order_id: str) -> None:
+        _start("ORDER_WORKFLOW_ARN", order_id, {"orderId": order_id})
+
+    def schedule_expiry(self, order_id: str, seconds: int) -> None:
+        _start("RESERVATION_WORKFLOW_ARN", order_id, {"orderId": order_id, "expiresInSeconds": seconds})

@@ -1,0 +1,104 @@
+"""Checkout HTTP API: carts, checkout and the Stripe webhook.
+
+Routes return Powertools `Response`s built from JSON strings, so a stored response replays byte
+for byte; their bodies are documented through `responses=`."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from checkout import bootstrap, service
+from checkout.domain.cart import Cart
+from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, WebhookOut
+from commerce.http import Caller, dumps, json_response, make_resolver
+from commerce.idempotency import idempotency_key, run_once
+from commerce.identity import optional_caller
+
+app = make_resolver()
+PROBLEM = {"description": "problem details", "content": {"application/problem+json": {}}}
+
+
+def _doc(status: int, model: type, *errors: int) -> dict[int, Any]:
+    ok = {"description": "OK", "content": {"application/json": {"model": model}}}
+    return {status: ok, **{code: PROBLEM for code in errors}}
+
+
+def _caller() -> Caller:
+    return optional_caller(app.current_event.raw_event)
+
+
+def _cart(cart_id: str) -> Cart:
+    token = app.current_event.headers.get("x-cart-token")
+    return service.open_cart(bootstrap.checkout(), cart_id, sub=_caller().sub, token=token)
+
+
+@app.post("/carts", responses=_doc(201, CartOut, 401))
+def create_cart():
+    deps = bootstrap.checkout()
+    cart, token = service.create_cart(deps, _caller().sub)
+    return json_response(201, service.cart_json(deps, cart, token=token))
+
+
+@app.get("/carts/<cartId>", responses=_doc(200, CartOut, 401, 404))
+def get_cart(cartId: str):
+    return json_response(200, service.cart_json(bootstrap.checkout(), _cart(cartId)))
+
+
+@app.put("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, 401, 404, 409, 422))
+def put_item(cartId: str, sku: str, body: Annotated[QuantityIn, Body()]):
+    deps = bootstrap.checkout()
+    cart = service.set_item(deps, _cart(cartId), sku, body.quantity)
+    return json_response(200, service.cart_json(deps, cart))
+
+
+@app.delete("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, 401, 404, 409))
+def delete_item(cartId: str, sku: str):
+    deps = bootstrap.checkout()
+    cart = service.remove_item(deps, _cart(cartId), sku)
+    return json_response(200, service.cart_json(deps, cart))
+
+
+@app.post("/carts/<cartId>/checkout", responses=_doc(201, CheckoutOut, 401, 402, 404, 409, 422, 503))
+def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
+    caller = _caller()
+    cart = _cart(cartId)
+    key = idempotency_key(app.current_event.headers)
+    scope = caller.sub or f"cart:{cart.cart_id}"
+    request = service.CheckoutRequest(
+        email=body.email,
+        shipping_address=body.shippingAddress.model_dump(exclude_none=True),
+        payment_method=body.paymentMethod,
+    )
+
+    def place() -> dict[str, Any]:
+        status, payload = service.checkout(
+            bootstrap.checkout(), cart, request, order_id=service.order_id_for(scope, key)
+        )
+        return {"status": status, "body": dumps(payload)}
+
+    stored = run_once(
+        scope=scope,
+        operation=f"checkout:{cart.cart_id}",
+        key=key,
+        body=body.model_dump(),
+        fn=place,
+        lambda_context=app.lambda_context,
+    )
+    content_type = "application/json" if stored["status"] < 400 else "application/problem+json"
+    return Response(stored["status"], content_type, stored["body"])
+
+
+@app.post("/webhooks/stripe", responses=_doc(200, WebhookOut, 400))
+def stripe_webhook():
+    from checkout.adapters.stripe_payments import verify_webhook
+
+    event = verify_webhook(
+        app.current_event.decoded_body or "", app.current_event.headers.get("stripe-signature")
+    )
+    outcome = service.on_stripe_event(bootstrap.checkout(), bootstrap.webhook_log(), event)
+    return json_response(200, {"received": True, "outcome": outcome})
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,371 @@
+"""Checkout use cases behind small ports: carts, catalog, orders, payments, workflows, events.
+
+Every step is safe to repeat. An order's id derives from the caller and their Idempotency-Key,
+so a checkout retried after a crash finds its order and carries on from the order's status;
+payment uses a Stripe idempotency key derived from the order; starting the order workflow is
+exactly-once by execution name; events carry ids derived from the order."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from checkout.domain.cart import Cart, check_quantity, token_hash
+from checkout.domain.order import Order, Payment, PaymentStatus
+from checkout.domain.pricing import PricedLine, PricingRules, price
+from commerce.clock import utcnow_str
+from commerce.errors import Conflict, NotFound, PaymentDeclined
+from commerce.events import DomainEvent, EventPublisher
+from commerce.http import problem_body
+from commerce.ids import new_id, stable_id
+from commerce.orders import OrderStatus
+
+SOURCE = "shopstack.checkout"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    sku: str
+    name: str
+    unit_price: int
+    currency: str
+    available: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    email: str
+    shipping_address: dict[str, Any]
+    payment_method: str | None
+
+    @property
+    def country(self) -> str:
+        return str(self.shipping_address["country"])
+
+
+class OutOfStock(Exception):
+    def __init__(self, shortages: list[dict[str, Any]]) -> None:
+        super().__init__("out of stock")
+        self.shortages = shortages
+
+
+class Carts(Protocol):
+    def create(self, cart: Cart) -> None: ...
+    def get(self, cart_id: str) -> Cart | None: ...
+    def save(self, cart: Cart) -> Cart: ...
+
+
+class Catalog(Protocol):
+    def items(self, skus: list[str]) -> dict[str, CatalogItem]: ...
+
+
+class Orders(Protocol):
+    def place(self, order: Order, cart: Cart) -> None: ...
+    def get(self, order_id: str) -> Order | None: ...
+    def set_payment(self, order_id: str, intent_id: str) -> None: ...
+    def set_token(self, order_id: str, token_hash: str) -> None: ...
+    def transition(self, order: Order, target: OrderStatus, note: str, *, release_stock: bool) -> bool: ...
+
+
+class Payments(Protocol):
+    def authorize(self, order: Order, payment_method: str | None) -> Payment: ...
+    def retrieve(self, intent_id: str) -> Payment: ...
+    def cancel(self, intent_id: str) -> None: ...
+
+
+class WebhookLog(Protocol):
+    def seen(self, event_id: str) -> bool: ...
+    def remember(self, event_id: str, outcome: str) -> None: ...
+
+
+class Workflows(Protocol):
+    def start_order(self, order_id: str) -> None: ...
+    def schedule_expiry(self, order_id: str, seconds: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """The ports and settings every checkout use case needs."""
+
+    carts: Carts
+    catalog: Catalog
+    orders: Orders
+    payments: Payments
+    workflows: Workflows
+    publisher: EventPublisher
+    rules: PricingRules
+    reservation_seconds: int = 900
+    default_country: str = "US"
+
+
+# --- carts -----------------------------------------------------------------------------------
+
+
+def create_cart(deps: Checkout, owner: str | None) -> tuple[Cart, str]:
+    token = secrets.token_urlsafe(24)
+    cart = Cart(cart_id=new_id(), token_hash=token_hash(token), owner=owner, updated_at=utcnow_str())
+    deps.carts.create(cart)
+    deps.publisher.publish(
+        SOURCE, [DomainEvent("CartCreated", {"cartId": cart.cart_id, "signedIn": bool(owner)})]
+    )
+    return cart, token
+
+
+def open_cart(deps: Checkout, cart_id: str, *, sub: str | None, token: str | None) -> Cart:
+    """The cart, if the caller owns it or holds its token; anyone else learns nothing (404)."""
+    cart = deps.carts.get(cart_id)
+    if cart is None or not cart.readable_by(sub=sub, token=token):
+        raise NotFound("No such cart.", code="cart_not_found")
+    return cart
+
+
+def _priced_lines(items: dict[str, int], catalog: dict[str, CatalogItem]) -> list[PricedLine]:
+    return [
+        PricedLine(sku=sku, name=catalog[sku].name, quantity=qty, unit_price=catalog[sku].unit_price)
+        for sku, qty in sorted(items.items())
+        if sku in catalog and catalog[sku].active
+    ]
+
+
+def cart_json(deps: Checkout, cart: Cart, *, token: str | None = None) -> dict[str, Any]:
+    catalog = deps.catalog.items(sorted(cart.items)) if cart.items else {}
+    lines = _priced_lines(cart.items, catalog)
+    totals = price(lines, deps.default_country, deps.rules)
+    body: dict[str, Any] = {
+        "cartId": cart.cart_id,
+        "status": cart.status,
+        "items": [_line_json(line, totals.currency) for line in lines],
+        "unavailable": sorted(sku for sku in cart.items if sku not in {line.sku for line in lines}),
+        **totals.to_json(),
+        "currency": totals.currency,
+        "destination": deps.default_country,
+        "updatedAt": cart.updated_at,
+    }
+    if token is not None:
+        body["cartToken"] = token
+    return body
+
+
+def _line_json(line: PricedLine, currency: str) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "name": line.name,
+        "quantity": line.quantity,
+        "unitPrice": {"amount": line.unit_price, "currency": currency},
+        "lineTotal": {"amount": line.line_total, "currency": currency},
+    }
+
+
+def set_item(deps: Checkout, cart: Cart, sku: str, quantity: int) -> Cart:
+    check_quantity(quantity)
+    item = deps.catalog.items([sku]).get(sku)
+    if item is None or not item.active:
+        raise NotFound(f"No product {sku}.", code="product_not_found")
+    if quantity > item.available:
+        raise Conflict(
+            f"Only {item.available} of {sku} available.",
+            code="out_of_stock",
+            errors=[{"sku": sku, "requested": quantity, "available": item.available}],
+        )
+    return deps.carts.save(cart.with_quantity(sku, quantity))
+
+
+def remove_item(deps: Checkout, cart: Cart, sku: str) -> Cart:
+    return deps.carts.save(cart.without(sku))
+
+
+# --- checkout --------------------------------------------------------------------------------
+
+
+def order_id_for(scope: str, idempotency_key: str) -> str:
+    return stable_id("order", scope, idempotency_key)
+
+
+def checkout(
+    deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: str
+) -> tuple[int, dict[str, Any]]:
+    """Reserve every line and write the order PENDING_PAYMENT, then take payment.
+    Returns (HTTP status, body): 201 with the order, or 402 when the card is declined."""
+    order_token = secrets.token_urlsafe(24)
+    order = deps.orders.get(order_id)
+    if order is None:
+        order = _place(deps, cart, request, order_id, token_hash(order_token))
+    else:
+        deps.orders.set_token(order_id, token_hash(order_token))
+    payment: Payment | None = None
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        payment = deps.payments.authorize(order, request.payment_method)
+        if order.payment_intent_id != payment.intent_id:
+            deps.orders.set_payment(order_id, payment.intent_id)
+        order = settle(deps, order, payment, final=request.payment_method is not None)
+    elif order.payment_intent_id:
+        payment = deps.payments.retrieve(order.payment_intent_id)
+    if order.status is OrderStatus.PAYMENT_FAILED:
+        declined = PaymentDeclined(
+            (payment.decline_message if payment else None) or "The card was declined.",
+            code="card_declined",
+            extra={
+                "declineCode": (payment.decline_code if payment else None) or "generic_decline",
+                "orderId": order_id,
+            },
+        )
+        return declined.status, problem_body(declined)
+    return 201, _checkout_json(order, order_token, payment)
+
+
+def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, token: str) -> Order:
+    cart.check_open()
+    if not cart.items:
+        raise Conflict("The cart is empty.", code="cart_empty")
+    catalog = deps.catalog.items(sorted(cart.items))
+    gone = [
+        {"sku": sku, "requested": qty, "available": 0}
+        for sku, qty in sorted(cart.items.items())
+        if sku not in catalog or not catalog[sku].active
+    ]
+    if gone:
+        raise _out_of_stock(gone)
+    lines = tuple(_priced_lines(cart.items, catalog))
+    totals = price(list(lines), request.country, deps.rules)
+    now = utcnow_str()
+    order = Order(
+        order_id=order_id,
+        status=OrderStatus.PENDING_PAYMENT,
+        email=request.email,
+        owner=cart.owner,
+        cart_id=cart.cart_id,
+        lines=lines,
+        totals=totals,
+        shipping_address=request.shipping_address,
+        token_hash=token,
+        created_at=now,
+        history=({"status": OrderStatus.PENDING_PAYMENT.value, "at": now, "note": "checkout"},),
+    )
+    try:
+        deps.orders.place(order, cart)
+    except OutOfStock as short:
+        raise _out_of_stock(short.shortages) from short
+    deps.workflows.schedule_expiry(order_id, deps.reservation_seconds)
+    deps.publisher.publish(SOURCE, [_event("CheckoutStarted", order, {"cartId": cart.cart_id})])
+    return order
+
+
+def _out_of_stock(shortages: list[dict[str, Any]]) -> Conflict:
+    return Conflict(
+        "Not enough stock for every line; nothing was reserved.", code="out_of_stock", errors=shortages
+    )
+
+
+def _event(name: str, order: Order, data: dict[str, Any] | None = None) -> DomainEvent:
+    body = {
+        "orderId": order.order_id,
+        "total": {"amount": order.totals.total, "currency": order.totals.currency},
+    }
+    return DomainEvent(
+        name, {**body, **(data or {})}, id=stable_id(order.order_id, name), correlation_id=order.order_id
+    )
+
+
+def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Order:
+    """Move a PENDING_PAYMENT order by its payment: authorized -> PAID and into the order
+    workflow; declined (when the decline is final) or canceled -> PAYMENT_FAILED with its
+    stock released. Safe to repeat: transitions are conditional, the workflow start is
+    exactly-once by name, and events keep their ids."""
+    if payment.authorized:
+        if not payment.matches(order):
+            return order
+        deps.orders.transition(order, OrderStatus.PAID, "payment authorized", release_stock=False)
+        order = deps.orders.get(order.order_id) or order
+        if order.status is OrderStatus.PAID:
+            deps.workflows.start_order(order.order_id)
+            deps.publisher.publish(
+                SOURCE, [_event("PaymentAuthorized", order, {"paymentIntentId": payment.intent_id})]
+            )
+        return order
+    if (final and payment.declined) or payment.status == PaymentStatus.CANCELED:
+        note = f"payment failed: {payment.decline_code or payment.status}"
+        deps.orders.transition(order, OrderStatus.PAYMENT_FAILED, note, release_stock=True)
+        order = deps.orders.get(order.order_id) or order
+        if order.status is OrderStatus.PAYMENT_FAILED:
+            deps.publisher.publish(
+                SOURCE, [_event("PaymentFailed", order, {"declineCode": payment.decline_code})]
+            )
+    return order
+
+
+def _checkout_json(order: Order, order_token: str, payment: Payment | None) -> dict[str, Any]:
+    return {
+        "orderId": order.order_id,
+        "orderToken": order_token,
+        "status": order.status.value,
+        **order.totals.to_json(),
+        "payment": {
+            "paymentIntentId": payment.intent_id if payment else None,
+            "clientSecret": payment.client_secret if payment else None,
+            "status": payment.status if payment else None,
+        },
+    }
+
+
+# --- payment events and expiry ----------------------------------------------------------------
+
+
+def on_payment_event(deps: Checkout, intent_id: str) -> str:
+    """A Stripe event named this intent: re-read it (never trust the event body), then settle
+    its order. Duplicates and reordering are harmless because the intent's current state decides."""
+    payment = deps.payments.retrieve(intent_id)
+    order = deps.orders.get(payment.order_id) if payment.order_id else None
+    if order is None:
+        return "unknown order"
+    if not payment.matches(order):
+        return "amount, currency or order mismatch: ignored"
+    if order.status is OrderStatus.PAID and payment.authorized:
+        deps.workflows.start_order(order.order_id)
+        return "already paid"
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        return f"order is {order.status.value}"
+    return settle(deps, order, payment, final=False).status.value
+
+
+PAYMENT_EVENTS = ("payment_intent.", "charge.")
+
+
+def on_stripe_event(deps: Checkout, log: WebhookLog, event: dict[str, Any]) -> str:
+    """A verified Stripe event. Each event id is handled once; the outcome is remembered only
+    after the work is done, so a crash midway lets Stripe's retry finish it."""
+    event_id, kind = str(event.get("id")), str(event.get("type"))
+    if log.seen(event_id):
+        return "duplicate"
+    obj = (event.get("data") or {}).get("object") or {}
+    intent_id = obj.get("id") if kind.startswith("payment_intent.") else obj.get("payment_intent")
+    outcome = (
+        on_payment_event(deps, str(intent_id)) if kind.startswith(PAYMENT_EVENTS) and intent_id else "ignored"
+    )
+    log.remember(event_id, outcome)
+    return outcome
+
+
+def expire_reservation(deps: Checkout, order_id: str) -> dict[str, Any]:
+    """The reservation ran out: an order still unpaid is cancelled, its payment voided and its
+    stock released. A payment authorized at the last moment wins: the order is paid instead."""
+    order = deps.orders.get(order_id)
+    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+        return {"orderId": order_id, "status": order.status.value if order else None, "expired": False}
+    intent_id = order.payment_intent_id
+    if intent_id:
+        payment = deps.payments.retrieve(intent_id)
+        if payment.authorized and payment.matches(order):
+            order = settle(deps, order, payment, final=False)
+            return {"orderId": order_id, "status": order.status.value, "expired": False}
+        deps.payments.cancel(intent_id)
+    deps.orders.transition(order, OrderStatus.CANCELLED, "reservation expired unpaid", release_stock=True)
+    order = deps.orders.get(order_id) or order
+    if order.status is OrderStatus.CANCELLED:
+        deps.publisher.publish(SOURCE, [_event("OrderCancelled", order, {"reason": "reservation_expired"})])
+    return {
+        "orderId": order_id,
+        "status": order.status.value,
+        "expired": order.status is OrderStatus.CANCELLED,
+    }

@@ -1,0 +1,134 @@
+"""Checkout use cases with in-memory ports: what a shopper and the payment provider can do."""
+
+import pytest
+
+from checkout import service
+from checkout.domain.order import Payment
+from commerce.errors import Conflict, NotFound
+from commerce.orders import OrderStatus
+from tests.unit.checkout_fakes import FakeWebhookLog, make_checkout
+
+ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
+
+
+def request(payment_method: str | None = "pm_card_visa") -> service.CheckoutRequest:
+    return service.CheckoutRequest("ada@example.com", ADDRESS, payment_method)
+
+
+def cart_with(deps, **items: int):  # type: ignore[no-untyped-def]
+    cart, _ = service.create_cart(deps, owner=None)
+    for sku, qty in items.items():
+        cart = service.set_item(deps, cart, sku, qty)
+    return cart
+
+
+def test_paid_checkout_reserves_stock_and_starts_the_order_workflow() -> None:
+    deps, parts = make_checkout(A=5)
+    cart = cart_with(deps, A=2)
+    status, body = service.checkout(deps, cart, request(), order_id="o1")
+    assert status == 201 and body["status"] == "PAID"
+    assert body["total"] == {"amount": 2000 + 599 + 160, "currency": "usd"}
+    assert parts["stock"].available["A"] == 3 and parts["stock"].reserved["A"] == 2
+    assert parts["workflows"].started == {"o1"} and parts["workflows"].expiries == {"o1": 900}
+    assert [e.name for _, e in parts["publisher"].published] == [
+        "CartCreated",
+        "CheckoutStarted",
+        "PaymentAuthorized",
+    ]
+
+
+def test_a_retried_checkout_charges_once() -> None:
+    deps, parts = make_checkout(A=5)
+    cart = cart_with(deps, A=1)
+    first = service.checkout(deps, cart, request(), order_id="o1")
+    again = service.checkout(deps, cart, request(), order_id="o1")
+    assert first[1]["orderId"] == again[1]["orderId"] and again[1]["status"] == "PAID"
+    assert parts["payments"].created == 1 and parts["stock"].reserved["A"] == 1
+
+
+def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
+    deps, parts = make_checkout(A=5)
+    cart = cart_with(deps, A=2)
+    status, problem = service.checkout(deps, cart, request("pm_card_chargeDeclined"), order_id="o1")
+    assert (
+        status == 402 and problem["code"] == "card_declined" and problem["declineCode"] == "generic_decline"
+    )
+    assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
+    assert parts["stock"].orders["o1"].status is OrderStatus.PAYMENT_FAILED
+
+
+def test_three_d_secure_leaves_the_order_pending_with_a_client_secret() -> None:
+    deps, _ = make_checkout(A=5)
+    status, body = service.checkout(
+        deps, cart_with(deps, A=1), request("pm_card_authenticationRequired"), order_id="o1"
+    )
+    assert status == 201 and body["status"] == "PENDING_PAYMENT"
+    assert body["payment"]["status"] == "requires_action" and body["payment"]["clientSecret"]
+
+
+def test_short_stock_reserves_nothing() -> None:
+    deps, parts = make_checkout(A=5, B=1)
+    cart = cart_with(deps, A=2, B=1)
+    parts["stock"].available["B"] = 0
+    with pytest.raises(Conflict) as refused:
+        service.checkout(deps, cart, request(), order_id="o1")
+    assert refused.value.problem_code == "out_of_stock"
+    assert refused.value.errors == [{"sku": "B", "requested": 1, "available": 0}]
+    assert parts["stock"].available == {"A": 5, "B": 0} and parts["payments"].created == 0
+
+
+def test_adding_more_than_available_is_409_and_unknown_sku_404() -> None:
+    deps, _ = make_checkout(A=2)
+    cart, _ = service.create_cart(deps, owner=None)
+    with pytest.raises(Conflict):
+        service.set_item(deps, cart, "A", 3)
+    with pytest.raises(NotFound):
+        service.set_item(deps, cart, "NOPE", 1)
+
+
+def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
+    deps, parts = make_checkout(A=5)
+    status, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    assert body["status"] == "PENDING_PAYMENT"
+    intent = body["payment"]["paymentIntentId"]
+    payments = parts["payments"]
+    payments.intents[intent] = Payment(intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1")
+    log = FakeWebhookLog()
+    event = {
+        "id": "evt_1",
+        "type": "payment_intent.amount_capturable_updated",
+        "data": {"object": {"id": intent}},
+    }
+    assert service.on_stripe_event(deps, log, event) == "PAID"
+    assert service.on_stripe_event(deps, log, event) == "duplicate"
+    assert parts["stock"].orders["o1"].status is OrderStatus.PAID and parts["workflows"].started == {"o1"}
+
+
+def test_an_intent_for_another_amount_never_pays_the_order() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    intent = body["payment"]["paymentIntentId"]
+    parts["payments"].intents[intent] = Payment(intent, "requires_capture", None, 1, "usd", "o1")
+    assert "mismatch" in service.on_payment_event(deps, intent)
+    assert parts["stock"].orders["o1"].status is OrderStatus.PENDING_PAYMENT
+
+
+def test_an_unpaid_order_expires_voids_its_payment_and_releases_stock() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=2), request(None), order_id="o1")
+    result = service.expire_reservation(deps, "o1")
+    assert result == {"orderId": "o1", "status": "CANCELLED", "expired": True}
+    assert parts["stock"].available["A"] == 5
+    assert parts["payments"].intents[body["payment"]["paymentIntentId"]].status == "canceled"
+    assert service.expire_reservation(deps, "o1")["expired"] is False
+
+
+def test_a_payment_authorized_just_before_expiry_wins() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    intent = body["payment"]["paymentIntentId"]
+    parts["payments"].intents[intent] = Payment(
+        intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1"
+    )
+    assert service.expire_reservation(deps, "o1")["status"] == "PAID"
+    assert parts["stock"].reserved["A"] == 1
