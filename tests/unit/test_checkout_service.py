@@ -11,6 +11,13 @@ from tests.unit.checkout_fakes import FakeWebhookLog, make_checkout
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
 
 
+TOTAL = 1000 + 599 + 80  # one unit at 10.00, US shipping 5.99, 8% tax
+
+
+def authorized(intent: str) -> Payment:
+    return Payment(intent, "requires_capture", None, TOTAL, "usd", "o1")
+
+
 def request(payment_method: str | None = "pm_card_visa") -> service.CheckoutRequest:
     return service.CheckoutRequest("ada@example.com", ADDRESS, payment_method)
 
@@ -88,11 +95,10 @@ def test_adding_more_than_available_is_409_and_unknown_sku_404() -> None:
 
 def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
     deps, parts = make_checkout(A=5)
-    status, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
     assert body["status"] == "PENDING_PAYMENT"
     intent = body["payment"]["paymentIntentId"]
-    payments = parts["payments"]
-    payments.intents[intent] = Payment(intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1")
+    parts["payments"].intents[intent] = authorized(intent)
     log = FakeWebhookLog()
     event = {
         "id": "evt_1",

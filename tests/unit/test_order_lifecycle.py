@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from commerce.errors import Conflict
@@ -6,7 +8,7 @@ from commerce.orders import TRANSITIONS, OrderStatus, check_transition
 
 def test_the_happy_path_is_allowed() -> None:
     path = ["PENDING_PAYMENT", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_transition(OrderStatus(current), OrderStatus(target))
 
 
