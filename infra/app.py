@@ -16,10 +16,17 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.nag import acknowledge_findings
 from infra.settings import Settings, load_cdk_json_context
-from infra.stacks import AnalyticsStack, ApiStack, InventoryStack, OrdersStack, SharedStack
+from infra.stacks import AnalyticsStack, ApiStack, CheckoutStack, InventoryStack, OrdersStack, SharedStack
 
 BUNDLING_STACKS = "aws:cdk:bundling-stacks"
-STACK_IDS = ("ShopstackShared", "ShopstackInventory", "ShopstackOrders", "ShopstackAnalytics", "ShopstackApi")
+STACK_IDS = (
+    "ShopstackShared",
+    "ShopstackInventory",
+    "ShopstackOrders",
+    "ShopstackAnalytics",
+    "ShopstackCheckout",
+    "ShopstackApi",
+)
 
 
 def build_app(
@@ -60,12 +67,25 @@ def compose(app: cdk.App) -> None:
     analytics = AnalyticsStack(
         app, "ShopstackAnalytics", settings=settings, layer=shared.layer, event_bus=shared.event_bus
     )
+    checkout = CheckoutStack(
+        app,
+        "ShopstackCheckout",
+        settings=settings,
+        layer=shared.layer,
+        event_bus=shared.event_bus,
+        idempotency_table=shared.idempotency_table,
+        products_table=inventory.products_table,
+        orders_table=orders.orders_table,
+        order_workflow=orders.workflow,
+        user_pool=shared.user_pool,
+        user_pool_client=shared.user_pool_client,
+    )
     api = ApiStack(
         app,
         "ShopstackApi",
         settings=settings,
         user_pool=shared.user_pool,
-        functions={"InventoryApi": inventory.api_function},
+        functions={"InventoryApi": inventory.api_function, "CheckoutApi": checkout.api_function},
     )
 
     inventory.products_table.grant_read_write_data(inventory.api_function)
@@ -79,11 +99,24 @@ def compose(app: cdk.App) -> None:
     analytics.analytics_table.grant_read_write_data(analytics.consumer)
     analytics.queue.grant_consume_messages(analytics.consumer)
 
-    for stack in (shared, inventory, orders, analytics, api):
+    for function in (checkout.api_function, checkout.tasks_function):
+        checkout.carts_table.grant_read_write_data(function)
+        inventory.products_table.grant_read_write_data(function)
+        orders.orders_table.grant_read_write_data(function)
+        shared.event_bus.grant_put_events_to(function)
+        checkout.stripe_secret.grant_read(function)
+    shared.idempotency_table.grant_read_write_data(checkout.api_function)
+    orders.workflow.grant_start_execution(checkout.api_function)
+    checkout.reservation_workflow.grant_start_execution(checkout.api_function)
+    checkout.tasks_function.grant_invoke(checkout.reservation_workflow)
+
+    for stack in (shared, inventory, orders, analytics, checkout, api):
         cdk.Tags.of(stack).add("project", "shopstack")
         cdk.Tags.of(stack).add("stage", settings.stage)
 
-    acknowledge_findings(shared=shared, inventory=inventory, orders=orders, analytics=analytics, api=api)
+    acknowledge_findings(
+        shared=shared, inventory=inventory, orders=orders, analytics=analytics, checkout=checkout, api=api
+    )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 if TYPE_CHECKING:
-    from infra.stacks import AnalyticsStack, ApiStack, InventoryStack, OrdersStack, SharedStack
+    from infra.stacks import AnalyticsStack, ApiStack, CheckoutStack, InventoryStack, OrdersStack, SharedStack
 
 PACK = "AwsSolutions"
 
@@ -27,9 +27,14 @@ WORKFLOW_WILDCARD = (
     "(logs:CreateLogDelivery, PutResourcePolicy, ...) and X-Ray actions do not support "
     "resource-level permissions, so AWS requires Resource '*'."
 )
-WORKFLOW_INVOKE = (
-    "The wildcard only covers versions and aliases of OrderTasks (<arn>:*), the one function "
-    "the workflow's Lambda tasks invoke."
+SHARED_TABLE_INDEXES = (
+    "The wildcard is limited to the indexes of the Products table (Products/index/*), which "
+    "grant_read_write_data includes with the table; checkout reads and reserves stock by SKU."
+)
+STRIPE_ROTATION = (
+    "The secret holds Stripe's API key and webhook signing secret, which are issued and rolled in "
+    "the Stripe dashboard (with an overlap period), not by a rotation Lambda; ops put the new "
+    "values in this secret when they roll them."
 )
 PUBLIC_ROUTE = (
     "Public by contract (API.md): health, the OpenAPI document and the product catalog are read "
@@ -38,6 +43,28 @@ PUBLIC_ROUTE = (
 PUBLIC_ROUTE_COGNITO = (
     "Anonymous catalog route by contract (API.md), so no Cognito authorizer; /admin routes use it."
 )
+CART_ROUTE = (
+    "Guest checkout by contract (API.md): carts are created and bought without an account. The "
+    "handler verifies an optional Cognito ID token itself and requires the cart's capability "
+    "token (X-Cart-Token) or ownership by the signed-in customer for every /carts/{cartId} route."
+)
+CART_ROUTE_COGNITO = (
+    "Sign-in is optional on cart routes (guest checkout), which a Cognito authorizer cannot "
+    "express; the handler verifies the ID token against the user pool when one is sent."
+)
+STRIPE_WEBHOOK = (
+    "Called by Stripe, which cannot present a Cognito token; the handler verifies the "
+    "Stripe-Signature HMAC over the raw body with the webhook secret and a 300-second tolerance."
+)
+STRIPE_WEBHOOK_COGNITO = (
+    "Stripe's webhook delivery cannot sign in to Cognito; requests are authenticated by the "
+    "Stripe-Signature header, checked by the handler before any effect."
+)
+PUBLIC_ROUTE_REASONS: dict[str, tuple[str, str]] = {
+    "/carts": (CART_ROUTE, CART_ROUTE_COGNITO),
+    "/webhooks/stripe": (STRIPE_WEBHOOK, STRIPE_WEBHOOK_COGNITO),
+}
+"""APIG4 and COG4 reasons of the public routes outside the catalog, by path prefix."""
 REQUEST_VALIDATION = (
     "Requests are validated in the handlers (Powertools + pydantic) so that every rejection is an "
     "RFC 9457 problem+json 400/422 with a field list; an API Gateway validator would duplicate the "
@@ -77,6 +104,30 @@ def _logical_id(construct: IConstruct) -> str:
     return str(stack.resolve(stack.get_logical_id(resource)))
 
 
+def _workflow_invoke(function_name: str) -> str:
+    return (
+        f"The wildcard only covers versions and aliases of {function_name} (<arn>:*), the one "
+        "function the workflow's Lambda tasks invoke."
+    )
+
+
+def _imported(producer: cdk.Stack, value: str) -> str:
+    """The export name under which `producer` shares `value`, as cdk-nag prints the import.
+
+    `export_value` names the export exactly as an automatic cross-stack reference does and reuses it.
+    """
+    resolved = producer.resolve(producer.export_value(value))
+    assert isinstance(resolved, dict) and "Fn::ImportValue" in resolved, resolved
+    return str(resolved["Fn::ImportValue"])
+
+
+def _public_route_reasons(path: str) -> tuple[str, str]:
+    for prefix, reasons in PUBLIC_ROUTE_REASONS.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return reasons
+    return PUBLIC_ROUTE, PUBLIC_ROUTE_COGNITO
+
+
 def _role(function: lambda_.IFunction) -> IConstruct:
     role = function.role
     assert role is not None, "every function has an execution role"
@@ -89,6 +140,7 @@ def acknowledge_findings(
     inventory: InventoryStack,
     orders: OrdersStack,
     analytics: AnalyticsStack,
+    checkout: CheckoutStack,
     api: ApiStack,
 ) -> None:
     """Acknowledge the accepted findings on the narrowest construct that owns them."""
@@ -104,11 +156,34 @@ def acknowledge_findings(
     tasks = _logical_id(orders.tasks_function)
     _ack(
         orders.workflow.role,
-        {"IAM5[Resource::*]": WORKFLOW_WILDCARD, f"IAM5[Resource::<{tasks}.Arn>:*]": WORKFLOW_INVOKE},
+        {
+            "IAM5[Resource::*]": WORKFLOW_WILDCARD,
+            f"IAM5[Resource::<{tasks}.Arn>:*]": _workflow_invoke("OrderTasks"),
+        },
     )
+
+    imported_products = _imported(inventory, inventory.products_table.table_arn)
+    for function in (checkout.api_function, checkout.tasks_function):
+        _ack(
+            _role(function),
+            {
+                "IAM5[Resource::*]": XRAY_WILDCARD,
+                f"IAM5[Resource::{imported_products}/index/*]": SHARED_TABLE_INDEXES,
+            },
+        )
+    checkout_tasks = _logical_id(checkout.tasks_function)
+    _ack(
+        checkout.reservation_workflow.role,
+        {
+            "IAM5[Resource::*]": WORKFLOW_WILDCARD,
+            f"IAM5[Resource::<{checkout_tasks}.Arn>:*]": _workflow_invoke("CheckoutTasks"),
+        },
+    )
+    _ack(checkout.stripe_secret, {"SMG4": STRIPE_ROTATION})
 
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})
     _ack(api.rest_api.deployment_stage, {"APIG3": NO_WAF, "APIG6": EXECUTION_LOGS})
     for route, method in api.methods.items():
         if route.auth == "none":
-            _ack(method, {"APIG4": PUBLIC_ROUTE, "COG4": PUBLIC_ROUTE_COGNITO})
+            apig4, cog4 = _public_route_reasons(route.path)
+            _ack(method, {"APIG4": apig4, "COG4": cog4})

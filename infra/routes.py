@@ -28,6 +28,12 @@ ROUTES: list[Route] = [
     Route("PUT", "/admin/products/{sku}", "InventoryApi", "cognito"),
     Route("GET", "/admin/inventory/{sku}", "InventoryApi", "cognito"),
     Route("POST", "/admin/inventory/{sku}/adjustments", "InventoryApi", "cognito"),
+    Route("POST", "/carts", "CheckoutApi", "none"),
+    Route("GET", "/carts/{cartId}", "CheckoutApi", "none"),
+    Route("PUT", "/carts/{cartId}/items/{sku}", "CheckoutApi", "none"),
+    Route("DELETE", "/carts/{cartId}/items/{sku}", "CheckoutApi", "none"),
+    Route("POST", "/carts/{cartId}/checkout", "CheckoutApi", "none"),
+    Route("POST", "/webhooks/stripe", "CheckoutApi", "none"),
 ]
 """Every route of the API, in the order of docs/architecture.md."""
 

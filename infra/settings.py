@@ -34,6 +34,13 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _positive_int(key: str, value: Any) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"context {key} must be a positive integer, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """Deployment settings shared by every stack."""
@@ -44,6 +51,7 @@ class Settings:
     log_retention: logs.RetentionDays
     cors_allow_origins: list[str]
     retain_data: bool
+    reservation_ttl_seconds: int
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -69,4 +77,5 @@ class Settings:
             log_retention=logs.RetentionDays[str(get("logRetention", "ONE_MONTH"))],
             cors_allow_origins=[str(origin) for origin in origins],
             retain_data=_as_bool(get("retainData", stage == "prod")),
+            reservation_ttl_seconds=_positive_int("reservationTtlSeconds", get("reservationTtlSeconds", 900)),
         )

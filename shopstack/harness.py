@@ -42,6 +42,7 @@ class LocalCloud:
     process: subprocess.Popen[str]
     base_url: str
     moto_url: str
+    stripe_url: str
     log: list[str] = field(default_factory=list)
 
     def request(
@@ -103,7 +104,7 @@ class LocalCloud:
 
 
 def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> LocalCloud:
-    port, moto_port = free_port(), free_port()
+    port, moto_port, stripe_port = free_port(), free_port(), free_port()
     env = {**os.environ, "SHOPSTACK_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [
@@ -115,6 +116,8 @@ def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> Local
             str(port),
             "--moto-port",
             str(moto_port),
+            "--stripe-port",
+            str(stripe_port),
             "--seed",
             seed,
             "--fresh",
@@ -125,7 +128,9 @@ def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> Local
         stderr=subprocess.STDOUT,
         text=True,
     )
-    cloud = LocalCloud(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}")
+    cloud = LocalCloud(
+        process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{stripe_port}"
+    )
     ready = threading.Event()
 
     def drain() -> None:

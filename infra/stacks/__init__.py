@@ -2,8 +2,9 @@
 
 from infra.stacks.analytics import AnalyticsStack
 from infra.stacks.api import ApiStack
+from infra.stacks.checkout import CheckoutStack
 from infra.stacks.inventory import InventoryStack
 from infra.stacks.orders import OrdersStack
 from infra.stacks.shared import SharedStack
 
-__all__ = ["AnalyticsStack", "ApiStack", "InventoryStack", "OrdersStack", "SharedStack"]
+__all__ = ["AnalyticsStack", "ApiStack", "CheckoutStack", "InventoryStack", "OrdersStack", "SharedStack"]

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
+from infra.components.workflow import failure, lambda_task, logged_state_machine
 from infra.settings import Settings
 
 TASK_TIMEOUT = Duration.seconds(30)
-LAMBDA_SERVICE_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
 
 
 class OrdersStack(Stack):
@@ -68,50 +61,21 @@ class OrdersStack(Stack):
         CfnOutput(self, "OrderWorkflowArn", value=self.workflow.state_machine_arn)
         CfnOutput(self, "FulfilmentQueueUrl", value=self.fulfilment_queue.queue_url)
 
-    def _task(self, state_id: str, task: str, *, on_error: sfn.IChainable) -> tasks.LambdaInvoke:
-        """A call of OrderTasks with `{"task": task, "orderId": $.orderId}`, retried and caught."""
-        step = tasks.LambdaInvoke(
-            self,
-            state_id,
-            lambda_function=self.tasks_function,
-            payload=sfn.TaskInput.from_object({"task": task, "orderId": sfn.JsonPath.string_at("$.orderId")}),
-            retry_on_service_exceptions=False,
-            output_path="$.Payload",
-            task_timeout=sfn.Timeout.duration(TASK_TIMEOUT),
-        )
-        step.add_retry(
-            errors=LAMBDA_SERVICE_ERRORS,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-        )
-        step.add_catch(on_error, errors=[sfn.Errors.ALL], result_path="$.error")
-        return step
-
     def _workflow(self, settings: Settings) -> sfn.StateMachine:
-        failed = sfn.Fail(
+        failed = failure(self, "OrderFailed")
+        load_order = lambda_task(
             self,
-            "OrderFailed",
-            comment="Ends the execution with the failing task's own error and cause",
-            error_path="$.error.Error",
-            cause_path="$.error.Cause",
+            "LoadOrder",
+            function=self.tasks_function,
+            payload={"task": "load_order", "orderId": sfn.JsonPath.string_at("$.orderId")},
+            timeout=TASK_TIMEOUT,
+            on_error=failed,
         )
-        load_order = self._task("LoadOrder", "load_order", on_error=failed)
-        definition = load_order.next(sfn.Succeed(self, "Done"))
-
-        log_group = logs.LogGroup(
-            self,
-            "OrderWorkflowLogs",
-            log_group_name=f"/aws/vendedlogs/states/shopstack-{settings.stage}-OrderWorkflow",
-            retention=settings.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        return sfn.StateMachine(
+        return logged_state_machine(
             self,
             "OrderWorkflow",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            stage=settings.stage,
+            definition=load_order.next(sfn.Succeed(self, "Done")),
             timeout=Duration.days(1),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            log_retention=settings.log_retention,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -9,16 +11,62 @@ from infra.routes import ROUTES
 from infra.settings import load_cdk_json_context
 from tests.infra.conftest import Synthesized, load_json
 
+
+class Expected(NamedTuple):
+    """A function as docs/architecture.md names it."""
+
+    stack: str
+    handler: str
+    environment: frozenset[str]
+    service: str
+    timeout: int
+
+
+CHECKOUT_TASKS_ENV = frozenset(
+    {"CARTS_TABLE", "PRODUCTS_TABLE", "ORDERS_TABLE", "EVENT_BUS_NAME", "STRIPE_SECRET_NAME"}
+)
 FUNCTIONS = {
-    "ShopstackInventory": (
+    "InventoryApi": Expected(
+        "ShopstackInventory",
         "inventory.entrypoints.api.handler",
-        {"PRODUCTS_TABLE", "IDEMPOTENCY_TABLE", "EVENT_BUS_NAME", "LOG_LEVEL"},
+        frozenset({"PRODUCTS_TABLE", "IDEMPOTENCY_TABLE", "EVENT_BUS_NAME", "LOG_LEVEL"}),
         "inventory",
         10,
     ),
-    "ShopstackOrders": ("orders.entrypoints.tasks.handler", {"ORDERS_TABLE", "EVENT_BUS_NAME"}, "orders", 30),
-    "ShopstackAnalytics": ("analytics.entrypoints.on_event.handler", {"ANALYTICS_TABLE"}, "analytics", 30),
+    "OrderTasks": Expected(
+        "ShopstackOrders",
+        "orders.entrypoints.tasks.handler",
+        frozenset({"ORDERS_TABLE", "EVENT_BUS_NAME"}),
+        "orders",
+        30,
+    ),
+    "AnalyticsConsumer": Expected(
+        "ShopstackAnalytics",
+        "analytics.entrypoints.on_event.handler",
+        frozenset({"ANALYTICS_TABLE"}),
+        "analytics",
+        30,
+    ),
+    "CheckoutApi": Expected(
+        "ShopstackCheckout",
+        "checkout.entrypoints.api.handler",
+        CHECKOUT_TASKS_ENV
+        | {
+            "IDEMPOTENCY_TABLE",
+            "ORDER_WORKFLOW_ARN",
+            "RESERVATION_WORKFLOW_ARN",
+            "RESERVATION_TTL_SECONDS",
+            "USER_POOL_ID",
+            "USER_POOL_CLIENT_ID",
+        },
+        "checkout",
+        10,
+    ),
+    "CheckoutTasks": Expected(
+        "ShopstackCheckout", "checkout.entrypoints.tasks.handler", CHECKOUT_TASKS_ENV, "checkout", 30
+    ),
 }
+FUNCTION_STACKS = {expected.stack for expected in FUNCTIONS.values()}
 LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -27,34 +75,54 @@ LAMBDA_SERVICE_ERRORS = {
 }
 
 
-@pytest.mark.parametrize("stack", sorted(FUNCTIONS))
-def test_function_runtime_architecture_and_environment(synthesized: Synthesized, stack: str) -> None:
-    handler, env_keys, service, timeout = FUNCTIONS[stack]
-    functions = synthesized.resources(stack, "AWS::Lambda::Function")
-    assert len(functions) == 1
-    props = next(iter(functions.values()))["Properties"]
-    assert props["Handler"] == handler
+def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
+    """The one function of `name`'s stack with its handler."""
+    expected = FUNCTIONS[name]
+    matches = [
+        res["Properties"]
+        for res in synthesized.resources(expected.stack, "AWS::Lambda::Function").values()
+        if res["Properties"]["Handler"] == expected.handler
+    ]
+    assert len(matches) == 1, name
+    return matches[0]
+
+
+def test_every_function_is_expected(synthesized: Synthesized) -> None:
+    for stack in FUNCTION_STACKS:
+        handlers = {
+            res["Properties"]["Handler"]
+            for res in synthesized.resources(stack, "AWS::Lambda::Function").values()
+        }
+        assert handlers == {e.handler for e in FUNCTIONS.values() if e.stack == stack}, stack
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_runtime_architecture_and_environment(synthesized: Synthesized, name: str) -> None:
+    expected = FUNCTIONS[name]
+    props = _function(synthesized, name)
     assert props["Runtime"] == "python3.14"
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 512
-    assert props["Timeout"] == timeout
+    assert props["Timeout"] == expected.timeout
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert len(props["Layers"]) == 1
     assert "LoggingConfig" in props and "LogGroup" in props["LoggingConfig"]
     variables = props["Environment"]["Variables"]
-    assert env_keys | {"POWERTOOLS_SERVICE_NAME"} <= set(variables)
-    assert variables["POWERTOOLS_SERVICE_NAME"] == service
-    assert synthesized.resources(stack, "AWS::Logs::LogGroup"), "functions log to an explicit log group"
+    assert {key for key in variables if not key.startswith("POWERTOOLS_")} == expected.environment
+    assert variables["POWERTOOLS_SERVICE_NAME"] == expected.service
+    assert synthesized.resources(expected.stack, "AWS::Logs::LogGroup"), (
+        "functions log to an explicit log group"
+    )
 
 
 def test_function_assets_hold_only_their_service(synthesized: Synthesized) -> None:
-    for stack, (handler, *_rest) in FUNCTIONS.items():
-        function = next(iter(synthesized.resources(stack, "AWS::Lambda::Function").values()))
-        key = function["Properties"]["Code"]["S3Key"]
-        manifest = load_json(synthesized.outdir / f"{stack}.assets.json")
+    for name, expected in FUNCTIONS.items():
+        key = _function(synthesized, name)["Code"]["S3Key"]
+        manifest = load_json(synthesized.outdir / f"{expected.stack}.assets.json")
         asset = synthesized.outdir / manifest["files"][key.removesuffix(".zip")]["source"]["path"]
-        assert sorted(p.name for p in asset.iterdir()) == [handler.split(".")[0]]
-        assert (asset / handler.split(".")[0] / "__init__.py").is_file()
+        package = expected.handler.split(".")[0]
+        assert sorted(p.name for p in asset.iterdir()) == [package]
+        assert (asset / package / "__init__.py").is_file()
         assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
 
 
@@ -64,6 +132,7 @@ def test_tables_are_on_demand_with_pitr(synthesized: Synthesized) -> None:
         "ShopstackInventory": (["sku"], None),
         "ShopstackOrders": (["pk", "sk"], None),
         "ShopstackAnalytics": (["pk", "sk"], None),
+        "ShopstackCheckout": (["pk", "sk"], "expiresAt"),
     }
     for stack, (keys, ttl) in tables.items():
         resources = synthesized.resources(stack, "AWS::DynamoDB::Table")
@@ -75,6 +144,8 @@ def test_tables_are_on_demand_with_pitr(synthesized: Synthesized) -> None:
         assert all(attr["AttributeType"] == "S" for attr in props["AttributeDefinitions"])
         if ttl:
             assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
 
 
 def test_products_by_category_index(synthesized: Synthesized) -> None:
@@ -143,8 +214,9 @@ def test_analytics_consumer_event_source(synthesized: Synthesized) -> None:
     )
 
 
-def test_state_machine_is_standard_with_retry_and_catch(synthesized: Synthesized) -> None:
-    machines = synthesized.resources("ShopstackOrders", "AWS::StepFunctions::StateMachine")
+@pytest.mark.parametrize("stack", ["ShopstackOrders", "ShopstackCheckout"])
+def test_state_machines_are_standard_traced_and_logged(synthesized: Synthesized, stack: str) -> None:
+    machines = synthesized.resources(stack, "AWS::StepFunctions::StateMachine")
     assert len(machines) == 1
     props = next(iter(machines.values()))["Properties"]
     assert props["StateMachineType"] == "STANDARD"
@@ -235,7 +307,7 @@ def test_routes_match_the_route_table(synthesized: Synthesized) -> None:
         assert integration["Type"] == "AWS_PROXY"  # type: ignore[index]
         assert integration["IntegrationHttpMethod"] == "POST"  # type: ignore[index]
         uri = str(integration["Uri"])  # type: ignore[index]
-        assert "ShopstackInventory" in uri and route.function in uri
+        assert FUNCTIONS[route.function].stack in uri and route.function in uri
 
 
 def test_admin_routes_need_cognito_and_public_routes_do_not(synthesized: Synthesized) -> None:
@@ -280,6 +352,7 @@ def test_outputs(synthesized: Synthesized) -> None:
         "ShopstackInventory": {"ProductsTableName"},
         "ShopstackOrders": {"OrderWorkflowArn", "OrdersTableName", "FulfilmentQueueUrl"},
         "ShopstackAnalytics": {"AnalyticsTableName", "AnalyticsQueueUrl"},
+        "ShopstackCheckout": {"CartsTableName", "StripeSecretName", "ReservationWorkflowArn"},
     }
     for stack, names in expected.items():
         assert names <= set(synthesized.raw[stack].get("Outputs", {})), stack
@@ -290,4 +363,6 @@ def test_no_custom_resources(synthesized: Synthesized) -> None:
         kinds = {res["Type"] for res in template["Resources"].values()}
         custom = {k for k in kinds if k.startswith("Custom::") or k == "AWS::CloudFormation::CustomResource"}
         assert not custom, stack
-        assert "AWS::Lambda::Function" not in kinds or stack in FUNCTIONS, f"{stack}: unexpected function"
+        assert "AWS::Lambda::Function" not in kinds or stack in FUNCTION_STACKS, (
+            f"{stack}: unexpected function"
+        )

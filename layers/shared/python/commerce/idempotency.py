@@ -5,6 +5,7 @@ key with another body is refused; the stored first response is replayed byte for
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -13,6 +14,7 @@ from commerce.config import setting
 from commerce.errors import Conflict, ValidationFailed
 
 HEADER = "idempotency-key"
+MAX_WAIT_SECONDS = 10.0
 EXPIRES_AFTER_SECONDS = 24 * 3600
 
 
@@ -64,18 +66,35 @@ def run_once(
     guarded = idempotent_function(
         once, data_keyword_argument="request", persistence_store=_persistence(), config=config
     )
-    try:
-        result: dict[str, Any] = guarded(
-            request={"scope": scope, "operation": operation, "key": key, "body": body}
-        )
-    except IdempotencyAlreadyInProgressError as exc:
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed.",
-            code="idempotency_in_progress",
-            retry_after=1,
-        ) from exc
-    except IdempotencyValidationError as exc:
-        raise ValidationFailed(
-            "This Idempotency-Key was already used with another request body.", code="idempotency_key_reused"
-        ) from exc
-    return result
+    request = {"scope": scope, "operation": operation, "key": key, "body": body}
+    deadline = time.monotonic() + _wait_budget(lambda_context)
+    pause = 0.05
+    while True:
+        try:
+            result: dict[str, Any] = guarded(request=request)
+            return result
+        except IdempotencyAlreadyInProgressError as exc:
+            # A copy sent at the same moment: wait for the first to finish and answer with its
+            # stored response, rather than make the client retry.
+            if time.monotonic() + pause > deadline:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed.",
+                    code="idempotency_in_progress",
+                    retry_after=1,
+                ) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        except IdempotencyValidationError as exc:
+            raise ValidationFailed(
+                "This Idempotency-Key was already used with another request body.",
+                code="idempotency_key_reused",
+            ) from exc
+
+
+def _wait_budget(lambda_context: Any) -> float:
+    """How long a duplicate may wait for the first copy: up to 10 s, leaving 2 s of the
+    function's own time to answer."""
+    if lambda_context is None:
+        return MAX_WAIT_SECONDS
+    remaining = lambda_context.get_remaining_time_in_millis() / 1000 - 2
+    return max(0.0, min(MAX_WAIT_SECONDS, remaining))

@@ -1,0 +1,141 @@
+"""ShopstackCheckout: Carts table, Stripe secret, CheckoutApi and CheckoutTasks, ReservationExpiry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, SecretValue, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.components import OnDemandTable, ServiceFunction
+from infra.components.workflow import failure, lambda_task, logged_state_machine
+from infra.settings import Settings
+
+API_TIMEOUT = Duration.seconds(10)
+TASK_TIMEOUT = Duration.seconds(30)
+STRIPE_PLACEHOLDER = {"secretKey": "sk_test_replace_me", "webhookSecret": "whsec_replace_me"}
+"""The secret's initial value; ops put the real keys in place after the first deployment."""
+
+
+def stripe_secret_name(stage: str) -> str:
+    """`shopstack/<stage>/stripe`, the Secrets Manager name of the Stripe keys."""
+    return f"shopstack/{stage}/stripe"
+
+
+class CheckoutStack(Stack):
+    """Carts, checkout, payments and the Stripe webhook."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        layer: lambda_.ILayerVersion,
+        event_bus: events.IEventBus,
+        idempotency_table: dynamodb.ITable,
+        products_table: dynamodb.ITable,
+        orders_table: dynamodb.ITable,
+        order_workflow: sfn.IStateMachine,
+        user_pool: cognito.IUserPool,
+        user_pool_client: cognito.IUserPoolClient,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, description="shopstack: checkout service", **kwargs)
+
+        self.carts_table = OnDemandTable(
+            self,
+            "Carts",
+            partition_key="pk",
+            sort_key="sk",
+            time_to_live_attribute="expiresAt",
+            removal_policy=settings.removal_policy,
+        ).table
+
+        self.stripe_secret_name = stripe_secret_name(settings.stage)
+        self.stripe_secret = secretsmanager.Secret(
+            self,
+            "StripeSecret",
+            secret_name=self.stripe_secret_name,
+            description="Stripe API secret key and webhook signing secret (JSON: secretKey, webhookSecret)",
+            secret_string_value=SecretValue.unsafe_plain_text(json.dumps(STRIPE_PLACEHOLDER)),
+            removal_policy=settings.removal_policy,
+        )
+
+        common = {
+            "CARTS_TABLE": self.carts_table.table_name,
+            "PRODUCTS_TABLE": products_table.table_name,
+            "ORDERS_TABLE": orders_table.table_name,
+            "EVENT_BUS_NAME": event_bus.event_bus_name,
+            "STRIPE_SECRET_NAME": self.stripe_secret_name,
+        }
+
+        self.tasks_function = ServiceFunction(
+            self,
+            "CheckoutTasks",
+            service="checkout",
+            handler="checkout.entrypoints.tasks.handler",
+            description="shopstack checkout: Step Functions tasks (reservation expiry)",
+            timeout=TASK_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment=common,
+        ).function
+
+        self.reservation_workflow = self._reservation_workflow(settings)
+
+        self.api_function = ServiceFunction(
+            self,
+            "CheckoutApi",
+            service="checkout",
+            handler="checkout.entrypoints.api.handler",
+            description="shopstack checkout: carts, checkout and the Stripe webhook",
+            timeout=API_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={
+                **common,
+                "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                "ORDER_WORKFLOW_ARN": order_workflow.state_machine_arn,
+                "RESERVATION_WORKFLOW_ARN": self.reservation_workflow.state_machine_arn,
+                "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),
+                "USER_POOL_ID": user_pool.user_pool_id,
+                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+            },
+        ).function
+
+        CfnOutput(self, "CartsTableName", value=self.carts_table.table_name)
+        CfnOutput(self, "StripeSecretName", value=self.stripe_secret_name)
+        CfnOutput(self, "ReservationWorkflowArn", value=self.reservation_workflow.state_machine_arn)
+
+    def _reservation_workflow(self, settings: Settings) -> sfn.StateMachine:
+        """`{"orderId", "expiresInSeconds"}`: wait, then cancel the order if it is still unpaid."""
+        wait = sfn.Wait(
+            self,
+            "WaitForExpiry",
+            comment="Sleeps until the order's stock reservation expires",
+            time=sfn.WaitTime.seconds_path("$.expiresInSeconds"),
+        )
+        expire = lambda_task(
+            self,
+            "ExpireReservation",
+            function=self.tasks_function,
+            payload={"task": "expire_reservation", "orderId": sfn.JsonPath.string_at("$.orderId")},
+            timeout=TASK_TIMEOUT,
+            on_error=failure(self, "ExpiryFailed"),
+        )
+        return logged_state_machine(
+            self,
+            "ReservationExpiry",
+            stage=settings.stage,
+            definition=wait.next(expire).next(sfn.Succeed(self, "Expired")),
+            timeout=Duration.days(1).plus(Duration.seconds(settings.reservation_ttl_seconds)),
+            log_retention=settings.log_retention,
+        )

@@ -1,0 +1,149 @@
+"""ShopstackCheckout: the Stripe secret, the settings it reads, and the IAM of its functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from infra.settings import Settings, load_cdk_json_context
+from tests.infra.conftest import Synthesized
+
+STACK = "ShopstackCheckout"
+API_HANDLER = "checkout.entrypoints.api.handler"
+TASKS_HANDLER = "checkout.entrypoints.tasks.handler"
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _logical_id(synthesized: Synthesized, kind: str) -> str:
+    (logical_id,) = synthesized.resources(STACK, kind)
+    return logical_id
+
+
+def _function_id(synthesized: Synthesized, handler: str) -> str:
+    (logical_id,) = (
+        key
+        for key, res in synthesized.resources(STACK, "AWS::Lambda::Function").items()
+        if res["Properties"]["Handler"] == handler
+    )
+    return logical_id
+
+
+def _statements(synthesized: Synthesized, handler: str) -> list[dict[str, Any]]:
+    """Every statement of the execution role of the function with `handler`."""
+    function = synthesized.raw[STACK]["Resources"][_function_id(synthesized, handler)]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.resources(STACK, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    return [
+        resource
+        for statement in statements
+        if action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    ]
+
+
+def _variables(synthesized: Synthesized, handler: str) -> dict[str, Any]:
+    function = synthesized.raw[STACK]["Resources"][_function_id(synthesized, handler)]
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def test_stripe_secret_starts_with_placeholders(synthesized: Synthesized) -> None:
+    stage = load_cdk_json_context()["stage"]
+    (secret,) = synthesized.resources(STACK, "AWS::SecretsManager::Secret").values()
+    props = secret["Properties"]
+    assert props["Name"] == f"shopstack/{stage}/stripe"
+    assert json.loads(props["SecretString"]) == {
+        "secretKey": "sk_test_replace_me",
+        "webhookSecret": "whsec_replace_me",
+    }
+    assert "GenerateSecretString" not in props
+    assert not synthesized.resources(STACK, "AWS::SecretsManager::RotationSchedule")
+    outputs = synthesized.raw[STACK]["Outputs"]
+    assert outputs["StripeSecretName"]["Value"] == props["Name"]
+    for handler in (API_HANDLER, TASKS_HANDLER):
+        assert _variables(synthesized, handler)["STRIPE_SECRET_NAME"] == props["Name"]
+
+
+def test_both_functions_read_the_secret_and_nothing_else_of_secrets_manager(synthesized: Synthesized) -> None:
+    secret = {"Ref": _logical_id(synthesized, "AWS::SecretsManager::Secret")}
+    for handler in (API_HANDLER, TASKS_HANDLER):
+        statements = _statements(synthesized, handler)
+        assert _resources_for(statements, "secretsmanager:GetSecretValue") == [secret]
+        actions = {a for s in statements for a in _as_list(s["Action"]) if a.startswith("secretsmanager:")}
+        assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+
+def test_checkout_api_starts_both_workflows(synthesized: Synthesized) -> None:
+    resources = _resources_for(_statements(synthesized, API_HANDLER), "states:StartExecution")
+    reservation = {"Ref": _logical_id(synthesized, "AWS::StepFunctions::StateMachine")}
+    assert reservation in resources
+    imported = [r["Fn::ImportValue"] for r in resources if isinstance(r, dict) and "Fn::ImportValue" in r]
+    assert len(resources) == 2 and len(imported) == 1
+    assert imported[0].startswith("ShopstackOrders:") and "OrderWorkflow" in imported[0]
+    variables = _variables(synthesized, API_HANDLER)
+    assert variables["RESERVATION_WORKFLOW_ARN"] == reservation
+    assert variables["ORDER_WORKFLOW_ARN"] == {"Fn::ImportValue": imported[0]}
+
+
+def test_checkout_tasks_starts_no_workflow(synthesized: Synthesized) -> None:
+    statements = _statements(synthesized, TASKS_HANDLER)
+    assert not any(a.startswith("states:") for s in statements for a in _as_list(s["Action"]))
+
+
+def test_tables_and_bus_granted_as_agreed(synthesized: Synthesized) -> None:
+    def table_refs(handler: str) -> set[str]:
+        refs = set()
+        for resource in _resources_for(_statements(synthesized, handler), "dynamodb:PutItem"):
+            if "Fn::GetAtt" in resource:
+                refs.add(resource["Fn::GetAtt"][0])
+            elif "Fn::ImportValue" in resource:
+                refs.add(resource["Fn::ImportValue"])
+        return refs
+
+    carts = _logical_id(synthesized, "AWS::DynamoDB::Table")
+    for handler, extra in ((API_HANDLER, {"Idempotency"}), (TASKS_HANDLER, set())):
+        refs = table_refs(handler)
+        assert carts in refs
+        named = {name for name in ("Products", "Orders", "Idempotency") if any(name in ref for ref in refs)}
+        assert named == {"Products", "Orders"} | extra, handler
+        assert len(refs) == 3 + len(extra)
+        events = _resources_for(_statements(synthesized, handler), "events:PutEvents")
+        assert len(events) == 1 and "EventBus" in events[0]["Fn::ImportValue"]
+
+
+def test_only_xray_uses_a_bare_wildcard(synthesized: Synthesized) -> None:
+    for handler in (API_HANDLER, TASKS_HANDLER):
+        for statement in _statements(synthesized, handler):
+            actions = set(_as_list(statement["Action"]))
+            assert not any(action.endswith("*") for action in actions), statement
+            if "*" in _as_list(statement["Resource"]):
+                assert actions == XRAY_ACTIONS, statement
+
+
+def test_reservation_ttl_setting(synthesized: Synthesized) -> None:
+    ttl = load_cdk_json_context()["reservationTtlSeconds"]
+    assert _variables(synthesized, API_HANDLER)["RESERVATION_TTL_SECONDS"] == str(ttl)
+    assert "RESERVATION_TTL_SECONDS" not in _variables(synthesized, TASKS_HANDLER)
+
+
+def test_reservation_ttl_defaults_to_fifteen_minutes_and_is_validated() -> None:
+    assert Settings.from_node(cdk.App().node).reservation_ttl_seconds == 900
+    app = cdk.App(context={"reservationTtlSeconds": "120"})
+    assert Settings.from_node(app.node).reservation_ttl_seconds == 120
+    with pytest.raises(ValueError, match="reservationTtlSeconds"):
+        Settings.from_node(cdk.App(context={"reservationTtlSeconds": 0}).node)
