@@ -62,9 +62,7 @@ def invalid_request(
     saved: bool = True,
     extra: dict[str, Any] | None = None,
 ) -> StripeError:
-    return StripeError(
-        status, "invalid_request_error", message, code=code, param=param, saved=saved, extra=extra
-    )
+    return StripeError(status, "invalid_request_error", message, code=code, param=param, saved=saved, extra=extra)
 
 
 def validation(message: str, *, param: str | None = None, code: str | None = None) -> StripeError:
@@ -99,8 +97,7 @@ def rate_limited() -> StripeError:
     return StripeError(
         429,
         "invalid_request_error",
-        "Request rate limit exceeded. You can learn more about rate limits here "
-        "https://stripe.com/docs/rate-limits.",
+        "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
         code="rate_limit",
         saved=False,
     )

@@ -108,9 +108,7 @@ def as_metadata(value: Any, param: str = "metadata") -> dict[str, str] | None:
         if len(key) > 40:
             raise validation("Metadata keys can have a maximum length of 40 characters.", param=f"{param}[{key}]")
         if len(item) > 500:
-            raise validation(
-                "Metadata values can have a maximum length of 500 characters.", param=f"{param}[{key}]"
-            )
+            raise validation("Metadata values can have a maximum length of 500 characters.", param=f"{param}[{key}]")
     return {str(k): str(v) for k, v in value.items()}
 
 

@@ -42,7 +42,9 @@ class IdempotencyStore:
                 f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters long.", param="Idempotency-Key"
             )
 
-    def lookup(self, api_key: str, key: str, endpoint: str, params: dict[str, Any], now: float) -> StoredResponse | None:
+    def lookup(
+        self, api_key: str, key: str, endpoint: str, params: dict[str, Any], now: float
+    ) -> StoredResponse | None:
         """The stored response for a retry; an idempotency_error when the key was used differently."""
         self.prune(now)
         stored = self._records.get((api_key, key))

@@ -6,6 +6,7 @@ objects, record events, and return the object to answer, or raise `StripeError`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -37,13 +38,11 @@ CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmat
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()  # noqa: SIM905
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
 CURRENCIES = frozenset(
-    (
-        "usd eur gbp cad aud nzd chf sek nok dkk pln czk huf ron bgn jpy krw sgd hkd inr mxn brl "
-        "zar aed ils thb myr php idr try"
-    ).split()
+    {"usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "huf", "ron", "bgn"}
+    | {"jpy", "krw", "sgd", "hkd", "inr", "mxn", "brl", "zar", "aed", "ils", "thb", "myr", "php", "idr", "try"}
 )
 MINIMUM_CHARGE = {"gbp": 30, "sek": 300, "nok": 300, "dkk": 250, "czk": 1500, "huf": 17500, "pln": 200}
 MAXIMUM_CHARGE = 99_999_999
@@ -53,7 +52,9 @@ AUTHENTICATION_FAILURE = (
     "PaymentMethod to attempt to fulfill this PaymentIntent again."
 )
 AUTHENTICATION_REQUIRED = Decline(
-    "authentication_required", "authentication_required", "Your card was declined. This transaction requires authentication."
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
 )
 
 PI_CREATE = {
@@ -220,14 +221,16 @@ def _card_from_params(state: State, data: Any, param: str) -> Obj:
     if not number:
         raise missing_param("card[number]")
     if not luhn_valid(number):
-        raise StripeError(
-            402, "card_error", "Your card number is incorrect.", code="incorrect_number", param="number"
-        )
+        raise StripeError(402, "card_error", "Your card number is incorrect.", code="incorrect_number", param="number")
     exp_month = as_int(card.get("exp_month", 12), "card[exp_month]")
     exp_year = as_int(card.get("exp_year", 2034), "card[exp_year]")
     if not 1 <= exp_month <= 12:
         raise StripeError(
-            402, "card_error", "Your card's expiration month is invalid.", code="invalid_expiry_month", param="exp_month"
+            402,
+            "card_error",
+            "Your card's expiration month is invalid.",
+            code="invalid_expiry_month",
+            param="exp_month",
         )
     if exp_year < 100:
         exp_year += 2000
@@ -376,9 +379,7 @@ def create_payment_intent(state: State, params: Params) -> Obj:
 
 def _payment_method_param(state: State, params: Params) -> Obj | None:
     if "payment_method" in params and "payment_method_data" in params:
-        raise validation(
-            "You cannot provide both payment_method and payment_method_data.", param="payment_method_data"
-        )
+        raise validation("You cannot provide both payment_method and payment_method_data.", param="payment_method_data")
     if "payment_method" in params:
         return payment_method_for(state, params["payment_method"])
     if "payment_method_data" in params:
@@ -434,7 +435,10 @@ def _confirm(state: State, pi: Obj, params: Params) -> None:
     status = pi["status"]
     if status not in CONFIRMABLE:
         if status == "succeeded":
-            message = "You cannot confirm this PaymentIntent because it has already succeeded after being previously confirmed."
+            message = (
+                "You cannot confirm this PaymentIntent because it has already succeeded after being "
+                "previously confirmed."
+            )
         else:
             message = (
                 f"You cannot confirm this PaymentIntent because it has a status of {status}. Only a PaymentIntent "
@@ -516,10 +520,8 @@ def authenticate_payment_intent(state: State, pi_id: str, outcome: str) -> Obj:
         pi["status"] = "requires_payment_method"
         state.emit("payment_intent.payment_failed", pi)
         return pi
-    try:
+    with contextlib.suppress(StripeError):
         _authorize(state, pi, card, authenticated=True)
-    except StripeError:
-        pass
     return pi
 
 
@@ -621,7 +623,9 @@ def _decline(state: State, pi: Obj, card: TestCard, decline: Decline) -> None:
     pm = state.payment_methods[pi["payment_method"]]
     charge = _new_charge(state, pi, card, status="failed", captured=False)
     charge.update(failure_code=decline.code, failure_message=decline.message)
-    charge["outcome"] = _outcome("issuer_declined", decline.decline_code, "The bank did not return any further details with this decline.")
+    charge["outcome"] = _outcome(
+        "issuer_declined", decline.decline_code, "The bank did not return any further details with this decline."
+    )
     error: Obj = {
         "charge": charge["id"],
         "code": decline.code,
@@ -810,7 +814,10 @@ def create_refund(state: State, params: Params) -> Obj:
         "charge": charge["id"],
         "created": state.now(),
         "currency": charge["currency"],
-        "destination_details": {"card": {"reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"}, "type": "card"},
+        "destination_details": {
+            "card": {"reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"},
+            "type": "card",
+        },
         "metadata": merge_metadata({}, as_metadata(params.get("metadata", {}))),
         "payment_intent": charge["payment_intent"],
         "reason": reason,

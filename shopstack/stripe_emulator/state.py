@@ -107,6 +107,16 @@ class State:
 EXPANDABLE = {"latest_charge", "payment_method", "payment_intent", "charge", "refunds", "data"}
 
 
+def check_expandable(paths: list[str]) -> None:
+    """Refuse unknown expansions before anything runs, as Stripe validates `expand[]` first."""
+    for path in paths:
+        parts = path.split(".")
+        if len(parts) > 4:
+            raise validation("You cannot expand more than 4 levels of a property.", param="expand")
+        if any(part not in EXPANDABLE for part in parts):
+            raise validation(f"This property cannot be expanded ({path}).", param="expand")
+
+
 def expand(obj: Obj, paths: list[str], state: State) -> Obj:
     """A copy of `obj` with the given dotted paths expanded, as Stripe's `expand[]`."""
     result = copy.deepcopy(obj)

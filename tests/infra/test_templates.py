@@ -334,6 +334,18 @@ def test_cors_preflight_on_every_route(synthesized: Synthesized) -> None:
     assert all(o["Properties"]["AuthorizationType"] == "NONE" for o in options)
 
 
+def test_cors_allows_the_api_headers(synthesized: Synthesized) -> None:
+    required = {"Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token", "X-Order-Token"}
+    resources = synthesized.raw["ShopstackApi"]["Resources"]
+    for res in resources.values():
+        props = res["Properties"]
+        if res["Type"] != "AWS::ApiGateway::Method" or props["HttpMethod"] != "OPTIONS":
+            continue
+        (response,) = props["Integration"]["IntegrationResponses"]
+        allowed = response["ResponseParameters"]["method.response.header.Access-Control-Allow-Headers"]
+        assert required <= set(allowed.strip("'").split(",")), allowed
+
+
 def test_gateway_errors_are_problem_details(synthesized: Synthesized) -> None:
     responses = synthesized.resources("ShopstackApi", "AWS::ApiGateway::GatewayResponse")
     kinds = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses.values()}

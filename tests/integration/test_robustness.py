@@ -1,4 +1,5 @@
-"""No route answers 5xx to malformed JSON, wrong types, huge bodies or unknown fields."""
+"""No route of the gateway's route table answers 5xx to malformed JSON, wrong types, huge bodies
+or unknown fields."""
 
 from __future__ import annotations
 
@@ -26,25 +27,21 @@ BAD_BODIES: list[bytes] = [
 
 
 def concrete(path: str) -> str:
-    return path.replace("{sku}", "TENT-2P").replace("{proxy+}", "x")
+    return path.replace("{sku}", "TENT-2P").replace("{cartId}", "01JCART000000000000000000").replace("{proxy+}", "x")
 
 
 def test_no_route_answers_5xx_to_bad_input(cloud: LocalCloud, admin_token: str) -> None:
-    doc = cloud.request("GET", "/openapi.json").json
+    from infra.routes import ROUTES
+
     failures = []
-    for path, methods in doc["paths"].items():
-        for method in methods:
-            for body in BAD_BODIES:
-                for token in (None, admin_token):
-                    reply = cloud.request(
-                        method.upper(),
-                        concrete(path),
-                        raw=body,
-                        token=token,
-                        headers={"Idempotency-Key": "fuzz"},
-                    )
-                    if reply.status >= 500:
-                        failures.append((method, path, body[:40], reply.status, reply.text[:200]))
+    for route in ROUTES:
+        for body in BAD_BODIES:
+            for token in (None, admin_token):
+                reply = cloud.request(
+                    route.method, concrete(route.path), raw=body, token=token, headers={"Idempotency-Key": "fuzz"}
+                )
+                if reply.status >= 500:
+                    failures.append((route.method, route.path, body[:40], reply.status, reply.text[:200]))
     assert failures == []
 
 
