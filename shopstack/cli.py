@@ -14,6 +14,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=3000, help="API gateway port")
     up.add_argument("--moto-port", type=int, default=None, help="AWS services port (default: port + 1)")
+    up.add_argument("--stripe-port", type=int, default=None, help="Stripe emulator port (default: port + 2)")
     up.add_argument("--seed", choices=["demo", "none"], default="none")
     up.add_argument("--fresh", action="store_true", help="start empty, ignoring saved state")
 
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             moto_port=args.moto_port or args.port + 1,
+            stripe_port=args.stripe_port or args.port + 2,
             seed=args.seed,
             fresh=args.fresh,
         )

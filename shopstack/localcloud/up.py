@@ -24,6 +24,9 @@ from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
 
 READY_TIMEOUT_SECONDS = 120.0
 STATE_FILE = "dynamodb.json"
+STRIPE_STACK = "ShopstackCheckout"
+STRIPE_SECRET_OUTPUT = "StripeSecretName"
+LOCAL_STRIPE_KEY = "sk_test_local"
 
 
 def state_dir() -> Path:
@@ -221,6 +224,24 @@ def probe_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
+# --- Stripe --------------------------------------------------------------------------------------
+
+
+def configure_stripe(cloud: LocalCloud, stripe: Any, gateway_url: str) -> bool:
+    """Point the deployed Stripe secret at the emulator and register the webhook route with its
+    signing secret. False when the checkout stack or its secret output is not deployed."""
+    from shopstack.stripe_emulator.webhooks import new_secret
+
+    secret_name = cloud.outputs.get(STRIPE_STACK, {}).get(STRIPE_SECRET_OUTPUT)
+    if not secret_name:
+        return False
+    webhook_secret = new_secret()
+    value = {"secretKey": LOCAL_STRIPE_KEY, "webhookSecret": webhook_secret, "apiBase": stripe.url}
+    cloud.client("secretsmanager").put_secret_value(SecretId=secret_name, SecretString=json.dumps(value))
+    stripe.emulator.add_webhook_endpoint(f"{gateway_url}/webhooks/stripe", secret=webhook_secret)
+    return True
+
+
 # --- run -----------------------------------------------------------------------------------------
 
 
@@ -236,11 +257,26 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool) -> None:
+def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool, stripe_port: int | None = None) -> None:
+    from shopstack.stripe_emulator import EmulatorServer
+
     started = time.monotonic()
     cloud.start()
-    assembly = synth(REPO_ROOT)
-    cloud.deploy(assembly)
+    stripe = EmulatorServer("127.0.0.1", port + 2 if stripe_port is None else stripe_port).start()
+    try:
+        assembly = synth(REPO_ROOT)
+        cloud.deploy(assembly)
+        configure_stripe(cloud, stripe, f"http://{probe_host(host)}:{port}")
+        _serve_gateway(
+            cloud=cloud, host=host, port=port, seed=seed, fresh=fresh, started=started, stripe_url=stripe.url
+        )
+    finally:
+        stripe.stop()
+
+
+def _serve_gateway(
+    *, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool, started: float, stripe_url: str
+) -> None:
     state_file = state_dir() / STATE_FILE
     if not fresh:
         cloud.restore_tables(state_file)
@@ -248,9 +284,7 @@ def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool) ->
     from shopstack.localcloud.gateway import LocalGateway
 
     assert cloud.pool is not None
-    gateway = LocalGateway(
-        region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url
-    )
+    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
     gateway.refresh()
     server = GatewayServer(gateway, host, port).start()
     try:
@@ -260,7 +294,10 @@ def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool) ->
             from shopstack.seed import load
 
             load("demo", base_url)
-        _say(f"(up in {time.monotonic() - started:.1f} s; AWS services at {cloud.moto_url})")
+        _say(
+            f"(up in {time.monotonic() - started:.1f} s; AWS services at {cloud.moto_url}; "
+            f"Stripe emulator at {stripe_url})"
+        )
         _say(f"ready: http://{host}:{port}")
         while True:
             time.sleep(3600)
@@ -276,12 +313,12 @@ def save_state(cloud: LocalCloud, path: Path) -> None:
         print(f"could not save DynamoDB state to {path}: {exc}", file=sys.stderr, flush=True)
 
 
-def run(*, host: str, port: int, moto_port: int, seed: str, fresh: bool) -> int:
+def run(*, host: str, port: int, moto_port: int, seed: str, fresh: bool, stripe_port: int | None = None) -> int:
     """Run the local cloud until Ctrl-C or SIGTERM; stops everything it started."""
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     cloud = LocalCloud(moto_port=moto_port)
     try:
-        serve(cloud=cloud, host=host, port=port, seed=seed, fresh=fresh)
+        serve(cloud=cloud, host=host, port=port, seed=seed, fresh=fresh, stripe_port=stripe_port)
     except (KeyboardInterrupt, Stop):
         return 0
     except Exception as exc:

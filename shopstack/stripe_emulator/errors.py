@@ -74,10 +74,6 @@ def missing_param(param: str) -> StripeError:
     return validation(f"Missing required param: {param}.", param=param, code="parameter_missing")
 
 
-def unknown_param(param: str) -> StripeError:
-    return validation(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
-
-
 def no_such(kind: str, object_id: str, *, param: str = "id", status: int = 404) -> StripeError:
     return invalid_request(
         f"No such {kind}: '{object_id}'", code="resource_missing", param=param, status=status, saved=False

@@ -8,10 +8,18 @@ import stripe
 from shopstack.stripe_emulator import EmulatorServer
 from tests.stripe_emulator.conftest import API_KEY, Control
 
-CREATE = {"amount": 1500, "currency": "usd", "capture_method": "manual", "payment_method": "pm_card_visa", "confirm": "true"}
+CREATE = {
+    "amount": 1500,
+    "currency": "usd",
+    "capture_method": "manual",
+    "payment_method": "pm_card_visa",
+    "confirm": "true",
+}
 
 
-def post(server: EmulatorServer, path: str, data: dict[str, str], key: str, api_key: str = API_KEY) -> requests.Response:
+def post(
+    server: EmulatorServer, path: str, data: dict[str, str], key: str, api_key: str = API_KEY
+) -> requests.Response:
     headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": key}
     return requests.post(server.url + path, data=data, headers=headers, timeout=5)
 
@@ -20,9 +28,7 @@ def intent_count(client: stripe.StripeClient) -> int:
     return len(client.v1.payment_intents.list(params={"limit": 100}).data)
 
 
-def test_same_key_same_params_replays_the_first_response(
-    server: EmulatorServer, client: stripe.StripeClient
-) -> None:
+def test_same_key_same_params_replays_the_first_response(server: EmulatorServer, client: stripe.StripeClient) -> None:
     first = post(server, "/v1/payment_intents", CREATE, "order-1")
     second = post(server, "/v1/payment_intents", CREATE, "order-1")
     assert first.status_code == second.status_code == 200
@@ -83,7 +89,13 @@ def test_sdk_retry_after_a_lost_response_gets_the_original_result(
         "/_emulator/faults", {"next": 1, "kind": "timeout_after_commit", "seconds": 1.0, "path": "/v1/payment_intents"}
     )
     pi = retrying_client.v1.payment_intents.create(
-        params={"amount": 1500, "currency": "usd", "capture_method": "manual", "payment_method": "pm_card_visa", "confirm": True},
+        params={
+            "amount": 1500,
+            "currency": "usd",
+            "capture_method": "manual",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        },
         options={"idempotency_key": "checkout-order-7"},
     )
     assert pi.status == "requires_capture"
@@ -96,15 +108,25 @@ def test_sdk_generated_keys_survive_a_dropped_connection(
     retrying_client: stripe.StripeClient, client: stripe.StripeClient, control: Control
 ) -> None:
     pi = client.v1.payment_intents.create(
-        params={"amount": 4000, "currency": "usd", "capture_method": "manual", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 4000,
+            "currency": "usd",
+            "capture_method": "manual",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
     )
-    control.post("/_emulator/faults", {"next": 1, "kind": "drop_after_commit", "path": f"/v1/payment_intents/{pi.id}/capture"})
+    control.post(
+        "/_emulator/faults", {"next": 1, "kind": "drop_after_commit", "path": f"/v1/payment_intents/{pi.id}/capture"}
+    )
     captured = retrying_client.v1.payment_intents.capture(pi.id, params={"amount_to_capture": 2500})
     assert captured.status == "succeeded" and captured.amount_received == 2500
     assert captured.last_response.headers["Idempotent-Replayed"] == "true"
 
 
-def test_500_is_retried_by_the_sdk(retrying_client: stripe.StripeClient, client: stripe.StripeClient, control: Control) -> None:
+def test_500_is_retried_by_the_sdk(
+    retrying_client: stripe.StripeClient, client: stripe.StripeClient, control: Control
+) -> None:
     control.post("/_emulator/faults", {"next": 2, "kind": "error_500"})
     pi = retrying_client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
     assert pi.status == "requires_payment_method" and intent_count(client) == 1

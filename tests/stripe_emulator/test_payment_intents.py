@@ -253,13 +253,13 @@ def test_off_session_authentication_required_declines(client: stripe.StripeClien
 
 def test_validation_errors(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as missing:
-        client.v1.payment_intents.create(params={"currency": "usd"})  # type: ignore[typeddict-item]
+        client.v1.payment_intents.create(params={"currency": "usd"})
     assert (missing.value.code, missing.value.param) == ("parameter_missing", "amount")
     with pytest.raises(stripe.InvalidRequestError) as small:
         client.v1.payment_intents.create(params={"amount": 10, "currency": "usd"})
     assert small.value.code == "amount_too_small"
     with pytest.raises(stripe.InvalidRequestError) as unknown:
-        client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd", "colour": "red"})  # type: ignore[typeddict-unknown-key]
+        client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd", "colour": "red"})
     assert (unknown.value.code, unknown.value.param) == ("parameter_unknown", "colour")
     with pytest.raises(stripe.InvalidRequestError) as no_pm:
         client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd", "payment_method": "pm_nope"})

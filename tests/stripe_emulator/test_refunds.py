@@ -11,7 +11,9 @@ from tests.stripe_emulator.test_payment_intents import manual_intent
 def test_partial_capture_then_refunds_up_to_the_captured_amount(client: stripe.StripeClient) -> None:
     pi = manual_intent(client, 5000)
     client.v1.payment_intents.capture(pi.id, params={"amount_to_capture": 3000})
-    first = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 1000, "reason": "requested_by_customer"})
+    first = client.v1.refunds.create(
+        params={"payment_intent": pi.id, "amount": 1000, "reason": "requested_by_customer"}
+    )
     assert (first.amount, first.status, first.payment_intent) == (1000, "succeeded", pi.id)
     with pytest.raises(stripe.InvalidRequestError) as too_much:
         client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 2001})

@@ -147,4 +147,4 @@ def verify_webhook(payload: str, signature: str | None, *, tolerance: int = 300)
         raise BadRequest("The Stripe-Signature header does not verify.", code="invalid_signature") from exc
     if abs(time.time() - stamp) > tolerance:
         raise BadRequest("The Stripe-Signature timestamp is outside the tolerance.", code="invalid_signature")
-    return dict(event)
+    return event.to_dict()
