@@ -324,6 +324,9 @@ def on_payment_event(deps: Checkout, intent_id: str) -> str:
     if order.status is OrderStatus.PAID and payment.authorized:
         deps.workflows.start_order(order.order_id)
         return "already paid"
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED) and payment.authorized:
+        deps.payments.cancel(payment.intent_id)
+        return "voided: the order had already ended"
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return f"order is {order.status.value}"
     return settle(deps, order, payment, final=False).status.value
@@ -359,9 +362,12 @@ def expire_reservation(deps: Checkout, order_id: str) -> dict[str, Any]:
         if payment.authorized and payment.matches(order):
             order = settle(deps, order, payment, final=False)
             return {"orderId": order_id, "status": order.status.value, "expired": False}
-        deps.payments.cancel(intent_id)
+    # Cancel the order before voiding its payment: the void's own webhook then finds the order
+    # already ended, and a payment authorized after this point is voided by the webhook.
     deps.orders.transition(order, OrderStatus.CANCELLED, "reservation expired unpaid", release_stock=True)
     order = deps.orders.get(order_id) or order
+    if intent_id:
+        deps.payments.cancel(intent_id)
     if order.status is OrderStatus.CANCELLED:
         deps.publisher.publish(SOURCE, [_event("OrderCancelled", order, {"reason": "reservation_expired"})])
     return {

@@ -138,3 +138,14 @@ def test_a_payment_authorized_just_before_expiry_wins() -> None:
     )
     assert service.expire_reservation(deps, "o1")["status"] == "PAID"
     assert parts["stock"].reserved["A"] == 1
+
+
+def test_a_payment_authorized_after_the_order_ended_is_voided() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    service.expire_reservation(deps, "o1")
+    intent = body["payment"]["paymentIntentId"]
+    parts["payments"].intents[intent] = authorized(intent)
+    assert service.on_payment_event(deps, intent).startswith("voided")
+    assert parts["payments"].intents[intent].status == "canceled"
+    assert parts["stock"].orders["o1"].status is OrderStatus.CANCELLED

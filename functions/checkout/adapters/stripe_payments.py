@@ -41,7 +41,15 @@ def client() -> Any:
     return _client(str(config["secretKey"]), config.get("apiBase"))
 
 
-def _payment(intent: Any) -> Payment:
+def _plain(obj: Any) -> dict[str, Any]:
+    """SDK objects (StripeObject) as plain dicts."""
+    if obj is None:
+        return {}
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _payment(sdk_intent: Any) -> Payment:
+    intent = _plain(sdk_intent)
     error = intent.get("last_payment_error") or {}
     return Payment(
         intent_id=intent["id"],
@@ -92,7 +100,7 @@ class StripePayments:
 
     def _declined(self, declined: Any) -> Payment:
         error = declined.error
-        intent = getattr(error, "payment_intent", None) or {}
+        intent = _plain(getattr(error, "payment_intent", None))
         return Payment(
             intent_id=intent.get("id", ""),
             status=intent.get("status", PaymentStatus.REQUIRES_PAYMENT_METHOD),
