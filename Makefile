@@ -49,7 +49,7 @@ synth: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions layers/shared/python/commerce shopstack infra
+	$(BIN)/mypy functions layers/shared/python/commerce shopstack infra bench tests/unit
 
 ## bench: benchmarks that print ratios against a baseline measured in the same run
 bench: setup

@@ -91,10 +91,7 @@ def _products_table(cloud: LocalCloud) -> str:
     cfn = cloud.aws("cloudformation")
     for stack in cfn.describe_stacks()["Stacks"]:
         for resource in cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]:
-            if (
-                resource["ResourceType"] == "AWS::DynamoDB::Table"
-                and "Products" in resource["LogicalResourceId"]
-            ):
+            if resource["ResourceType"] == "AWS::DynamoDB::Table" and "Products" in resource["LogicalResourceId"]:
                 return str(resource["PhysicalResourceId"])
     raise RuntimeError("no Products table deployed")
 
@@ -117,9 +114,7 @@ def run() -> list[Row]:
             assert cloud.request("PUT", "/admin/products/BENCH-1", body=product, token=token).status == 200
             _gateway_gets(cloud, "/products/BENCH-1", 20)
             time.sleep(2)
-            rows.append(
-                Row("idle memory, whole stack (MB)", _rss_mb(cloud.children()), 1024, "MB", "<= 1 GB", 1.0)
-            )
+            rows.append(Row("idle memory, whole stack (MB)", _rss_mb(cloud.children()), 1024, "MB", "<= 1 GB", 1.0))
             gateway = _gateway_gets(cloud, "/products/BENCH-1", SAMPLES)
             baseline = _get_item_baseline(cloud, _products_table(cloud), "BENCH-1")
             rows.append(

@@ -61,9 +61,7 @@ def compose(app: cdk.App) -> None:
         event_bus=shared.event_bus,
         idempotency_table=shared.idempotency_table,
     )
-    orders = OrdersStack(
-        app, "ShopstackOrders", settings=settings, layer=shared.layer, event_bus=shared.event_bus
-    )
+    orders = OrdersStack(app, "ShopstackOrders", settings=settings, layer=shared.layer, event_bus=shared.event_bus)
     analytics = AnalyticsStack(
         app, "ShopstackAnalytics", settings=settings, layer=shared.layer, event_bus=shared.event_bus
     )

@@ -40,9 +40,7 @@ PUBLIC_ROUTE = (
     "Public by contract (API.md): health, the OpenAPI document and the product catalog are read "
     "anonymously by the storefront; every /admin route uses the Cognito authorizer."
 )
-PUBLIC_ROUTE_COGNITO = (
-    "Anonymous catalog route by contract (API.md), so no Cognito authorizer; /admin routes use it."
-)
+PUBLIC_ROUTE_COGNITO = "Anonymous catalog route by contract (API.md), so no Cognito authorizer; /admin routes use it."
 CART_ROUTE = (
     "Guest checkout by contract (API.md): carts are created and bought without an account. The "
     "handler verifies an optional Cognito ID token itself and requires the cart's capability "

@@ -107,9 +107,7 @@ def create_cart(deps: Checkout, owner: str | None) -> tuple[Cart, str]:
     token = secrets.token_urlsafe(24)
     cart = Cart(cart_id=new_id(), token_hash=token_hash(token), owner=owner, updated_at=utcnow_str())
     deps.carts.create(cart)
-    deps.publisher.publish(
-        SOURCE, [DomainEvent("CartCreated", {"cartId": cart.cart_id, "signedIn": bool(owner)})]
-    )
+    deps.publisher.publish(SOURCE, [DomainEvent("CartCreated", {"cartId": cart.cart_id, "signedIn": bool(owner)})])
     return cart, token
 
 
@@ -183,9 +181,7 @@ def order_id_for(scope: str, idempotency_key: str) -> str:
     return stable_id("order", scope, idempotency_key)
 
 
-def checkout(
-    deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: str
-) -> tuple[int, dict[str, Any]]:
+def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: str) -> tuple[int, dict[str, Any]]:
     """Reserve every line and write the order PENDING_PAYMENT, then take payment.
     Returns (HTTP status, body): 201 with the order, or 402 when the card is declined."""
     order_token = secrets.token_urlsafe(24)
@@ -253,9 +249,7 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
 
 
 def _out_of_stock(shortages: list[dict[str, Any]]) -> Conflict:
-    return Conflict(
-        "Not enough stock for every line; nothing was reserved.", code="out_of_stock", errors=shortages
-    )
+    return Conflict("Not enough stock for every line; nothing was reserved.", code="out_of_stock", errors=shortages)
 
 
 def _event(name: str, order: Order, data: dict[str, Any] | None = None) -> DomainEvent:
@@ -280,18 +274,14 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
         order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAID:
             deps.workflows.start_order(order.order_id)
-            deps.publisher.publish(
-                SOURCE, [_event("PaymentAuthorized", order, {"paymentIntentId": payment.intent_id})]
-            )
+            deps.publisher.publish(SOURCE, [_event("PaymentAuthorized", order, {"paymentIntentId": payment.intent_id})])
         return order
     if (final and payment.declined) or payment.status == PaymentStatus.CANCELED:
         note = f"payment failed: {payment.decline_code or payment.status}"
         deps.orders.transition(order, OrderStatus.PAYMENT_FAILED, note, release_stock=True)
         order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAYMENT_FAILED:
-            deps.publisher.publish(
-                SOURCE, [_event("PaymentFailed", order, {"declineCode": payment.decline_code})]
-            )
+            deps.publisher.publish(SOURCE, [_event("PaymentFailed", order, {"declineCode": payment.decline_code})])
     return order
 
 
@@ -343,9 +333,7 @@ def on_stripe_event(deps: Checkout, log: WebhookLog, event: dict[str, Any]) -> s
         return "duplicate"
     obj = (event.get("data") or {}).get("object") or {}
     intent_id = obj.get("id") if kind.startswith("payment_intent.") else obj.get("payment_intent")
-    outcome = (
-        on_payment_event(deps, str(intent_id)) if kind.startswith(PAYMENT_EVENTS) and intent_id else "ignored"
-    )
+    outcome = on_payment_event(deps, str(intent_id)) if kind.startswith(PAYMENT_EVENTS) and intent_id else "ignored"
     log.remember(event_id, outcome)
     return outcome
 

@@ -90,9 +90,7 @@ def adjust_stock(
     check_sku(sku)
     check_adjustment(delta)
     adjustment_id = stable_id(actor, request_key)
-    result = catalog.apply_adjustment(
-        sku=sku, delta=delta, reason=reason, actor=actor, adjustment_id=adjustment_id
-    )
+    result = catalog.apply_adjustment(sku=sku, delta=delta, reason=reason, actor=actor, adjustment_id=adjustment_id)
     after = result.after
     state = inventory_json(sku, after)
     events = [

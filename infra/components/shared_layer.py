@@ -93,9 +93,7 @@ class PipLayerBundling:
         )
         interpreter = _matching_interpreter(self.python_version)
         if interpreter is None:
-            sys.stderr.write(
-                f"shared layer: no python{self.python_version} on PATH, layer ships without .pyc files\n"
-            )
+            sys.stderr.write(f"shared layer: no python{self.python_version} on PATH, layer ships without .pyc files\n")
             return True
         compile_all = [
             interpreter,

@@ -30,9 +30,7 @@ class InventoryStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: inventory service", **kwargs)
 
-        products = OnDemandTable(
-            self, "Products", partition_key="sku", removal_policy=settings.removal_policy
-        )
+        products = OnDemandTable(self, "Products", partition_key="sku", removal_policy=settings.removal_policy)
         products.add_keys_only_index(index_name="byCategory", partition_key="category", sort_key="sku")
         self.products_table = products.table
 

@@ -140,9 +140,7 @@ class UserPoolClient(LocalModel):
         pool_id = properties.pop("UserPoolId")
         generate_secret = bool(properties.pop("GenerateSecret", False))
         properties.setdefault("ClientName", resource_name)
-        client = _cognito(account_id, region_name).create_user_pool_client(
-            pool_id, generate_secret, properties
-        )
+        client = _cognito(account_id, region_name).create_user_pool_client(pool_id, generate_secret, properties)
         return cls(client)
 
 
@@ -376,9 +374,7 @@ def create_method(
     return method
 
 
-def _put_integration(
-    backend: Any, api_id: str, resource_id: str, verb: str, integration: dict[str, Any]
-) -> None:
+def _put_integration(backend: Any, api_id: str, resource_id: str, verb: str, integration: dict[str, Any]) -> None:
     backend.put_integration(
         function_id=api_id,
         resource_id=resource_id,

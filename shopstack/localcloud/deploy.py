@@ -161,11 +161,7 @@ def resolve_bucket(expression: Any, account_id: str, region: str) -> str:
     if isinstance(expression, str):
         return expression
     if isinstance(expression, dict) and isinstance(expression.get("Fn::Sub"), str):
-        return (
-            str(expression["Fn::Sub"])
-            .replace("${AWS::AccountId}", account_id)
-            .replace("${AWS::Region}", region)
-        )
+        return str(expression["Fn::Sub"]).replace("${AWS::AccountId}", account_id).replace("${AWS::Region}", region)
     raise DeployError(f"cannot resolve asset bucket {expression!r}")
 
 
@@ -241,13 +237,8 @@ class Deployer:
         """Create every stack in order; returns each stack's outputs."""
         templates = {stack.artifact_id: stack.template() for stack in stacks}
         self.bootstrap(templates.values())
-        return {
-            stack.stack_name: self.create_stack(stack.stack_name, templates[stack.artifact_id])
-            for stack in stacks
-        }
+        return {stack.stack_name: self.create_stack(stack.stack_name, templates[stack.artifact_id]) for stack in stacks}
 
 
-def deploy_assembly(
-    assembly: Path, *, endpoint_url: str, region: str, account_id: str
-) -> dict[str, dict[str, str]]:
+def deploy_assembly(assembly: Path, *, endpoint_url: str, region: str, account_id: str) -> dict[str, dict[str, str]]:
     return Deployer(endpoint_url, region, account_id).deploy(read_stacks(assembly))

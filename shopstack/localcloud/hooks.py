@@ -50,9 +50,7 @@ class PatchPoint:
 
 
 PATCH_POINTS: tuple[PatchPoint, ...] = (
-    PatchPoint(
-        "lambda_invoke", "moto.awslambda.models", "LambdaFunction", "_invoke_lambda", ("self", "event")
-    ),
+    PatchPoint("lambda_invoke", "moto.awslambda.models", "LambdaFunction", "_invoke_lambda", ("self", "event")),
     PatchPoint(
         "sfn_cfn_parser_backend",
         "moto.stepfunctions.models",
@@ -127,8 +125,7 @@ def check_patch_point(point: PatchPoint) -> None:
     found = tuple(inspect.signature(_unwrap(original)).parameters)
     if found != point.parameters:
         raise HookContractError(
-            f"hook {point.hook}: {point.describe()} changed: "
-            f"expected parameters {point.parameters}, found {found}"
+            f"hook {point.hook}: {point.describe()} changed: expected parameters {point.parameters}, found {found}"
         )
 
 
@@ -213,9 +210,7 @@ def hook_sfn_cfn_parser_backend() -> None:
             sm_type=properties.get("StateMachineType", "STANDARD"),
         )
 
-    def delete(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
+    def delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
         _parser_backend(account_id, region_name).delete_state_machine(resource_name)
 
     _replace(_point("sfn_cfn_parser_backend", "create_from_cloudformation_json"), classmethod(create))

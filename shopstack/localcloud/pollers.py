@@ -165,8 +165,7 @@ def sqs_mappings(lambda_client: Any, sqs_client: Any) -> list[SqsMapping]:
                     queue_arn=arn,
                     queue_url=url,
                     batch_size=int(esm.get("BatchSize") or 10),
-                    report_batch_item_failures="ReportBatchItemFailures"
-                    in esm.get("FunctionResponseTypes", []),
+                    report_batch_item_failures="ReportBatchItemFailures" in esm.get("FunctionResponseTypes", []),
                 )
             )
     return mappings
@@ -187,9 +186,7 @@ class Pollers:
         started = []
         for mapping in sqs_mappings(self.lambda_client, self.sqs_client):
             if mapping.uuid not in self.pollers:
-                self.pollers[mapping.uuid] = SqsPoller(
-                    mapping, self.sqs_client, self.invoke, self.region
-                ).start()
+                self.pollers[mapping.uuid] = SqsPoller(mapping, self.sqs_client, self.invoke, self.region).start()
                 started.append(mapping)
         return started
 

@@ -87,9 +87,7 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         app = SerializedDynamoDB(_moto_app())
-        self._server = make_server(
-            self.host, self.requested_port, app, threaded=True, request_handler=_quiet_handler()
-        )
+        self._server = make_server(self.host, self.requested_port, app, threaded=True, request_handler=_quiet_handler())
         configure_moto(self.port)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()

@@ -57,9 +57,7 @@ def ensure_user(client: Any, pool_id: str, email: str) -> None:
             ],
             MessageAction="SUPPRESS",
         )
-    client.admin_set_user_password(
-        UserPoolId=pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
-    )
+    client.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True)
 
 
 def _add_to_group(client: Any, pool_id: str, email: str, group: str) -> None:

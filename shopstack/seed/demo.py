@@ -35,9 +35,7 @@ CATALOG: tuple[SeedProduct, ...] = (
     _p("TENT-4P", "Basecamp 4-Person Tent", "tents", 39900, 6, "Roomy family tent with two vestibules."),
     _p("TENT-UL1", "Featherlite Solo Tent", "tents", 32900, 4, "Single-wall trekking-pole shelter, 780 g."),
     _p("BAG-0C", "Alpine Down Bag 0C", "sleeping", 27900, 10, "800-fill down mummy bag rated to 0 C."),
-    _p(
-        "BAG-10C", "Summer Synthetic Bag 10C", "sleeping", 8900, 25, "Packable synthetic bag for warm nights."
-    ),
+    _p("BAG-10C", "Summer Synthetic Bag 10C", "sleeping", 8900, 25, "Packable synthetic bag for warm nights."),
     _p("PAD-AIR", "Cloudrest Air Pad", "sleeping", 14900, 18, "Insulated air pad, R-value 4.2."),
     _p("PAD-FOAM", "Trail Foam Pad", "sleeping", 3900, 40, "Closed-cell foam pad that never punctures."),
     _p("PACK-40", "Switchback 40L Pack", "packs", 17900, 15, "Ventilated back panel, hip-belt pockets."),

@@ -15,10 +15,7 @@ from tests.infra.conftest import Synthesized
 
 
 def _digest(outdir: Path) -> dict[str, str]:
-    return {
-        stack: hashlib.sha256((outdir / f"{stack}.template.json").read_bytes()).hexdigest()
-        for stack in STACK_IDS
-    }
+    return {stack: hashlib.sha256((outdir / f"{stack}.template.json").read_bytes()).hexdigest() for stack in STACK_IDS}
 
 
 def test_context_comes_from_cdk_json(synthesized: Synthesized) -> None:

@@ -90,8 +90,7 @@ def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
 def test_every_function_is_expected(synthesized: Synthesized) -> None:
     for stack in FUNCTION_STACKS:
         handlers = {
-            res["Properties"]["Handler"]
-            for res in synthesized.resources(stack, "AWS::Lambda::Function").values()
+            res["Properties"]["Handler"] for res in synthesized.resources(stack, "AWS::Lambda::Function").values()
         }
         assert handlers == {e.handler for e in FUNCTIONS.values() if e.stack == stack}, stack
 
@@ -110,9 +109,7 @@ def test_function_runtime_architecture_and_environment(synthesized: Synthesized,
     variables = props["Environment"]["Variables"]
     assert {key for key in variables if not key.startswith("POWERTOOLS_")} == expected.environment
     assert variables["POWERTOOLS_SERVICE_NAME"] == expected.service
-    assert synthesized.resources(expected.stack, "AWS::Logs::LogGroup"), (
-        "functions log to an explicit log group"
-    )
+    assert synthesized.resources(expected.stack, "AWS::Logs::LogGroup"), "functions log to an explicit log group"
 
 
 def test_function_assets_hold_only_their_service(synthesized: Synthesized) -> None:
@@ -352,9 +349,7 @@ def test_gateway_errors_are_problem_details(synthesized: Synthesized) -> None:
     assert {"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(kinds)
     assert kinds["UNAUTHORIZED"]["StatusCode"] == "401"
     for props in kinds.values():
-        assert (
-            props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
-        )
+        assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
 
 
 def test_outputs(synthesized: Synthesized) -> None:
@@ -375,6 +370,4 @@ def test_no_custom_resources(synthesized: Synthesized) -> None:
         kinds = {res["Type"] for res in template["Resources"].values()}
         custom = {k for k in kinds if k.startswith("Custom::") or k == "AWS::CloudFormation::CustomResource"}
         assert not custom, stack
-        assert "AWS::Lambda::Function" not in kinds or stack in FUNCTION_STACKS, (
-            f"{stack}: unexpected function"
-        )
+        assert "AWS::Lambda::Function" not in kinds or stack in FUNCTION_STACKS, f"{stack}: unexpected function"

@@ -102,6 +102,5 @@ def test_reservation_expiry_invokes_checkout_tasks(synthesized: Synthesized) -> 
     targets = [part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
     functions = synthesized.resources("ShopstackCheckout", "AWS::Lambda::Function")
     assert targets and all(
-        functions[target]["Properties"]["Handler"] == "checkout.entrypoints.tasks.handler"
-        for target in targets
+        functions[target]["Properties"]["Handler"] == "checkout.entrypoints.tasks.handler" for target in targets
     )

@@ -107,9 +107,7 @@ def test_adjustment_needs_an_idempotency_key(cloud: LocalCloud, admin_token: str
     assert reply.status == 422 and reply.json["errors"][0]["field"] == "Idempotency-Key"
 
 
-def test_retried_adjustment_replays_the_first_response_and_applies_once(
-    cloud: LocalCloud, admin_token: str
-) -> None:
+def test_retried_adjustment_replays_the_first_response_and_applies_once(cloud: LocalCloud, admin_token: str) -> None:
     sku = create(cloud, admin_token)
     first = adjust(cloud, admin_token, sku, 10, key="retry-1")
     second = adjust(cloud, admin_token, sku, 10, key="retry-1")

@@ -67,9 +67,7 @@ def checkout(
     body: dict[str, Any] = {"email": "ada@example.com", "shippingAddress": ADDRESS}
     if payment_method:
         body["paymentMethod"] = payment_method
-    return cloud.request(
-        "POST", f"/carts/{cart}/checkout", body=body, headers={**headers, "Idempotency-Key": key}
-    )
+    return cloud.request("POST", f"/carts/{cart}/checkout", body=body, headers={**headers, "Idempotency-Key": key})
 
 
 def inventory(cloud: LocalCloud, admin_token: str, sku: str) -> dict[str, int]:
@@ -109,8 +107,7 @@ def test_a_shopper_buys_with_a_card_and_the_order_is_paid(
     order = reply.json
     assert order["status"] == "PAID" and order["orderToken"]
     assert (
-        order["total"]["amount"]
-        == order["subtotal"]["amount"] + order["shipping"]["amount"] + order["tax"]["amount"]
+        order["total"]["amount"] == order["subtotal"]["amount"] + order["shipping"]["amount"] + order["tax"]["amount"]
     )
     assert order["payment"]["status"] == "requires_capture"
     assert inventory(cloud, admin_token, sku) == {
@@ -131,9 +128,7 @@ def test_a_shopper_buys_with_a_card_and_the_order_is_paid(
     assert order["orderId"] in {e["name"] for e in executions}
 
 
-def test_the_same_checkout_again_returns_the_first_response_byte_for_byte(
-    cloud: LocalCloud, stock: Any
-) -> None:
+def test_the_same_checkout_again_returns_the_first_response_byte_for_byte(cloud: LocalCloud, stock: Any) -> None:
     sku = stock(5)
     cart, headers = new_cart(cloud)
     add(cloud, cart, headers, sku, 1)
@@ -193,9 +188,7 @@ def test_bad_quantities_are_422(cloud: LocalCloud, stock: Any, quantity: Any) ->
 def test_client_sent_prices_and_totals_change_nothing(cloud: LocalCloud, stock: Any) -> None:
     sku = stock(5)
     cart, headers = new_cart(cloud)
-    priced = cloud.request(
-        "PUT", f"/carts/{cart}/items/{sku}", body={"quantity": 1, "unitPrice": 1}, headers=headers
-    )
+    priced = cloud.request("PUT", f"/carts/{cart}/items/{sku}", body={"quantity": 1, "unitPrice": 1}, headers=headers)
     assert priced.status == 422
     add(cloud, cart, headers, sku, 1)
     cheap = cloud.request(
@@ -212,9 +205,7 @@ def test_client_sent_prices_and_totals_change_nothing(cloud: LocalCloud, stock: 
     assert cloud.request("GET", f"/carts/{cart}", headers=headers).json["subtotal"]["amount"] == 2500
 
 
-def test_a_declined_card_is_402_and_releases_the_stock(
-    cloud: LocalCloud, admin_token: str, stock: Any
-) -> None:
+def test_a_declined_card_is_402_and_releases_the_stock(cloud: LocalCloud, admin_token: str, stock: Any) -> None:
     sku = stock(4)
     cart, headers = new_cart(cloud)
     add(cloud, cart, headers, sku, 2)
@@ -228,9 +219,7 @@ def test_three_d_secure_answers_requires_action_with_a_client_secret(cloud: Loca
     sku = stock(4)
     cart, headers = new_cart(cloud)
     add(cloud, cart, headers, sku, 1)
-    reply = checkout(
-        cloud, cart, headers, key=uuid.uuid4().hex, payment_method="pm_card_authenticationRequired"
-    )
+    reply = checkout(cloud, cart, headers, key=uuid.uuid4().hex, payment_method="pm_card_authenticationRequired")
     assert reply.status == 201
     assert reply.json["status"] == "PENDING_PAYMENT"
     assert reply.json["payment"]["status"] == "requires_action" and reply.json["payment"]["clientSecret"]
@@ -261,9 +250,7 @@ def signed(payload: str, secret: str, at: int | None = None) -> str:
 
 
 def post_event(cloud: LocalCloud, payload: str, signature: str) -> Reply:
-    return cloud.request(
-        "POST", "/webhooks/stripe", raw=payload.encode(), headers={"Stripe-Signature": signature}
-    )
+    return cloud.request("POST", "/webhooks/stripe", raw=payload.encode(), headers={"Stripe-Signature": signature})
 
 
 def confirm_on_stripe(cloud: LocalCloud, intent_id: str) -> None:
@@ -281,9 +268,7 @@ def confirm_on_stripe(cloud: LocalCloud, intent_id: str) -> None:
         assert response.status == 200
 
 
-def test_a_client_confirmed_payment_is_paid_by_the_signed_webhook(
-    cloud: LocalCloud, stock: Any, aws: Any
-) -> None:
+def test_a_client_confirmed_payment_is_paid_by_the_signed_webhook(cloud: LocalCloud, stock: Any, aws: Any) -> None:
     sku = stock(3)
     cart, headers = new_cart(cloud)
     add(cloud, cart, headers, sku, 1)
@@ -346,3 +331,37 @@ def test_an_unpaid_order_is_cancelled_when_its_reservation_expires(
     assert order_item(aws, order_id)["status"]["S"] == "CANCELLED"
     assert inventory(cloud, admin_token, sku)["available"] == 2
     assert [i["status"] for i in intents_for(cloud, order_id)] == ["canceled"]
+
+
+def emulator(cloud: LocalCloud, method: str, path: str, body: Any = None) -> Any:
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{cloud.stripe_url}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+@pytest.mark.parametrize("fault", ["drop_after_commit", "error_500"])
+def test_a_stripe_failure_mid_payment_never_charges_twice(
+    cloud: LocalCloud, admin_token: str, stock: Any, fault: str
+) -> None:
+    sku = stock(3)
+    cart, headers = new_cart(cloud)
+    add(cloud, cart, headers, sku, 1)
+    emulator(
+        cloud, "POST", "/_emulator/faults", {"kind": fault, "next": 1, "path": "/v1/payment_intents", "method": "POST"}
+    )
+    try:
+        reply = checkout(cloud, cart, headers, key=uuid.uuid4().hex)
+    finally:
+        emulator(cloud, "DELETE", "/_emulator/faults")
+    assert reply.status == 201, reply.text
+    assert reply.json["status"] == "PAID"
+    intents = intents_for(cloud, reply.json["orderId"])
+    assert len(intents) == 1 and intents[0]["status"] == "requires_capture"
+    assert inventory(cloud, admin_token, sku)["reserved"] == 1

@@ -91,9 +91,7 @@ def test_workflow_runs_the_synthesized_asl_with_lambda_tasks(aws: Any) -> None:
             "currency": {"S": "usd"},
         },
     )
-    found = sfn.start_execution(
-        stateMachineArn=machine, name=order_id, input=json.dumps({"orderId": order_id})
-    )
+    found = sfn.start_execution(stateMachineArn=machine, name=order_id, input=json.dumps({"orderId": order_id}))
     missing = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"orderId": "no-such-order"}))
 
     def finished(arn: str) -> Any:

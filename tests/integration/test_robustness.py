@@ -45,9 +45,7 @@ def test_no_route_answers_5xx_to_bad_input(cloud: LocalCloud, admin_token: str) 
     assert failures == []
 
 
-@pytest.mark.parametrize(
-    "query", ["limit=-1", "limit=abc", "cursor=%%%", "cursor=eyJ4IjoxfQ", "category=" + "x" * 500]
-)
+@pytest.mark.parametrize("query", ["limit=-1", "limit=abc", "cursor=%%%", "cursor=eyJ4IjoxfQ", "category=" + "x" * 500])
 def test_bad_list_queries_are_client_errors(cloud: LocalCloud, query: str) -> None:
     reply = cloud.request("GET", f"/products?{query}")
     assert 400 <= reply.status < 500

@@ -24,9 +24,7 @@ def pools() -> Iterator[dict[str, Any]]:
     made = {}
     for name in ("shop", "other"):
         pool = backend.create_user_pool(name, {})
-        client = backend.create_user_pool_client(
-            pool.id, generate_secret=False, extended_config={"ClientName": "web"}
-        )
+        client = backend.create_user_pool_client(pool.id, generate_secret=False, extended_config={"ClientName": "web"})
         backend.admin_create_user(pool.id, "ann", "SUPPRESS", "Temp-Passw0rd!", [])
         made[name] = (pool.id, client.id)
     yield {"made": made, "backend": backend}
@@ -43,9 +41,7 @@ def _trusted(pools: dict[str, Any]) -> dict[str, Any]:
     return {auth.issuer_url(REGION, pool_id): {client_id}}
 
 
-def _moto_token(
-    pools: dict[str, Any], name: str = "shop", token_use: str = "id", expires_in: int = 3600
-) -> str:
+def _moto_token(pools: dict[str, Any], name: str = "shop", token_use: str = "id", expires_in: int = 3600) -> str:
     pool_id, client_id = pools["made"][name]
     pool = pools["backend"].user_pools[pool_id]
     token, _ = pool.create_jwt(

@@ -81,9 +81,7 @@ def test_assets_are_found_and_their_bucket_resolved() -> None:
     assert bucket == "cdk-hnb659fds-assets-123456789012-us-east-1"
 
 
-def test_state_survives_a_dump_and_restore(
-    cloud: LocalCloud, aws: Aws, records_table: str, tmp_path: Path
-) -> None:
+def test_state_survives_a_dump_and_restore(cloud: LocalCloud, aws: Aws, records_table: str, tmp_path: Path) -> None:
     dynamodb = aws("dynamodb")
     item = {"pk": {"S": "kept"}, "blob": {"B": b"\x00\x01"}, "tags": {"SS": ["a", "b"]}, "n": {"N": "3"}}
     dynamodb.put_item(TableName=records_table, Item=item)

@@ -421,9 +421,7 @@ def test_cognito_route_refuses_bad_tokens(
         "missing": None,
         "garbage": "Bearer not-a-jwt",
         "foreign": f"Bearer {deployed['foreign']}",
-        "tampered": "Bearer "
-        + deployed["customer"][:-4]
-        + ("AAAA" if deployed["customer"][-4:] != "AAAA" else "BBBB"),
+        "tampered": "Bearer " + deployed["customer"][:-4] + ("AAAA" if deployed["customer"][-4:] != "AAAA" else "BBBB"),
     }[which]
     response = client.get("/admin/inventory/SKU-1", headers={"Authorization": header} if header else {})
     assert response.status_code == 401

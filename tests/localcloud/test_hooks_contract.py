@@ -37,9 +37,7 @@ def test_every_hook_is_installed_and_has_a_patch_point(cloud: LocalCloud) -> Non
 
 
 def test_a_changed_signature_fails_loudly_naming_the_hook() -> None:
-    point = hooks.PatchPoint(
-        "lambda_invoke", "moto.awslambda.models", "LambdaFunction", "invoke", ("self", "x")
-    )
+    point = hooks.PatchPoint("lambda_invoke", "moto.awslambda.models", "LambdaFunction", "invoke", ("self", "x"))
     with pytest.raises(hooks.HookContractError, match=r"hook lambda_invoke: .*LambdaFunction.invoke changed"):
         hooks.check_patch_point(point)
     gone = hooks.PatchPoint("lambda_invoke", "moto.awslambda.models", "NoSuchClass", "invoke", ("self",))
@@ -81,9 +79,7 @@ def _finished(sfn: Any, arn: str) -> dict[str, Any] | None:
 # --- sqs_mapping_detach --------------------------------------------------------------------------
 
 
-def test_send_message_no_longer_invokes_lambda_inline(
-    cloud: LocalCloud, aws: Aws, outputs: dict[str, str]
-) -> None:
+def test_send_message_no_longer_invokes_lambda_inline(cloud: LocalCloud, aws: Aws, outputs: dict[str, str]) -> None:
     from moto.sqs.models import sqs_backends
 
     queues = sqs_backends[ACCOUNT_ID][REGION].queues.values()
@@ -113,9 +109,7 @@ def put_event(aws: Aws, source: str, detail: dict[str, Any]) -> None:
 def test_eventbridge_lambda_target_receives_the_event(aws: Aws, records_table: str) -> None:
     key = str(uuid.uuid4())
     put_event(aws, "fixture.lambda", {"id": key})
-    item = eventually(
-        lambda: aws("dynamodb").get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item")
-    )
+    item = eventually(lambda: aws("dynamodb").get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item"))
     event = json.loads(item["event"]["S"])
     assert event["source"] == "fixture.lambda"
     assert event["detail-type"] == "Test"
@@ -127,9 +121,7 @@ def test_eventbridge_step_functions_target_starts_an_execution(
 ) -> None:
     key = str(uuid.uuid4())
     put_event(aws, "fixture.sfn", {"id": key})
-    item = eventually(
-        lambda: aws("dynamodb").get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item")
-    )
+    item = eventually(lambda: aws("dynamodb").get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item"))
     assert json.loads(item["event"]["S"])["source"] == "fixture.sfn"
 
 
@@ -209,9 +201,7 @@ def test_unsupported_resource_types_deploy_as_no_ops(cloud: LocalCloud, aws: Aws
 def test_methods_keep_their_authorizer(aws: Aws) -> None:
     apigateway = aws("apigateway")
     api = apigateway.get_rest_apis()["items"][0]
-    resources = {
-        r["path"]: r for r in apigateway.get_resources(restApiId=api["id"], embed=["methods"])["items"]
-    }
+    resources = {r["path"]: r for r in apigateway.get_resources(restApiId=api["id"], embed=["methods"])["items"]}
     [authorizer] = apigateway.get_authorizers(restApiId=api["id"])["items"]
     admin = resources["/admin"]["resourceMethods"]["GET"]
     assert admin["authorizationType"] == "COGNITO_USER_POOLS"

@@ -131,9 +131,7 @@ def test_worker_output_is_prefixed_with_the_function_name(pool: LambdaPool, log:
     deadline = time.monotonic() + 2
     while "xyzzy" not in log.getvalue() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert any(
-        line.startswith("[Echo] echo called") and "xyzzy" in line for line in log.getvalue().splitlines()
-    )
+    assert any(line.startswith("[Echo] echo called") and "xyzzy" in line for line in log.getvalue().splitlines())
 
 
 def test_idle_workers_are_retired(log: io.StringIO) -> None:

@@ -23,9 +23,7 @@ def test_failed_message_ids_follow_lambdas_rules() -> None:
     assert failed_message_ids(None, RECORDS, True) == set()
 
 
-def test_successes_are_deleted_and_failures_retried_then_dead_lettered(
-    aws: Aws, outputs: dict[str, str]
-) -> None:
+def test_successes_are_deleted_and_failures_retried_then_dead_lettered(aws: Aws, outputs: dict[str, str]) -> None:
     sqs = aws("sqs")
     for body in ("ok-1", "fail", "ok-2"):
         sqs.send_message(QueueUrl=outputs["QueueUrl"], MessageBody=body)

@@ -43,9 +43,7 @@ class FakeStock:
 
     def items(self, skus: list[str]) -> dict[str, CatalogItem]:
         return {
-            s: CatalogItem(s, f"Product {s}", 1000, "usd", self.available[s], True)
-            for s in skus
-            if s in self.available
+            s: CatalogItem(s, f"Product {s}", 1000, "usd", self.available[s], True) for s in skus if s in self.available
         }
 
     def place(self, order: Order, cart: Cart) -> None:
@@ -151,20 +149,21 @@ class FakeWebhookLog:
 def make_checkout(**available: int) -> tuple[Checkout, dict[str, Any]]:
     carts, stock = FakeCarts(), FakeStock(**available)
     stock.carts = carts
-    parts = {
-        "carts": carts,
-        "stock": stock,
-        "payments": FakePayments(),
-        "workflows": FakeWorkflows(),
-        "publisher": RecordingPublisher(),
-    }
+    payments, workflows, publisher = FakePayments(), FakeWorkflows(), RecordingPublisher()
     deps = Checkout(
         carts=carts,
         catalog=stock,
         orders=stock,
-        payments=parts["payments"],
-        workflows=parts["workflows"],
-        publisher=parts["publisher"],
+        payments=payments,
+        workflows=workflows,
+        publisher=publisher,
         rules=DEFAULT_RULES,
     )
+    parts: dict[str, Any] = {
+        "carts": carts,
+        "stock": stock,
+        "payments": payments,
+        "workflows": workflows,
+        "publisher": publisher,
+    }
     return deps, parts

@@ -3,6 +3,7 @@
 import pytest
 
 from checkout import service
+from checkout.domain.cart import Cart
 from checkout.domain.order import Payment
 from commerce.errors import Conflict, NotFound
 from commerce.orders import OrderStatus
@@ -22,7 +23,7 @@ def request(payment_method: str | None = "pm_card_visa") -> service.CheckoutRequ
     return service.CheckoutRequest("ada@example.com", ADDRESS, payment_method)
 
 
-def cart_with(deps, **items: int):  # type: ignore[no-untyped-def]
+def cart_with(deps: service.Checkout, **items: int) -> Cart:
     cart, _ = service.create_cart(deps, owner=None)
     for sku, qty in items.items():
         cart = service.set_item(deps, cart, sku, qty)
@@ -57,9 +58,7 @@ def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
     deps, parts = make_checkout(A=5)
     cart = cart_with(deps, A=2)
     status, problem = service.checkout(deps, cart, request("pm_card_chargeDeclined"), order_id="o1")
-    assert (
-        status == 402 and problem["code"] == "card_declined" and problem["declineCode"] == "generic_decline"
-    )
+    assert status == 402 and problem["code"] == "card_declined" and problem["declineCode"] == "generic_decline"
     assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
     assert parts["stock"].orders["o1"].status is OrderStatus.PAYMENT_FAILED
 
@@ -133,9 +132,7 @@ def test_a_payment_authorized_just_before_expiry_wins() -> None:
     deps, parts = make_checkout(A=5)
     _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
     intent = body["payment"]["paymentIntentId"]
-    parts["payments"].intents[intent] = Payment(
-        intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1"
-    )
+    parts["payments"].intents[intent] = Payment(intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1")
     assert service.expire_reservation(deps, "o1")["status"] == "PAID"
     assert parts["stock"].reserved["A"] == 1
 

@@ -137,9 +137,7 @@ def test_list_paginates_and_filters_by_category() -> None:
         put(sku, {**PRODUCT, "category": category})
     status, page = call("GET", "/products", "/products", query={"limit": "1", "category": "tents"})
     assert status == 200 and [p["sku"] for p in page["items"]] == ["AA-1"]
-    status, rest = call(
-        "GET", "/products", "/products", query={"category": "tents", "cursor": page["nextCursor"]}
-    )
+    status, rest = call("GET", "/products", "/products", query={"category": "tents", "cursor": page["nextCursor"]})
     assert [p["sku"] for p in rest["items"]] == ["AA-2"] and rest["nextCursor"] is None
 
 

@@ -187,9 +187,7 @@ class DynamoCarts:
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict(
-                    "The cart changed meanwhile; read it and try again.", code="cart_changed"
-                ) from exc
+                raise Conflict("The cart changed meanwhile; read it and try again.", code="cart_changed") from exc
             raise
         return _cart(record)
 
@@ -274,8 +272,7 @@ class DynamoOrders:
             owner=order.owner,
             cart_id=order.cart_id,
             lines=[
-                {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price}
-                for x in order.lines
+                {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price} for x in order.lines
             ],
             subtotal_amount=order.totals.subtotal,
             shipping_amount=order.totals.shipping,
@@ -327,9 +324,7 @@ class DynamoOrders:
         ]
         if shortages:
             raise OutOfStock(shortages) from exc
-        raise Conflict(
-            "The cart changed while checking out; read it and try again.", code="cart_changed"
-        ) from exc
+        raise Conflict("The cart changed while checking out; read it and try again.", code="cart_changed") from exc
 
     def set_payment(self, order_id: str, intent_id: str) -> None:
         OrderRecord(*_key(order_id)).update(

@@ -108,9 +108,7 @@ class StripePayments:
             amount=int(intent.get("amount", 0)),
             currency=intent.get("currency", "usd"),
             order_id=(intent.get("metadata") or {}).get("orderId"),
-            decline_code=getattr(error, "decline_code", None)
-            or getattr(error, "code", None)
-            or "card_declined",
+            decline_code=getattr(error, "decline_code", None) or getattr(error, "code", None) or "card_declined",
             decline_message=getattr(declined, "user_message", None),
         )
 

@@ -64,9 +64,7 @@ def rules_from_json(raw: str | None) -> PricingRules:
         def rule(item: dict[str, Any]) -> CountryRule:
             return CountryRule(
                 shipping=int(item["shipping"]),
-                free_shipping_over=None
-                if item.get("freeShippingOver") is None
-                else int(item["freeShippingOver"]),
+                free_shipping_over=None if item.get("freeShippingOver") is None else int(item["freeShippingOver"]),
                 tax_basis_points=int(item.get("taxBasisPoints", 0)),
             )
 

@@ -93,9 +93,7 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
 def stripe_webhook():
     from checkout.adapters.stripe_payments import verify_webhook
 
-    event = verify_webhook(
-        app.current_event.decoded_body or "", app.current_event.headers.get("stripe-signature")
-    )
+    event = verify_webhook(app.current_event.decoded_body or "", app.current_event.headers.get("stripe-signature"))
     outcome = service.on_stripe_event(bootstrap.checkout(), bootstrap.webhook_log(), event)
     return json_response(200, {"received": True, "outcome": outcome})
 

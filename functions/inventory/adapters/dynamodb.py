@@ -203,9 +203,7 @@ class DynamoCatalog:
         after = self.stock(sku)
         return AdjustmentResult(after=after, applied=True)
 
-    def _explain_refusal(
-        self, exc: TransactWriteError, *, sku: str, delta: int, ledger_key: str
-    ) -> AdjustmentResult:
+    def _explain_refusal(self, exc: TransactWriteError, *, sku: str, delta: int, ledger_key: str) -> AdjustmentResult:
         """A cancelled transaction is explained by reading what is there now: the ledger entry
         (this adjustment was already applied), the product (unknown SKU), or its stock."""
         if not refused_by_condition(exc):

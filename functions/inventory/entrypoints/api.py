@@ -51,12 +51,8 @@ def list_products(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ):
     query = f"category={category or ''}"
-    items, last = bootstrap.catalog().list(
-        category=category, limit=limit, start=decode_cursor(cursor, query=query)
-    )
-    return json_response(
-        200, {"items": [p.to_json() for p in items], "nextCursor": encode_cursor(last, query=query)}
-    )
+    items, last = bootstrap.catalog().list(category=category, limit=limit, start=decode_cursor(cursor, query=query))
+    return json_response(200, {"items": [p.to_json() for p in items], "nextCursor": encode_cursor(last, query=query)})
 
 
 @app.get("/products/<sku>", responses=_ok(ProductOut, 404))
@@ -76,9 +72,7 @@ def put_product(sku: str, body: Annotated[ProductIn, Body()]):
         status=body.status,
         low_stock_threshold=body.lowStockThreshold,
     )
-    return json_response(
-        200, service.put_product(bootstrap.catalog(), bootstrap.publisher(), details).to_json()
-    )
+    return json_response(200, service.put_product(bootstrap.catalog(), bootstrap.publisher(), details).to_json())
 
 
 @app.get("/admin/inventory/<sku>", responses=_ok(InventoryOut, 401, 403, 404))

@@ -70,8 +70,7 @@ def validation_problem(exc: RequestValidationError) -> ProblemError:
     if any(e.get("type") == "json_invalid" for e in errors):
         return BadRequest("The request body is not valid JSON.", code="malformed_json")
     fields = [
-        {"field": _field(e.get("loc")), "message": str(e.get("msg", "invalid")), "type": e.get("type")}
-        for e in errors
+        {"field": _field(e.get("loc")), "message": str(e.get("msg", "invalid")), "type": e.get("type")} for e in errors
     ]
     return ValidationFailed("The request has invalid fields.", errors=fields)
 
@@ -120,11 +119,7 @@ class CommerceResolver(APIGatewayRestResolver):
         if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
             raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
         try:
-            raw = (
-                base64.b64decode(body)
-                if event.get("isBase64Encoded")
-                else body.encode("utf-8", "surrogatepass")
-            )
+            raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogatepass")
             raw.decode("utf-8")
         except ValueError as exc:  # binascii.Error and UnicodeDecodeError
             raise BadRequest("The request body is not UTF-8 encoded JSON.", code="malformed_json") from exc
@@ -193,9 +188,7 @@ def caller_of(event: Mapping[str, Any]) -> Caller:
     claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
     if not isinstance(claims, dict) or not claims.get("sub"):
         return Caller(sub=None, email=None, groups=())
-    return Caller(
-        sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups"))
-    )
+    return Caller(sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups")))
 
 
 def require_admin(event: Mapping[str, Any]) -> Caller:

@@ -64,6 +64,4 @@ def optional_caller(event: Mapping[str, Any]) -> Caller:
     if token is None:
         return caller
     claims = verify_id_token(token)
-    return Caller(
-        sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups"))
-    )
+    return Caller(sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups")))
