@@ -52,6 +52,7 @@ class Settings:
     cors_allow_origins: list[str]
     retain_data: bool
     reservation_ttl_seconds: int
+    pricing_rules: str | None = None
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -78,4 +79,16 @@ class Settings:
             cors_allow_origins=[str(origin) for origin in origins],
             retain_data=_as_bool(get("retainData", stage == "prod")),
             reservation_ttl_seconds=_positive_int("reservationTtlSeconds", get("reservationTtlSeconds", 900)),
+            pricing_rules=_pricing_rules(node.try_get_context("pricingRules")),
         )
+
+
+def _pricing_rules(value: Any) -> str | None:
+    """Context `pricingRules`: shipping and tax per destination country, handed to checkout as
+    JSON `{"currency", "default": {"shipping", "freeShippingOver", "taxBasisPoints"}, "countries":
+    {"US": {...}}}`. Unset, checkout uses its built-in defaults."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("default"), dict):
+        raise ValueError("context pricingRules must be an object with a 'default' rule")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -108,6 +108,7 @@ class CheckoutStack(Stack):
                 "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),
                 "USER_POOL_ID": user_pool.user_pool_id,
                 "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+                **({"PRICING_RULES": settings.pricing_rules} if settings.pricing_rules else {}),
             },
         ).function
 

@@ -147,3 +147,22 @@ def test_reservation_ttl_defaults_to_fifteen_minutes_and_is_validated() -> None:
     assert Settings.from_node(app.node).reservation_ttl_seconds == 120
     with pytest.raises(ValueError, match="reservationTtlSeconds"):
         Settings.from_node(cdk.App(context={"reservationTtlSeconds": 0}).node)
+
+
+def test_pricing_rules_from_context_reach_the_checkout_function() -> None:
+    from aws_cdk.assertions import Match, Template
+
+    from infra.app import build_app
+
+    rules = {"currency": "usd", "default": {"shipping": 900, "taxBasisPoints": 0}, "countries": {}}
+    app = build_app(local=True, context={"pricingRules": rules})
+    stack = app.node.find_child("ShopstackCheckout")
+    Template.from_stack(stack).has_resource_properties(  # type: ignore[arg-type]
+        "AWS::Lambda::Function",
+        {
+            "Handler": "checkout.entrypoints.api.handler",
+            "Environment": {
+                "Variables": Match.object_like({"PRICING_RULES": Match.string_like_regexp('"shipping":900')})
+            },
+        },
+    )
