@@ -61,7 +61,18 @@ def compose(app: cdk.App) -> None:
         event_bus=shared.event_bus,
         idempotency_table=shared.idempotency_table,
     )
-    orders = OrdersStack(app, "ShopstackOrders", settings=settings, layer=shared.layer, event_bus=shared.event_bus)
+    orders = OrdersStack(
+        app,
+        "ShopstackOrders",
+        settings=settings,
+        layer=shared.layer,
+        event_bus=shared.event_bus,
+        products_table=inventory.products_table,
+        idempotency_table=shared.idempotency_table,
+        user_pool=shared.user_pool,
+        user_pool_client=shared.user_pool_client,
+        stripe_secret_name=shared.stripe_secret_name,
+    )
     analytics = AnalyticsStack(
         app, "ShopstackAnalytics", settings=settings, layer=shared.layer, event_bus=shared.event_bus
     )
@@ -77,22 +88,35 @@ def compose(app: cdk.App) -> None:
         order_workflow=orders.workflow,
         user_pool=shared.user_pool,
         user_pool_client=shared.user_pool_client,
+        stripe_secret_name=shared.stripe_secret_name,
     )
     api = ApiStack(
         app,
         "ShopstackApi",
         settings=settings,
         user_pool=shared.user_pool,
-        functions={"InventoryApi": inventory.api_function, "CheckoutApi": checkout.api_function},
+        functions={
+            "InventoryApi": inventory.api_function,
+            "CheckoutApi": checkout.api_function,
+            "OrdersApi": orders.api_function,
+        },
     )
 
     inventory.products_table.grant_read_write_data(inventory.api_function)
     shared.idempotency_table.grant_read_write_data(inventory.api_function)
     shared.event_bus.grant_put_events_to(inventory.api_function)
 
-    orders.orders_table.grant_read_write_data(orders.tasks_function)
-    shared.event_bus.grant_put_events_to(orders.tasks_function)
+    for function in (orders.tasks_function, orders.api_function):
+        orders.orders_table.grant_read_write_data(function)
+        inventory.products_table.grant_read_write_data(function)
+        shared.stripe_secret.grant_read(function)
+        orders.email_identity.grant_send_email(function)
+    orders.fulfilment_queue.grant_send_messages(orders.tasks_function)
     orders.tasks_function.grant_invoke(orders.workflow)
+    shared.idempotency_table.grant_read_write_data(orders.api_function)
+    orders.carrier_secret.grant_read(orders.api_function)
+    orders.orders_table.grant_read_write_data(orders.fulfilment_consumer)
+    shared.event_bus.grant_put_events_to(orders.events_publisher)
 
     analytics.analytics_table.grant_read_write_data(analytics.consumer)
     analytics.queue.grant_consume_messages(analytics.consumer)
@@ -102,7 +126,7 @@ def compose(app: cdk.App) -> None:
         inventory.products_table.grant_read_write_data(function)
         orders.orders_table.grant_read_write_data(function)
         shared.event_bus.grant_put_events_to(function)
-        checkout.stripe_secret.grant_read(function)
+        shared.stripe_secret.grant_read(function)
     shared.idempotency_table.grant_read_write_data(checkout.api_function)
     orders.workflow.grant_start_execution(checkout.api_function)
     checkout.reservation_workflow.grant_start_execution(checkout.api_function)

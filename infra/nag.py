@@ -31,6 +31,36 @@ SHARED_TABLE_INDEXES = (
     "The wildcard is limited to the indexes of the Products table (Products/index/*), which "
     "grant_read_write_data includes with the table; checkout reads and reserves stock by SKU."
 )
+ORDERS_TABLE_INDEXES = (
+    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
+    "grant_read_write_data includes with the table; orders are listed by owner and status and found "
+    "by shipment and tracking number through its byOwner, byStatus, byShipment and byTracking GSIs."
+)
+ORDERS_TABLE_INDEXES_CHECKOUT = (
+    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
+    "grant_read_write_data includes with the table; GSIs are read-only, and checkout writes its "
+    "orders by key."
+)
+ORDERS_PRODUCTS_INDEXES = (
+    "The wildcard is limited to the indexes of the Products table (Products/index/*), which "
+    "grant_read_write_data includes with the table; the orders service commits and releases "
+    "reserved stock by SKU."
+)
+PUBLISHER_WILDCARD = (
+    "Resource '*' holds only actions without resource-level permissions: xray:PutTraceSegments and "
+    "xray:PutTelemetryRecords (active tracing) and dynamodb:ListStreams (the stream event source); "
+    "stream records are read from the Orders table's own stream ARN only."
+)
+ORDER_EVENTS_DLQ = (
+    "This queue is itself a dead-letter queue: the on-failure destination of the Orders table "
+    "stream's event source mapping, which sends it the records of batches that still fail after "
+    "bisecting and 5 retries; operators inspect and replay it by hand."
+)
+CARRIER_ROTATION = (
+    "The carriers sign tracking webhooks with this shared HMAC key, so a new key must be handed to "
+    "each carrier and put in this secret in a coordinated change, which a rotation Lambda cannot do; "
+    "the runbook rotates it by hand."
+)
 STRIPE_ROTATION = (
     "The secret holds Stripe's API key and webhook signing secret, which are issued and rolled in "
     "the Stripe dashboard (with an overlap period), not by a rotation Lambda; ops put the new "
@@ -58,9 +88,28 @@ STRIPE_WEBHOOK_COGNITO = (
     "Stripe's webhook delivery cannot sign in to Cognito; requests are authenticated by the "
     "Stripe-Signature header, checked by the handler before any effect."
 )
+ORDER_ROUTE = (
+    "Guest orders by contract (API.md): an order bought without an account is read, cancelled and "
+    "tracked with its capability token (X-Order-Token); the handler verifies an optional Cognito ID "
+    "token itself and answers only the order's owner or token holder (GET /orders needs a sign-in)."
+)
+ORDER_ROUTE_COGNITO = (
+    "Sign-in is optional on order routes (guests hold X-Order-Token), which a Cognito authorizer "
+    "cannot express; the handler verifies the ID token against the user pool when one is sent."
+)
+CARRIER_WEBHOOK = (
+    "Called by carriers, which cannot present a Cognito token; the handler verifies the "
+    "X-Carrier-Signature HMAC over the timestamp and raw body with the carrier secret before any effect."
+)
+CARRIER_WEBHOOK_COGNITO = (
+    "Carrier tracking webhooks cannot sign in to Cognito; requests are authenticated by the "
+    "X-Carrier-Signature header, checked by the handler before any effect."
+)
 PUBLIC_ROUTE_REASONS: dict[str, tuple[str, str]] = {
     "/carts": (CART_ROUTE, CART_ROUTE_COGNITO),
     "/webhooks/stripe": (STRIPE_WEBHOOK, STRIPE_WEBHOOK_COGNITO),
+    "/orders": (ORDER_ROUTE, ORDER_ROUTE_COGNITO),
+    "/webhooks/carrier": (CARRIER_WEBHOOK, CARRIER_WEBHOOK_COGNITO),
 }
 """APIG4 and COG4 reasons of the public routes outside the catalog, by path prefix."""
 REQUEST_VALIDATION = (
@@ -149,7 +198,24 @@ def acknowledge_findings(
         _role(inventory.api_function),
         {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{products}.Arn>/index/*]": TABLE_INDEXES},
     )
-    _ack(_role(orders.tasks_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
+    orders_table = _logical_id(orders.orders_table)
+    imported_products = _imported(inventory, inventory.products_table.table_arn)
+    for function in (orders.tasks_function, orders.api_function):
+        _ack(
+            _role(function),
+            {
+                "IAM5[Resource::*]": XRAY_WILDCARD,
+                f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES,
+                f"IAM5[Resource::{imported_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
+            },
+        )
+    _ack(
+        _role(orders.fulfilment_consumer),
+        {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES},
+    )
+    _ack(_role(orders.events_publisher), {"IAM5[Resource::*]": PUBLISHER_WILDCARD})
+    _ack(orders.order_events_dlq, {"SQS3": ORDER_EVENTS_DLQ})
+    _ack(orders.carrier_secret, {"SMG4": CARRIER_ROTATION})
     _ack(_role(analytics.consumer), {"IAM5[Resource::*]": XRAY_WILDCARD})
     tasks = _logical_id(orders.tasks_function)
     _ack(
@@ -160,13 +226,14 @@ def acknowledge_findings(
         },
     )
 
-    imported_products = _imported(inventory, inventory.products_table.table_arn)
+    imported_orders = _imported(orders, orders.orders_table.table_arn)
     for function in (checkout.api_function, checkout.tasks_function):
         _ack(
             _role(function),
             {
                 "IAM5[Resource::*]": XRAY_WILDCARD,
                 f"IAM5[Resource::{imported_products}/index/*]": SHARED_TABLE_INDEXES,
+                f"IAM5[Resource::{imported_orders}/index/*]": ORDERS_TABLE_INDEXES_CHECKOUT,
             },
         )
     checkout_tasks = _logical_id(checkout.tasks_function)
@@ -177,7 +244,7 @@ def acknowledge_findings(
             f"IAM5[Resource::<{checkout_tasks}.Arn>:*]": _workflow_invoke("CheckoutTasks"),
         },
     )
-    _ack(checkout.stripe_secret, {"SMG4": STRIPE_ROTATION})
+    _ack(shared.stripe_secret, {"SMG4": STRIPE_ROTATION})
 
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})
     _ack(api.rest_api.deployment_stage, {"APIG3": NO_WAF, "APIG6": EXECUTION_LOGS})

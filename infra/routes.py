@@ -34,6 +34,16 @@ ROUTES: list[Route] = [
     Route("DELETE", "/carts/{cartId}/items/{sku}", "CheckoutApi", "none"),
     Route("POST", "/carts/{cartId}/checkout", "CheckoutApi", "none"),
     Route("POST", "/webhooks/stripe", "CheckoutApi", "none"),
+    Route("GET", "/orders", "OrdersApi", "none"),
+    Route("GET", "/orders/{orderId}", "OrdersApi", "none"),
+    Route("POST", "/orders/{orderId}/cancel", "OrdersApi", "none"),
+    Route("GET", "/orders/{orderId}/invoice", "OrdersApi", "none"),
+    Route("GET", "/orders/{orderId}/tracking", "OrdersApi", "none"),
+    Route("GET", "/admin/orders", "OrdersApi", "cognito"),
+    Route("POST", "/admin/orders/{orderId}/cancel", "OrdersApi", "cognito"),
+    Route("POST", "/admin/orders/{orderId}/shipments", "OrdersApi", "cognito"),
+    Route("POST", "/admin/shipments/{shipmentId}/events", "OrdersApi", "cognito"),
+    Route("POST", "/webhooks/carrier", "OrdersApi", "none"),
 ]
 """Every route of the API, in the order of docs/architecture.md."""
 

@@ -21,6 +21,9 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 PIP_PLATFORM = "manylinux2014_aarch64"
 
+DEFAULT_MAIL_FROM = "orders@shopstack.example"
+DEFAULT_SHOP_NAME = "shopstack"
+
 
 def load_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
     """The `context` object of cdk.json (which `cdk.App()` outside the CLI does not read)."""
@@ -53,6 +56,8 @@ class Settings:
     retain_data: bool
     reservation_ttl_seconds: int
     pricing_rules: str | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    shop_name: str = DEFAULT_SHOP_NAME
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -80,7 +85,17 @@ class Settings:
             retain_data=_as_bool(get("retainData", stage == "prod")),
             reservation_ttl_seconds=_positive_int("reservationTtlSeconds", get("reservationTtlSeconds", 900)),
             pricing_rules=_pricing_rules(node.try_get_context("pricingRules")),
+            mail_from=_mail_from(str(get("mailFrom", DEFAULT_MAIL_FROM))),
+            shop_name=str(get("shopName", DEFAULT_SHOP_NAME)),
         )
+
+
+def _mail_from(value: str) -> str:
+    """Context `mailFrom`: the sender address of order emails, verified as an SES email identity."""
+    local, _, domain = value.strip().rpartition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value.strip()):
+        raise ValueError(f"context mailFrom must be an email address, got {value!r}")
+    return value.strip()
 
 
 def _pricing_rules(value: Any) -> str | None:

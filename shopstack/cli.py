@@ -22,7 +22,26 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--email", required=True)
     token.add_argument("--admin", action="store_true", help="make the user a member of group admin")
     token.add_argument("--endpoint", default="http://127.0.0.1:3000")
+
+    mail = sub.add_parser("mail", help="list the email the local cloud captured, oldest first")
+    mail.add_argument("--endpoint", default="http://127.0.0.1:3000")
+    mail.add_argument("--to", default=None, help="only mail addressed to this address")
+    mail.add_argument("--json", action="store_true", help="every message in full, as JSON")
     return parser
+
+
+def _mail(endpoint: str, to: str | None, as_json: bool) -> int:
+    import sys
+
+    from shopstack.localcloud.mail import MailUnavailable, fetch, render
+
+    try:
+        messages = fetch(endpoint, to)
+    except MailUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(render(messages, as_json=as_json))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             fresh=args.fresh,
         )
+    if args.command == "mail":
+        return _mail(args.endpoint, args.to, args.json)
     from shopstack.localcloud.tokens import issue_token
 
     print(issue_token(args.endpoint, args.email, admin=args.admin))

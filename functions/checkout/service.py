@@ -1,9 +1,13 @@
 """Checkout use cases behind small ports: carts, catalog, orders, payments, workflows, events.
 
+Order events (CheckoutStarted, PaymentAuthorized, PaymentFailed, OrderCancelled) are not
+published here: the Orders table's stream publishes each committed change (see
+`orders.domain.events`), so an event exists if and only if its change was committed.
+
 Every step is safe to repeat. An order's id derives from the caller and their Idempotency-Key,
 so a checkout retried after a crash finds its order and carries on from the order's status;
 payment uses a Stripe idempotency key derived from the order; starting the order workflow is
-exactly-once by execution name; events carry ids derived from the order."""
+exactly-once by execution name."""
 
 from __future__ import annotations
 
@@ -66,7 +70,15 @@ class Orders(Protocol):
     def get(self, order_id: str) -> Order | None: ...
     def set_payment(self, order_id: str, intent_id: str) -> None: ...
     def set_token(self, order_id: str, token_hash: str) -> None: ...
-    def transition(self, order: Order, target: OrderStatus, note: str, *, release_stock: bool) -> bool: ...
+    def transition(
+        self,
+        order: Order,
+        target: OrderStatus,
+        note: str,
+        *,
+        release_stock: bool,
+        facts: dict[str, str] | None = None,
+    ) -> bool: ...
 
 
 class Payments(Protocol):
@@ -244,22 +256,11 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
     except OutOfStock as short:
         raise _out_of_stock(short.shortages) from short
     deps.workflows.schedule_expiry(order_id, deps.reservation_seconds)
-    deps.publisher.publish(SOURCE, [_event("CheckoutStarted", order, {"cartId": cart.cart_id})])
     return order
 
 
 def _out_of_stock(shortages: list[dict[str, Any]]) -> Conflict:
     return Conflict("Not enough stock for every line; nothing was reserved.", code="out_of_stock", errors=shortages)
-
-
-def _event(name: str, order: Order, data: dict[str, Any] | None = None) -> DomainEvent:
-    body = {
-        "orderId": order.order_id,
-        "total": {"amount": order.totals.total, "currency": order.totals.currency},
-    }
-    return DomainEvent(
-        name, {**body, **(data or {})}, id=stable_id(order.order_id, name), correlation_id=order.order_id
-    )
 
 
 def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Order:
@@ -274,14 +275,12 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
         order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAID:
             deps.workflows.start_order(order.order_id)
-            deps.publisher.publish(SOURCE, [_event("PaymentAuthorized", order, {"paymentIntentId": payment.intent_id})])
         return order
     if (final and payment.declined) or payment.status == PaymentStatus.CANCELED:
         note = f"payment failed: {payment.decline_code or payment.status}"
-        deps.orders.transition(order, OrderStatus.PAYMENT_FAILED, note, release_stock=True)
+        facts = {"declineCode": payment.decline_code} if payment.decline_code else {}
+        deps.orders.transition(order, OrderStatus.PAYMENT_FAILED, note, release_stock=True, facts=facts)
         order = deps.orders.get(order.order_id) or order
-        if order.status is OrderStatus.PAYMENT_FAILED:
-            deps.publisher.publish(SOURCE, [_event("PaymentFailed", order, {"declineCode": payment.decline_code})])
     return order
 
 
@@ -356,8 +355,6 @@ def expire_reservation(deps: Checkout, order_id: str) -> dict[str, Any]:
     order = deps.orders.get(order_id) or order
     if intent_id:
         deps.payments.cancel(intent_id)
-    if order.status is OrderStatus.CANCELLED:
-        deps.publisher.publish(SOURCE, [_event("OrderCancelled", order, {"reason": "reservation_expired"})])
     return {
         "orderId": order_id,
         "status": order.status.value,

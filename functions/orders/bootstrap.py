@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from orders.service import Orders
@@ -9,6 +10,20 @@ from orders.service import Orders
 
 @cache
 def orders() -> Orders:
-    from orders.adapters.dynamodb import DynamoOrders
+    from orders.adapters.dynamodb import DynamoOrderStore
+    from orders.adapters.messaging import SesMailer, SqsFulfilment
+    from orders.adapters.payments import StripeOrderPayments
 
-    return DynamoOrders()
+    shop = os.environ.get("SHOP_NAME", "shopstack")
+    return Orders(
+        store=DynamoOrderStore(),
+        payments=StripeOrderPayments(),
+        mailer=SesMailer(),
+        fulfilment=SqsFulfilment(),
+        shop_name=shop,
+        seller={
+            "name": shop,
+            "address": os.environ.get("SELLER_ADDRESS", ""),
+            "email": os.environ.get("MAIL_FROM", ""),
+        },
+    )

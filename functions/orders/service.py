@@ -1,18 +1,244 @@
-"""Order workflow tasks behind a small port. Each task is safe to run twice."""
+"""Order use cases behind small ports: the order store, payments, mail and the fulfilment queue.
+
+Workflow tasks are idempotent: each effect is recorded on the order in the same conditional
+write (stock state, payment state, invoice number, fulfilment and email marks), so a task run
+twice finds its mark and does nothing. Compensations are the same functions whatever started
+them: the workflow's Catch, a customer's or staff's cancellation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from orders.domain.model import OrderNotFound
+from commerce.clock import utcnow_str
+from commerce.errors import NotFound
+from commerce.ids import new_id
+from commerce.orders import OrderStatus
+from orders.domain import emails
+from orders.domain.model import (
+    ENDED,
+    Order,
+    OrderNotActive,
+    OrderNotFound,
+    PaymentState,
+    Shipment,
+    StockState,
+    TrackingEvent,
+    TrackingStatus,
+)
 
 
-class Orders(Protocol):
-    def summary(self, order_id: str) -> dict[str, Any] | None: ...
+class OrderStore(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+    def list_for_owner(
+        self, owner: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]: ...
+    def list_all(
+        self, status: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]: ...
+    def set_payment_state(self, order: Order, target: PaymentState) -> bool: ...
+    def commit_stock(self, order: Order) -> bool: ...
+    def return_stock(self, order: Order) -> bool: ...
+    def issue_invoice(self, order: Order, seller: dict[str, str]) -> str: ...
+    def invoice(self, order_id: str) -> dict[str, Any] | None: ...
+    def mark(self, order: Order, flag: str) -> bool: ...
+    def transition(self, order: Order, target: OrderStatus, note: str) -> bool: ...
+    def shipments(self, order_id: str) -> list[Shipment]: ...
+    def shipment(self, shipment_id: str) -> Shipment | None: ...
+    def shipment_by_tracking(self, tracking_number: str) -> Shipment | None: ...
+    def add_shipment(self, order: Order, shipment: Shipment) -> None: ...
+    def save_shipment(self, before: Shipment, after: Shipment) -> bool: ...
 
 
-def load_order(orders: Orders, order_id: str) -> dict[str, Any]:
-    summary = orders.summary(order_id)
-    if summary is None:
-        raise OrderNotFound(f"order {order_id} does not exist")
-    return summary
+class Payments(Protocol):
+    def capture(self, intent_id: str, order_id: str) -> None: ...
+    def void_or_refund(self, intent_id: str, order_id: str) -> PaymentState: ...
+
+
+class Mailer(Protocol):
+    def send(self, email: emails.Email) -> None: ...
+
+
+class FulfilmentQueue(Protocol):
+    def request(self, order: Order) -> None: ...
+
+
+@dataclass(frozen=True)
+class Orders:
+    store: OrderStore
+    payments: Payments
+    mailer: Mailer
+    fulfilment: FulfilmentQueue
+    shop_name: str = "shopstack"
+    seller: dict[str, str] | None = None
+
+    def order(self, order_id: str) -> Order:
+        order = self.store.get(order_id)
+        if order is None:
+            raise OrderNotFound(f"order {order_id} does not exist")
+        return order
+
+
+# --- workflow tasks --------------------------------------------------------------------------
+
+
+def capture_payment(deps: Orders, order_id: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    if order.payment_state is PaymentState.CAPTURED:
+        return {"captured": False}
+    order.check_active(OrderStatus.PAID)
+    if order.payment_state is not PaymentState.AUTHORIZED or not order.payment_intent_id:
+        raise OrderNotActive(f"order {order_id} has no authorized payment ({order.payment_state.value})")
+    deps.payments.capture(order.payment_intent_id, order.order_id)
+    deps.store.set_payment_state(order, PaymentState.CAPTURED)
+    return {"captured": True}
+
+
+def commit_stock(deps: Orders, order_id: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    if order.stock_state is StockState.COMMITTED:
+        return {"committed": False}
+    order.check_active(OrderStatus.PAID)
+    if not deps.store.commit_stock(order):
+        raise OrderNotActive(f"order {order_id} stock is {deps.order(order_id).stock_state.value}")
+    return {"committed": True}
+
+
+def issue_invoice(deps: Orders, order_id: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    if order.invoice_number:
+        return {"invoiceNumber": order.invoice_number}
+    order.check_active(OrderStatus.PAID)
+    return {"invoiceNumber": deps.store.issue_invoice(order, deps.seller or {"name": deps.shop_name})}
+
+
+def request_fulfilment(deps: Orders, order_id: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    if order.fulfilment_requested_at:
+        return {"requested": False}
+    order.check_active(OrderStatus.PAID)
+    deps.fulfilment.request(order)
+    deps.store.mark(order, "fulfilmentRequestedAt")
+    return {"requested": True}
+
+
+def confirm_order(deps: Orders, order_id: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    if order.status is OrderStatus.PAID:
+        deps.store.transition(order, OrderStatus.CONFIRMED, "captured, stock committed, invoice issued")
+        order = deps.order(order_id)
+    order.check_active(OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    _send_once(deps, order, "confirmation", emails.confirmation(order, deps.shop_name))
+    return {"status": order.status.value}
+
+
+def _send_once(deps: Orders, order: Order, name: str, email: emails.Email) -> None:
+    """At least once: sent, then marked; a retry after a crash in between sends it again."""
+    if name in order.emails:
+        return
+    deps.mailer.send(email)
+    deps.store.mark(order, f"emails.{name}")
+
+
+# --- compensations ---------------------------------------------------------------------------
+
+
+def release_stock(deps: Orders, order_id: str) -> dict[str, Any]:
+    """Reserved stock goes back to available; committed stock back on hand."""
+    order = deps.order(order_id)
+    returned = deps.store.return_stock(order)
+    return {"stock": deps.order(order_id).stock_state.value, "changed": returned}
+
+
+def void_or_refund_payment(deps: Orders, order_id: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    if order.payment_state in (PaymentState.VOIDED, PaymentState.REFUNDED) or not order.payment_intent_id:
+        return {"payment": order.payment_state.value}
+    outcome = deps.payments.void_or_refund(order.payment_intent_id, order.order_id)
+    deps.store.set_payment_state(order, outcome)
+    return {"payment": outcome.value}
+
+
+def end_order(deps: Orders, order_id: str, outcome: str, reason: str) -> dict[str, Any]:
+    order = deps.order(order_id)
+    target = OrderStatus(outcome)
+    if order.status in ENDED:
+        return {"status": order.status.value}
+    deps.store.transition(order, target, reason[:500])
+    order = deps.order(order_id)
+    if order.status is OrderStatus.CANCELLED:
+        _send_once(deps, order, "cancellation", emails.cancelled(order, deps.shop_name, reason[:200]))
+    return {"status": order.status.value}
+
+
+def cancel(deps: Orders, order_id: str, *, by: str) -> Order:
+    """Cancel before shipment through the same compensations the workflow runs."""
+    order = deps.order(order_id)
+    if order.status is OrderStatus.CANCELLED:
+        return order
+    order.check_cancellable()
+    release_stock(deps, order_id)
+    void_or_refund_payment(deps, order_id)
+    end_order(deps, order_id, OrderStatus.CANCELLED.value, f"cancelled by {by}")
+    return deps.order(order_id)
+
+
+# --- shipping and tracking -------------------------------------------------------------------
+
+
+def create_shipment(deps: Orders, order_id: str, *, carrier: str, tracking_number: str) -> Shipment:
+    from commerce.errors import Conflict
+
+    order = deps.order(order_id)
+    if order.status not in (OrderStatus.CONFIRMED, OrderStatus.SHIPPED):
+        raise Conflict(f"An order that is {order.status.value} cannot be shipped.", code="invalid_state")
+    if deps.store.shipment_by_tracking(tracking_number) is not None:
+        raise Conflict("A shipment with this tracking number exists.", code="duplicate_tracking_number")
+    now = utcnow_str()
+    shipment = Shipment(
+        shipment_id=new_id(),
+        order_id=order_id,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        status=TrackingStatus.SHIPPED,
+        created_at=now,
+        events=(TrackingEvent(TrackingStatus.SHIPPED, now),),
+    )
+    deps.store.add_shipment(order, shipment)
+    order = deps.order(order_id)
+    _send_once(deps, order, f"shipped-{shipment.shipment_id}", emails.shipped(order, shipment, deps.shop_name))
+    return shipment
+
+
+def record_tracking(deps: Orders, shipment: Shipment, event: TrackingEvent) -> Shipment:
+    """Record a carrier's (or staff's) tracking event once; a delivery completes the order
+    when every shipment of it is delivered."""
+    for _ in range(5):
+        after = shipment.with_event(event)
+        if after is None:
+            return shipment
+        if deps.store.save_shipment(shipment, after):
+            _after_delivery(deps, after)
+            return after
+        shipment = deps.store.shipment(shipment.shipment_id) or shipment
+    from commerce.errors import Conflict
+
+    raise Conflict("The shipment changed meanwhile; retry.", code="conflict", retry_after=1)
+
+
+def _after_delivery(deps: Orders, shipment: Shipment) -> None:
+    if shipment.status is not TrackingStatus.DELIVERED:
+        return
+    order = deps.order(shipment.order_id)
+    if order.status is not OrderStatus.SHIPPED:
+        return
+    if all(s.status is TrackingStatus.DELIVERED for s in deps.store.shipments(order.order_id)):
+        deps.store.transition(order, OrderStatus.DELIVERED, f"delivered by {shipment.carrier}")
+        _send_once(deps, deps.order(order.order_id), "delivered", emails.delivered(order, deps.shop_name))
+
+
+def shipment_or_404(deps: Orders, shipment_id: str) -> Shipment:
+    shipment = deps.store.shipment(shipment_id)
+    if shipment is None:
+        raise NotFound("No such shipment.", code="shipment_not_found")
+    return shipment

@@ -12,7 +12,7 @@ def _string(name: str) -> dynamodb.Attribute:
 
 
 class OnDemandTable(Construct):
-    """A PAY_PER_REQUEST table, encrypted, with point-in-time recovery."""
+    """A PAY_PER_REQUEST table, encrypted, with point-in-time recovery and an optional stream."""
 
     def __init__(
         self,
@@ -22,6 +22,7 @@ class OnDemandTable(Construct):
         partition_key: str,
         sort_key: str | None = None,
         time_to_live_attribute: str | None = None,
+        stream: dynamodb.StreamViewType | None = None,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -36,6 +37,7 @@ class OnDemandTable(Construct):
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=time_to_live_attribute,
+            stream=stream,
             removal_policy=removal_policy,
         )
 
@@ -46,4 +48,13 @@ class OnDemandTable(Construct):
             partition_key=_string(partition_key),
             sort_key=_string(sort_key),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+
+    def add_index(self, *, index_name: str, partition_key: str, sort_key: str | None = None) -> None:
+        """Add a global secondary index projecting every attribute."""
+        self.table.add_global_secondary_index(
+            index_name=index_name,
+            partition_key=_string(partition_key),
+            sort_key=_string(sort_key) if sort_key else None,
+            projection_type=dynamodb.ProjectionType.ALL,
         )

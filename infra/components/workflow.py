@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -19,6 +19,16 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.TooManyRequestsException",
 ]
 """Transient Lambda service errors, retried with backoff; the function's own errors are not."""
+
+TRANSIENT_ERROR = "TransientError"
+"""The error name a task function raises for a failure worth retrying (throttling, timeouts)."""
+
+
+def add_retries(step: sfn.TaskStateBase, *, transient_errors: Sequence[str] = ()) -> None:
+    """Retry Lambda service errors (2 s, doubling, 6 attempts) and then `transient_errors` (2 s, doubling, 4)."""
+    step.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2)
+    if transient_errors:
+        step.add_retry(errors=list(transient_errors), interval=Duration.seconds(2), max_attempts=4, backoff_rate=2)
 
 
 def lambda_task(
@@ -44,19 +54,50 @@ def lambda_task(
         output_path="$.Payload",
         task_timeout=sfn.Timeout.duration(timeout),
     )
-    step.add_retry(errors=LAMBDA_SERVICE_ERRORS, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2)
+    add_retries(step)
     step.add_catch(on_error, errors=[sfn.Errors.ALL], result_path="$.error")
     return step
 
 
-def failure(scope: Construct, state_id: str) -> sfn.Fail:
-    """A Fail state that ends the execution with the caught error and cause (`$.error`)."""
+def effect_task(
+    scope: Construct,
+    state_id: str,
+    *,
+    function: lambda_.IFunction,
+    payload: Mapping[str, Any],
+    timeout: Duration,
+    on_error: sfn.IChainable,
+    error_path: str = "$.error",
+) -> tasks.LambdaInvoke:
+    """A Lambda invocation run for its effect: the input passes through unchanged (`ResultPath: null`).
+
+    The function is the state's resource (its response is not wrapped), Lambda service errors and
+    `TransientError` are retried with backoff, and any other error is caught into `error_path` and
+    handed to `on_error`.
+    """
+    step = tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(dict(payload)),
+        payload_response_only=True,
+        retry_on_service_exceptions=False,
+        result_path=sfn.JsonPath.DISCARD,
+        task_timeout=sfn.Timeout.duration(timeout),
+    )
+    add_retries(step, transient_errors=[TRANSIENT_ERROR])
+    step.add_catch(on_error, errors=[sfn.Errors.ALL], result_path=error_path)
+    return step
+
+
+def failure(scope: Construct, state_id: str, *, error_path: str = "$.error", comment: str | None = None) -> sfn.Fail:
+    """A Fail state that ends the execution with the caught error and cause (at `error_path`)."""
     return sfn.Fail(
         scope,
         state_id,
-        comment="Ends the execution with the failing task's own error and cause",
-        error_path="$.error.Error",
-        cause_path="$.error.Cause",
+        comment=comment or "Ends the execution with the failing task's own error and cause",
+        error_path=f"{error_path}.Error",
+        cause_path=f"{error_path}.Cause",
     )
 
 

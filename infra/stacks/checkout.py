@@ -1,16 +1,14 @@
-"""ShopstackCheckout: Carts table, Stripe secret, CheckoutApi and CheckoutTasks, ReservationExpiry."""
+"""ShopstackCheckout: Carts table, CheckoutApi and CheckoutTasks, ReservationExpiry."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, SecretValue, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -20,13 +18,6 @@ from infra.settings import Settings
 
 API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
-STRIPE_PLACEHOLDER = {"secretKey": "sk_test_replace_me", "webhookSecret": "whsec_replace_me"}
-"""The secret's initial value; ops put the real keys in place after the first deployment."""
-
-
-def stripe_secret_name(stage: str) -> str:
-    """`shopstack/<stage>/stripe`, the Secrets Manager name of the Stripe keys."""
-    return f"shopstack/{stage}/stripe"
 
 
 class CheckoutStack(Stack):
@@ -46,6 +37,7 @@ class CheckoutStack(Stack):
         order_workflow: sfn.IStateMachine,
         user_pool: cognito.IUserPool,
         user_pool_client: cognito.IUserPoolClient,
+        stripe_secret_name: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: checkout service", **kwargs)
@@ -59,15 +51,7 @@ class CheckoutStack(Stack):
             removal_policy=settings.removal_policy,
         ).table
 
-        self.stripe_secret_name = stripe_secret_name(settings.stage)
-        self.stripe_secret = secretsmanager.Secret(
-            self,
-            "StripeSecret",
-            secret_name=self.stripe_secret_name,
-            description="Stripe API secret key and webhook signing secret (JSON: secretKey, webhookSecret)",
-            secret_string_value=SecretValue.unsafe_plain_text(json.dumps(STRIPE_PLACEHOLDER)),
-            removal_policy=settings.removal_policy,
-        )
+        self.stripe_secret_name = stripe_secret_name
 
         common = {
             "CARTS_TABLE": self.carts_table.table_name,
@@ -113,7 +97,12 @@ class CheckoutStack(Stack):
         ).function
 
         CfnOutput(self, "CartsTableName", value=self.carts_table.table_name)
-        CfnOutput(self, "StripeSecretName", value=self.stripe_secret_name)
+        CfnOutput(
+            self,
+            "StripeSecretName",
+            value=self.stripe_secret_name,
+            description="The Stripe secret checkout reads (owned by ShopstackShared)",
+        )
         CfnOutput(self, "ReservationWorkflowArn", value=self.reservation_workflow.state_machine_arn)
 
     def _reservation_workflow(self, settings: Settings) -> sfn.StateMachine:

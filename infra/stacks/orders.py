@@ -1,24 +1,45 @@
-"""ShopstackOrders: Orders table, fulfilment queue, OrderTasks function, OrderWorkflow."""
+"""ShopstackOrders: Orders table and stream, fulfilment queue, carrier secret, SES identity, the orders
+functions and the OrderWorkflow."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
-from infra.components.workflow import failure, lambda_task, logged_state_machine
+from infra.components.workflow import effect_task, failure, logged_state_machine
 from infra.settings import Settings
 
+API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
+WORKFLOW_TIMEOUT = Duration.hours(1)
+FULFILMENT_BATCH_SIZE = 10
+STREAM_BATCH_SIZE = 100
+STREAM_RETRY_ATTEMPTS = 5
+CARRIER_SIGNING_KEY = "signingSecret"
+CARRIER_SECRET_LENGTH = 48
+COMPENSATION_ERROR_PATH = "$.compensationError"
+
+
+def carrier_secret_name(stage: str) -> str:
+    """`shopstack/<stage>/carrier`, the Secrets Manager name of the carrier webhook signing key."""
+    return f"shopstack/{stage}/carrier"
 
 
 class OrdersStack(Stack):
-    """Order workflow, tasks and fulfilment."""
+    """Order workflow, orders API, fulfilment, tracking and order events."""
 
     def __init__(
         self,
@@ -28,17 +49,66 @@ class OrdersStack(Stack):
         settings: Settings,
         layer: lambda_.ILayerVersion,
         event_bus: events.IEventBus,
+        products_table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
+        user_pool: cognito.IUserPool,
+        user_pool_client: cognito.IUserPoolClient,
+        stripe_secret_name: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: orders service", **kwargs)
 
-        self.orders_table = OnDemandTable(
-            self, "Orders", partition_key="pk", sort_key="sk", removal_policy=settings.removal_policy
-        ).table
+        orders = OnDemandTable(
+            self,
+            "Orders",
+            partition_key="pk",
+            sort_key="sk",
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            removal_policy=settings.removal_policy,
+        )
+        orders.add_index(index_name="byOwner", partition_key="owner", sort_key="createdAt")
+        orders.add_index(index_name="byStatus", partition_key="status", sort_key="createdAt")
+        orders.add_index(index_name="byShipment", partition_key="shipmentId")
+        orders.add_index(index_name="byTracking", partition_key="trackingNumber")
+        self.orders_table = orders.table
 
         fulfilment = QueueWithDeadLetter(self, "Fulfilment", consumer_timeout=TASK_TIMEOUT)
         self.fulfilment_queue = fulfilment.queue
         self.fulfilment_dlq = fulfilment.dlq
+
+        self.order_events_dlq = sqs.Queue(
+            self,
+            "OrderEventsDlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+
+        self.carrier_secret_name = carrier_secret_name(settings.stage)
+        self.carrier_secret = secretsmanager.Secret(
+            self,
+            "CarrierSecret",
+            secret_name=self.carrier_secret_name,
+            description="HMAC key carriers sign tracking webhooks with (JSON: signingSecret)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({}),
+                generate_string_key=CARRIER_SIGNING_KEY,
+                password_length=CARRIER_SECRET_LENGTH,
+                exclude_punctuation=True,
+            ),
+            removal_policy=settings.removal_policy,
+        )
+
+        self.email_identity = ses.EmailIdentity(
+            self, "SenderIdentity", identity=ses.Identity.email(settings.mail_from)
+        )
+
+        mail = {"MAIL_FROM": settings.mail_from, "SHOP_NAME": settings.shop_name}
+        common = {
+            "ORDERS_TABLE": self.orders_table.table_name,
+            "PRODUCTS_TABLE": products_table.table_name,
+            "STRIPE_SECRET_NAME": stripe_secret_name,
+        }
 
         self.tasks_function = ServiceFunction(
             self,
@@ -49,33 +119,148 @@ class OrdersStack(Stack):
             timeout=TASK_TIMEOUT,
             layers=[layer],
             log_retention=settings.log_retention,
+            environment={**common, "FULFILMENT_QUEUE_URL": self.fulfilment_queue.queue_url, **mail},
+        ).function
+
+        self.api_function = ServiceFunction(
+            self,
+            "OrdersApi",
+            service="orders",
+            handler="orders.entrypoints.api.handler",
+            description="shopstack orders: orders, invoices, shipments, tracking and the carrier webhook",
+            timeout=API_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
             environment={
-                "ORDERS_TABLE": self.orders_table.table_name,
-                "EVENT_BUS_NAME": event_bus.event_bus_name,
+                **common,
+                "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                "CARRIER_SECRET_NAME": self.carrier_secret_name,
+                **mail,
+                "USER_POOL_ID": user_pool.user_pool_id,
+                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
             },
         ).function
+
+        self.fulfilment_consumer = ServiceFunction(
+            self,
+            "FulfilmentConsumer",
+            service="orders",
+            handler="orders.entrypoints.on_fulfilment.handler",
+            description="shopstack orders: consumes fulfilment requests",
+            timeout=TASK_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={"ORDERS_TABLE": self.orders_table.table_name},
+        ).function
+        self.fulfilment_consumer.add_event_source(
+            sources.SqsEventSource(
+                self.fulfilment_queue, batch_size=FULFILMENT_BATCH_SIZE, report_batch_item_failures=True
+            )
+        )
+
+        self.events_publisher = ServiceFunction(
+            self,
+            "OrderEventsPublisher",
+            service="orders",
+            handler="orders.entrypoints.on_change.handler",
+            description="shopstack orders: publishes committed order changes from the table stream",
+            timeout=TASK_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={"EVENT_BUS_NAME": event_bus.event_bus_name},
+        ).function
+        self.events_publisher.add_event_source(
+            sources.DynamoEventSource(
+                self.orders_table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=STREAM_BATCH_SIZE,
+                bisect_batch_on_error=True,
+                retry_attempts=STREAM_RETRY_ATTEMPTS,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.order_events_dlq),
+            )
+        )
 
         self.workflow = self._workflow(settings)
 
         CfnOutput(self, "OrdersTableName", value=self.orders_table.table_name)
         CfnOutput(self, "OrderWorkflowArn", value=self.workflow.state_machine_arn)
         CfnOutput(self, "FulfilmentQueueUrl", value=self.fulfilment_queue.queue_url)
+        CfnOutput(self, "OrderEventsDlqUrl", value=self.order_events_dlq.queue_url)
+        CfnOutput(self, "CarrierSecretName", value=self.carrier_secret_name)
+
+    def _task(
+        self,
+        state_id: str,
+        task: str,
+        *,
+        on_error: sfn.IChainable,
+        error_path: str = "$.error",
+        **fields: Any,
+    ) -> sfn.TaskStateBase:
+        """An OrderTasks invocation `{"task", "orderId", **fields}` run for its effect."""
+        return effect_task(
+            self,
+            state_id,
+            function=self.tasks_function,
+            payload={"task": task, "orderId": sfn.JsonPath.string_at("$.orderId"), **fields},
+            timeout=TASK_TIMEOUT,
+            on_error=on_error,
+            error_path=error_path,
+        )
 
     def _workflow(self, settings: Settings) -> sfn.StateMachine:
-        failed = failure(self, "OrderFailed")
-        load_order = lambda_task(
+        """`{"orderId"}`: carry a paid order to CONFIRMED, or compensate in reverse and end it."""
+        compensation_failed = failure(
             self,
-            "LoadOrder",
-            function=self.tasks_function,
-            payload={"task": "load_order", "orderId": sfn.JsonPath.string_at("$.orderId")},
-            timeout=TASK_TIMEOUT,
-            on_error=failed,
+            "CompensationFailed",
+            error_path=COMPENSATION_ERROR_PATH,
+            comment="A compensation failed after its retries; the order needs an operator",
+        )
+
+        def compensation(state_id: str, task: str, **fields: Any) -> sfn.TaskStateBase:
+            return self._task(
+                state_id, task, on_error=compensation_failed, error_path=COMPENSATION_ERROR_PATH, **fields
+            )
+
+        release_stock = compensation("ReleaseStock", "release_stock")
+        release_stock.next(compensation("VoidOrRefundPayment", "void_or_refund_payment")).next(
+            compensation(
+                "EndOrder",
+                "end_order",
+                outcome=sfn.JsonPath.string_at("$.outcome"),
+                error=sfn.JsonPath.object_at("$.error"),
+            )
+        ).next(failure(self, "Failed"))
+
+        payment_failed = sfn.Pass(
+            self,
+            "PaymentFailedOutcome",
+            comment="The payment could not be captured",
+            result=sfn.Result.from_string("PAYMENT_FAILED"),
+            result_path="$.outcome",
+        ).next(release_stock)
+        cancelled = sfn.Pass(
+            self,
+            "CancelledOutcome",
+            comment="The order was cancelled or a step after the capture failed",
+            result=sfn.Result.from_string("CANCELLED"),
+            result_path="$.outcome",
+        ).next(release_stock)
+
+        definition = (
+            sfn.Chain.start(self._task("CapturePayment", "capture_payment", on_error=payment_failed))
+            .next(self._task("CommitStock", "commit_stock", on_error=cancelled))
+            .next(self._task("IssueInvoice", "issue_invoice", on_error=cancelled))
+            .next(self._task("RequestFulfilment", "request_fulfilment", on_error=cancelled))
+            .next(self._task("ConfirmOrder", "confirm_order", on_error=cancelled))
+            .next(sfn.Succeed(self, "Done"))
         )
         return logged_state_machine(
             self,
             "OrderWorkflow",
             stage=settings.stage,
-            definition=load_order.next(sfn.Succeed(self, "Done")),
-            timeout=Duration.days(1),
+            definition=definition,
+            timeout=WORKFLOW_TIMEOUT,
             log_retention=settings.log_retention,
         )

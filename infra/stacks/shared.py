@@ -1,22 +1,31 @@
-"""ShopstackShared: event bus, idempotency table, shared layer, Cognito user pool."""
+"""ShopstackShared: event bus, idempotency table, shared layer, Cognito user pool, Stripe secret."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, SecretValue, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_events as events
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.components import OnDemandTable, SharedLayer
 from infra.settings import Settings
 
 ADMIN_GROUP = "admin"
+STRIPE_PLACEHOLDER = {"secretKey": "sk_test_replace_me", "webhookSecret": "whsec_replace_me"}
+"""The Stripe secret's initial value; ops put the real keys in place after the first deployment."""
+
+
+def stripe_secret_name(stage: str) -> str:
+    """`shopstack/<stage>/stripe`, the Secrets Manager name of the Stripe keys."""
+    return f"shopstack/{stage}/stripe"
 
 
 class SharedStack(Stack):
-    """Resources every service uses."""
+    """Resources every service uses (the Stripe secret too: checkout and orders both read it)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="shopstack: shared resources", **kwargs)
@@ -78,8 +87,19 @@ class SharedStack(Stack):
             refresh_token_validity=Duration.days(30),
         )
 
+        self.stripe_secret_name = stripe_secret_name(settings.stage)
+        self.stripe_secret = secretsmanager.Secret(
+            self,
+            "StripeSecret",
+            secret_name=self.stripe_secret_name,
+            description="Stripe API secret key and webhook signing secret (JSON: secretKey, webhookSecret)",
+            secret_string_value=SecretValue.unsafe_plain_text(json.dumps(STRIPE_PLACEHOLDER)),
+            removal_policy=settings.removal_policy,
+        )
+
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
         CfnOutput(self, "IdempotencyTableName", value=self.idempotency_table.table_name)
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
         CfnOutput(self, "SharedLayerArn", value=self.layer.layer_version_arn)
+        CfnOutput(self, "StripeSecretName", value=self.stripe_secret_name)

@@ -173,14 +173,41 @@ class UserPoolGroup(LocalModel):
         return cls(name)
 
 
+PUNCTUATION = string.punctuation
+
+
+def secret_alphabets(spec: dict[str, Any]) -> list[str]:
+    """The character classes GenerateSecretString draws from, after its Exclude* settings."""
+    classes = [
+        ("ExcludeLowercase", string.ascii_lowercase),
+        ("ExcludeUppercase", string.ascii_uppercase),
+        ("ExcludeNumbers", string.digits),
+        ("ExcludePunctuation", PUNCTUATION),
+    ]
+    excluded = set(str(spec.get("ExcludeCharacters", "")))
+    alphabets = ["".join(c for c in chars if c not in excluded) for flag, chars in classes if not spec.get(flag)]
+    if spec.get("IncludeSpace") and " " not in excluded:
+        alphabets.append(" ")
+    return [a for a in alphabets if a]
+
+
+def generated_password(spec: dict[str, Any]) -> str:
+    """A random password as Secrets Manager generates it: PasswordLength (32) characters, one of each
+    included type unless RequireEachIncludedType is false."""
+    alphabets = secret_alphabets(spec)
+    if not alphabets:
+        raise ValueError("GenerateSecretString excludes every character")
+    length = int(spec.get("PasswordLength", 32))
+    every = "".join(alphabets)
+    required = [secrets.choice(a) for a in alphabets] if spec.get("RequireEachIncludedType", True) else []
+    chars = required[:length] + [secrets.choice(every) for _ in range(length - len(required[:length]))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
 def generated_secret(spec: dict[str, Any]) -> str:
     """A value for GenerateSecretString: a random password, inside the template if one is given."""
-    alphabet = string.ascii_letters + string.digits
-    if not spec.get("ExcludePunctuation"):
-        alphabet += "!#$%&*+-.:;=?@^_~"
-    excluded = str(spec.get("ExcludeCharacters", ""))
-    alphabet = "".join(c for c in alphabet if c not in excluded)
-    password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    password = generated_password(spec)
     template = spec.get("SecretStringTemplate")
     if template and spec.get("GenerateStringKey"):
         document = json.loads(template)
@@ -229,6 +256,87 @@ class Secret(LocalModel):
             force_overwrite=False,
         )
         return cls(json.loads(created)["ARN"], name)
+
+
+def _ses(account_id: str, region_name: str) -> Any:
+    from moto.ses.models import ses_backends
+
+    return ses_backends[account_id][region_name]
+
+
+class EmailIdentity(LocalModel):
+    """AWS::SES::EmailIdentity, verified at once: an address, or a domain any of whose addresses
+    may send."""
+
+    def __init__(self, identity: Any) -> None:
+        self.identity = identity
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.identity.email_identity)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name.startswith("DkimDNSTokenName"):
+            return f"local{attribute_name[-1]}._domainkey.{self.identity.email_identity}"
+        if attribute_name.startswith("DkimDNSTokenValue"):
+            return f"local{attribute_name[-1]}.dkim.amazonses.com"
+        return self.physical_resource_id
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> EmailIdentity:
+        properties = cloudformation_json.get("Properties", {})
+        name = str(properties["EmailIdentity"])
+        if "@" not in name:
+            name = name.lower()
+        configuration_set = (properties.get("ConfigurationSetAttributes") or {}).get("ConfigurationSetName")
+        identity = _ses(account_id, region_name).create_email_identity_v2(
+            name, None, properties.get("DkimSigningAttributes"), configuration_set
+        )
+        identity.verified_for_sending_status = True
+        identity.verification_status = "SUCCESS"
+        return cls(identity)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _ses(account_id, region_name).email_identities.pop(resource_name, None)
+
+
+class ConfigurationSet(LocalModel):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> ConfigurationSet:
+        properties = cloudformation_json.get("Properties", {})
+        name = str(properties.get("Name") or f"{resource_name}-{secrets.token_hex(6)}")
+        _ses(account_id, region_name).create_configuration_set(name)
+        return cls(name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _ses(account_id, region_name).config_sets.pop(resource_name, None)
 
 
 def _apigateway(account_id: str, region_name: str) -> Any:
@@ -406,4 +514,6 @@ MODELS: dict[str, type[LocalModel]] = {
     "AWS::SecretsManager::Secret": Secret,
     "AWS::ApiGateway::Stage": Stage,
     "AWS::ApiGateway::Authorizer": Authorizer,
+    "AWS::SES::EmailIdentity": EmailIdentity,
+    "AWS::SES::ConfigurationSet": ConfigurationSet,
 }

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from shopstack.localcloud import auth
+from shopstack.localcloud import auth, mail
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 LOCALCLOUD_PATH = "/_localcloud"
@@ -226,6 +226,9 @@ class LocalGateway:
     def _handle(self, request: Request) -> tuple[int, Headers, bytes]:
         if request.path == LOCALCLOUD_PATH and request.method == "GET":
             return _json_response(200, self._localcloud_info(), request)
+        if request.path == mail.MAIL_PATH and request.method == "GET":
+            to = (query_parameters(request.environ.get("QUERY_STRING", ""))[0] or {}).get("to")
+            return _json_response(200, mail.captured(self.account_id, self.region, to), request)
         found = self._route(request.path)
         if found is None:
             return _error(self._apis[0] if self._apis else None, "MISSING_AUTHENTICATION_TOKEN", request)

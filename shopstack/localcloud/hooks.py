@@ -79,6 +79,17 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "create_event_source_mapping",
         ("self", "spec"),
     ),
+    PatchPoint("ddb_stream_dispatch_detach", "moto.dynamodb.models.table", "StreamShard", "add", ("self", "old", "new")),
+    PatchPoint(
+        "ddb_stream_live_shard",
+        "moto.dynamodbstreams.models",
+        "DynamoDBStreamsBackend",
+        "get_records",
+        ("self", "iterator_arn", "limit"),
+    ),
+    PatchPoint("ses_capture_bodies", "moto.ses.responses", "EmailResponse", "send_email", ("self",)),
+    PatchPoint("ses_capture_bodies", "moto.ses.responses", "EmailResponse", "send_raw_email", ("self",)),
+    PatchPoint("ses_capture_bodies", "moto.sesv2.responses", "SESV2Response", "send_email", ("self",)),
     PatchPoint(
         "events_lambda_sfn_targets",
         "moto.events.models",
@@ -150,13 +161,15 @@ def _replace(point: PatchPoint, replacement: Any) -> None:
     setattr(owner, point.attribute, replacement)
 
 
-def _original(hook: str, attribute: str) -> Any:
-    point = _point(hook, attribute)
+def _original(hook: str, attribute: str, owner: str | None = None) -> Any:
+    point = _point(hook, attribute, owner)
     return _unwrap(_ORIGINALS[(point.module, point.owner, point.attribute)])
 
 
-def _point(hook: str, attribute: str) -> PatchPoint:
-    return next(p for p in PATCH_POINTS if p.hook == hook and p.attribute == attribute)
+def _point(hook: str, attribute: str, owner: str | None = None) -> PatchPoint:
+    return next(
+        p for p in PATCH_POINTS if p.hook == hook and p.attribute == attribute and owner in (None, p.owner)
+    )
 
 
 def pool() -> Invoker:
@@ -246,6 +259,81 @@ def hook_sqs_mapping_detach() -> None:
         return esm
 
     _replace(_point("sqs_mapping_detach", "create_event_source_mapping"), create_event_source_mapping)
+
+
+# --- DynamoDB streams: records only; pollers.py runs the mappings, outside any request -----------
+
+MAX_SHARD_ITERATORS = 1000
+
+
+def hook_ddb_stream_dispatch_detach() -> None:
+    """A write appends its stream record and invokes nothing: moto would call the mapped function
+    inside the write, holding the DynamoDB lock the function's own writes wait for."""
+    from moto.dynamodb.models.table import StreamRecord
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        view_type = self.table.stream_specification["StreamViewType"]
+        event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        sequence_number = len(self.items) + self.starting_sequence_number
+        self.items.append(StreamRecord(self.table, view_type, event_name, old, new, sequence_number))
+
+    _replace(_point("ddb_stream_dispatch_detach", "add"), add)
+
+
+def hook_ddb_stream_live_shard() -> None:
+    """GetRecords reads the table's current shard, and old shard iterators expire.
+
+    A failed transaction makes moto swap each table it touched for a copy taken before, so an
+    iterator would keep reading the discarded table's shard. Iterators beyond the newest
+    MAX_SHARD_ITERATORS are dropped (AWS expires them after 15 minutes), since every GetRecords
+    creates one."""
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        iterator = self.shard_iterators[iterator_arn]
+        table = self.dynamodb.tables.get(iterator.stream_shard.table.name)
+        if table is not None and table.stream_shard is not None:
+            iterator.stream_shard = table.stream_shard
+        result: dict[str, Any] = _original("ddb_stream_live_shard", "get_records")(self, iterator_arn, limit)
+        _expire_oldest(self.shard_iterators, MAX_SHARD_ITERATORS)
+        return result
+
+    _replace(_point("ddb_stream_live_shard", "get_records"), get_records)
+
+
+def _expire_oldest(iterators: dict[str, Any], keep: int) -> None:
+    for arn in list(iterators)[: max(0, len(iterators) - keep)]:
+        iterators.pop(arn, None)
+
+
+# --- SES: keep both bodies of a message and when it was sent -----------------------------------
+
+
+def hook_ses_capture_bodies() -> None:
+    """moto keeps one body per message (HTML when both are given): keep text, HTML and the time."""
+    from shopstack.localcloud import mail
+
+    def send_email_v1(self: Any) -> Any:
+        result = _original("ses_capture_bodies", "send_email", "EmailResponse")(self)
+        text, html = self._get_param("Message.Body.Text.Data"), self._get_param("Message.Body.Html.Data")
+        mail.stamp(self.backend.sent_messages, str(result.result["MessageId"]), text=text, html=html)
+        return result
+
+    def send_raw_email_v1(self: Any) -> Any:
+        result = _original("ses_capture_bodies", "send_raw_email")(self)
+        mail.stamp(self.backend.sent_messages, str(result.result["MessageId"]))
+        return result
+
+    def send_email_v2(self: Any) -> Any:
+        result = _original("ses_capture_bodies", "send_email", "SESV2Response")(self)
+        body = (json.loads(self.body).get("Content", {}).get("Simple") or {}).get("Body", {})
+        text, html = (body.get("Text") or {}).get("Data"), (body.get("Html") or {}).get("Data")
+        sent = self.sesv2_backend.core_backend.sent_messages
+        mail.stamp(sent, str(json.loads(result)["MessageId"]), text=text, html=html)
+        return result
+
+    _replace(_point("ses_capture_bodies", "send_email", "EmailResponse"), send_email_v1)
+    _replace(_point("ses_capture_bodies", "send_raw_email", "EmailResponse"), send_raw_email_v1)
+    _replace(_point("ses_capture_bodies", "send_email", "SESV2Response"), send_email_v2)
 
 
 # --- EventBridge: Lambda and Step Functions targets ---------------------------------------------
@@ -352,6 +440,9 @@ HOOKS: dict[str, Callable[[], None]] = {
     "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
     "sfn_execution_name": hook_sfn_execution_name,
     "sqs_mapping_detach": hook_sqs_mapping_detach,
+    "ddb_stream_dispatch_detach": hook_ddb_stream_dispatch_detach,
+    "ddb_stream_live_shard": hook_ddb_stream_live_shard,
+    "ses_capture_bodies": hook_ses_capture_bodies,
     "events_lambda_sfn_targets": hook_events_targets,
     "cfn_physical_ids": hook_cfn_physical_ids,
     "cfn_resource_types": hook_cfn_resource_types,

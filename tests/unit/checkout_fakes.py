@@ -72,7 +72,15 @@ class FakeStock:
     def set_token(self, order_id: str, token_hash: str) -> None:
         self.orders[order_id] = replace(self.orders[order_id], token_hash=token_hash)
 
-    def transition(self, order: Order, target: OrderStatus, note: str, *, release_stock: bool) -> bool:
+    def transition(
+        self,
+        order: Order,
+        target: OrderStatus,
+        note: str,
+        *,
+        release_stock: bool,
+        facts: dict[str, str] | None = None,
+    ) -> bool:
         check_transition(order.status, target)
         current = self.orders[order.order_id]
         if current.status is not order.status:

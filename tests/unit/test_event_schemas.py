@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -39,31 +40,68 @@ def test_every_published_event_has_a_schema_and_matches_it() -> None:
         _validator(event.name).validate(event.detail())
 
 
-def _checkout_events() -> list[DomainEvent]:
-    from checkout import service as checkout
-    from tests.unit.checkout_fakes import make_checkout
+ORDER = {
+    "pk": "ORDER#o1",
+    "sk": "ORDER",
+    "orderId": "o1",
+    "status": "PENDING_PAYMENT",
+    "cartId": "c1",
+    "email": "a@example.com",
+    "totalAmount": 2679,
+    "currency": "usd",
+    "paymentIntentId": "pi_1",
+    "history": [],
+}
+SHIPMENT = {
+    "pk": "ORDER#o1",
+    "sk": "SHIPMENT#s1",
+    "shipmentId": "s1",
+    "orderId": "o1",
+    "carrier": "UPS",
+    "trackingNumber": "1Z999",
+    "events": [{"status": "SHIPPED", "at": "2026-01-01T00:00:00.000Z"}],
+}
 
-    deps, parts = make_checkout(A=5)
-    address = {"name": "A", "line1": "l", "city": "c", "postalCode": "1", "country": "US"}
-    for order_id, method in (("paid", "pm_card_visa"), ("declined", "pm_card_chargeDeclined"), ("open", None)):
-        cart, _ = checkout.create_cart(deps, owner=None)
-        cart = checkout.set_item(deps, cart, "A", 1)
-        checkout.checkout(deps, cart, checkout.CheckoutRequest("a@example.com", address, method), order_id=order_id)
-    checkout.expire_reservation(deps, "open")
-    return [e for _, e in parts["publisher"].published]
+
+def _order_changes() -> list[DomainEvent]:
+    from orders.domain.events import events_for_change
+
+    changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = [(None, ORDER)]
+    previous = ORDER
+    for status in ("PAID", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "PAYMENT_FAILED"):
+        current = {**previous, "status": status, "history": [{"status": status, "note": "why"}]}
+        changes.append((previous, current))
+        previous = current
+    delivered = {**SHIPMENT, "events": [*SHIPMENT["events"], {"status": "DELIVERED", "at": "2026-01-02T00:00:00.000Z"}]}
+    changes += [(None, SHIPMENT), (SHIPMENT, delivered), (delivered, delivered), (ORDER, None)]
+    return [event for old, new in changes for _, event in events_for_change(old, new)]
 
 
-def test_every_checkout_event_has_a_schema_and_matches_it() -> None:
-    events = _checkout_events()
-    assert {e.name for e in events} == {
-        "CartCreated",
+def test_every_order_change_event_has_a_schema_and_matches_it() -> None:
+    events = _order_changes()
+    assert [e.name for e in events] == [
         "CheckoutStarted",
         "PaymentAuthorized",
-        "PaymentFailed",
+        "OrderConfirmed",
+        "OrderShipped",
+        "OrderDelivered",
         "OrderCancelled",
-    }
+        "PaymentFailed",
+        "ShipmentUpdated",
+        "ShipmentUpdated",
+    ]
     for event in events:
         _validator(event.name).validate(event.detail())
+
+
+def test_a_redelivered_change_publishes_the_same_event_ids() -> None:
+    assert [e.id for e in _order_changes()] == [e.id for e in _order_changes()]
+
+
+def test_every_event_named_in_the_catalogue_has_a_schema() -> None:
+    listed = {p.name.removesuffix(".schema.json") for p in EVENTS.glob("*.schema.json")} - {"envelope"}
+    readme = (EVENTS / "README.md").read_text()
+    assert all(f"[{name}]" in readme for name in listed)
 
 
 def test_schemas_reject_a_malformed_detail() -> None:

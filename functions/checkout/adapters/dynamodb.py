@@ -90,6 +90,7 @@ class OrderRecord(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")
     history = ListAttribute[Any](of=MapAttribute)
+    decline_code = UnicodeAttribute(attr_name="declineCode", null=True)
 
 
 class WebhookRecord(Model):
@@ -337,7 +338,15 @@ class DynamoOrders:
             actions=[OrderRecord.token_hash.set(token_hash)], condition=OrderRecord.pk.exists()
         )
 
-    def transition(self, order: Order, target: OrderStatus, note: str, *, release_stock: bool) -> bool:
+    def transition(
+        self,
+        order: Order,
+        target: OrderStatus,
+        note: str,
+        *,
+        release_stock: bool,
+        facts: dict[str, str] | None = None,
+    ) -> bool:
         """Move the order from its current status to `target`, releasing its reservations in the
         same transaction when asked. False when another writer moved it first."""
         check_transition(order.status, target)
@@ -352,6 +361,7 @@ class DynamoOrders:
                         OrderRecord.history.set(
                             OrderRecord.history.append([{"status": target.value, "at": now, "note": note}])
                         ),
+                        *[OrderRecord.decline_code.set(code) for code in [(facts or {}).get("declineCode")] if code],
                     ],
                     condition=OrderRecord.status == order.status.value,
                 )

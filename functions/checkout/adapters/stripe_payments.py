@@ -1,55 +1,15 @@
-"""Payments through the `stripe` SDK. The keys live in Secrets Manager (read through Powertools
-parameters with a cache); `apiBase` in the secret points the SDK elsewhere (the local Stripe
-emulator), so real Stripe test mode needs configuration only."""
+"""Payments through the `stripe` SDK (client and keys from `commerce.stripe_client`)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from checkout.domain.order import Order, Payment, PaymentStatus
-from commerce.config import setting
-from commerce.errors import DependencyUnavailable
-
-SECRET_MAX_AGE_SECONDS = 300
-
-
-def stripe_settings() -> dict[str, Any]:
-    from aws_lambda_powertools.utilities import parameters
-
-    value: dict[str, Any] = parameters.get_secret(
-        setting("STRIPE_SECRET_NAME"), transform="json", max_age=SECRET_MAX_AGE_SECONDS
-    )
-    return value
-
-
-@cache
-def _client(api_key: str, api_base: str | None) -> Any:
-    import stripe
-
-    options: dict[str, Any] = {
-        "max_network_retries": 2,
-        "http_client": stripe.new_default_http_client(timeout=8),
-    }
-    if api_base:
-        options["base_addresses"] = {"api": api_base}
-    return stripe.StripeClient(api_key, **options)
-
-
-def client() -> Any:
-    config = stripe_settings()
-    return _client(str(config["secretKey"]), config.get("apiBase"))
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    """SDK objects (StripeObject) as plain dicts."""
-    if obj is None:
-        return {}
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+from commerce.stripe_client import client, plain, stripe_settings, transient_errors, unavailable
 
 
 def _payment(sdk_intent: Any) -> Payment:
-    intent = _plain(sdk_intent)
+    intent = plain(sdk_intent)
     error = intent.get("last_payment_error") or {}
     return Payment(
         intent_id=intent["id"],
@@ -60,12 +20,6 @@ def _payment(sdk_intent: Any) -> Payment:
         order_id=(intent.get("metadata") or {}).get("orderId"),
         decline_code=(error.get("decline_code") or error.get("code")) if error else None,
         decline_message=error.get("message") if error else None,
-    )
-
-
-def _unavailable(exc: Exception) -> DependencyUnavailable:
-    return DependencyUnavailable(
-        f"The payment provider is unavailable ({type(exc).__name__}); retry shortly.", retry_after=2
     )
 
 
@@ -94,13 +48,13 @@ class StripePayments:
             )
         except stripe.CardError as declined:
             return self._declined(declined)
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
-            raise _unavailable(exc) from exc
+        except transient_errors() as exc:
+            raise unavailable(exc) from exc
         return _payment(intent)
 
     def _declined(self, declined: Any) -> Payment:
         error = declined.error
-        intent = _plain(getattr(error, "payment_intent", None))
+        intent = plain(getattr(error, "payment_intent", None))
         return Payment(
             intent_id=intent.get("id", ""),
             status=intent.get("status", PaymentStatus.REQUIRES_PAYMENT_METHOD),
@@ -113,12 +67,11 @@ class StripePayments:
         )
 
     def retrieve(self, intent_id: str) -> Payment:
-        import stripe
 
         try:
             return _payment(client().v1.payment_intents.retrieve(intent_id))
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
-            raise _unavailable(exc) from exc
+        except transient_errors() as exc:
+            raise unavailable(exc) from exc
 
     def cancel(self, intent_id: str) -> None:
         import stripe
@@ -132,8 +85,8 @@ class StripePayments:
         except stripe.InvalidRequestError:
             if self.retrieve(intent_id).status != PaymentStatus.CANCELED:
                 raise
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
-            raise _unavailable(exc) from exc
+        except transient_errors() as exc:
+            raise unavailable(exc) from exc
 
 
 def verify_webhook(payload: str, signature: str | None, *, tolerance: int = 300) -> dict[str, Any]:

@@ -1,31 +1,55 @@
-"""Step Functions tasks of the order workflow: `{"task": <name>, ...}` in, the task's output out.
-Errors leave by their class name (e.g. `OrderNotFound`) for the state machine's Catch."""
+"""Step Functions tasks of the order workflow: `{"task": <name>, "orderId": ...}` in, a small
+result out. Errors leave by their class name (`OrderNotFound`, `OrderNotActive`,
+`TransientError`) for the state machine's Retry and Catch."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from orders import bootstrap, service
 
 
-def _load_order(event: dict[str, Any]) -> dict[str, Any]:
-    return service.load_order(bootstrap.orders(), str(event["orderId"]))
+def _reason(error: Any) -> str:
+    if not isinstance(error, dict):
+        return "workflow step failed"
+    cause = error.get("Cause") or ""
+    try:
+        message = json.loads(cause).get("errorMessage") if cause.startswith("{") else cause
+    except ValueError:
+        message = cause
+    return f"{error.get('Error', 'Error')}: {message}"[:500]
 
 
-TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"load_order": _load_order}
+def _end_order(event: dict[str, Any]) -> dict[str, Any]:
+    return service.end_order(
+        bootstrap.orders(), str(event["orderId"]), str(event["outcome"]), _reason(event.get("error"))
+    )
+
+
+def _simple(step: Callable[[service.Orders, str], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda event: step(bootstrap.orders(), str(event["orderId"]))
+
+
+TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "capture_payment": _simple(service.capture_payment),
+    "commit_stock": _simple(service.commit_stock),
+    "issue_invoice": _simple(service.issue_invoice),
+    "request_fulfilment": _simple(service.request_fulfilment),
+    "confirm_order": _simple(service.confirm_order),
+    "release_stock": _simple(service.release_stock),
+    "void_or_refund_payment": _simple(service.void_or_refund_payment),
+    "end_order": _end_order,
+}
 
 
 class UnknownTask(Exception):
     pass
 
 
-def run(event: dict[str, Any]) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = TASKS.get(str(event.get("task")))
     if task is None:
         raise UnknownTask(f"unknown task {event.get('task')!r}")
     return task(event)
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run(event)

@@ -1,0 +1,196 @@
+"""Orders HTTP API: a customer's orders, invoices, tracking and cancellation; staff's order list,
+shipments and tracking events; the carriers' tracking webhook.
+
+Routes return Powertools `Response`s built from JSON strings; their bodies are documented
+through `responses=`."""
+
+import hashlib
+import hmac
+import time
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from commerce.clock import rfc3339
+from commerce.config import setting
+from commerce.errors import BadRequest, NotFound, Unauthorized
+from commerce.http import Caller, json_response, make_resolver
+from commerce.identity import optional_caller
+from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from orders import bootstrap, service
+from orders.domain.invoice import invoice_html
+from orders.domain.model import Order, Shipment, TrackingEvent, TrackingStatus, order_json
+from orders.entrypoints.schemas import (
+    CarrierEventIn,
+    InvoiceOut,
+    OrderOut,
+    OrderPage,
+    ShipmentIn,
+    ShipmentOut,
+    TrackingEventIn,
+    TrackingOut,
+)
+
+app = make_resolver()
+PROBLEM = {"description": "problem details", "content": {"application/problem+json": {}}}
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def _doc(status: int, model: type | None, *errors: int) -> dict[int, Any]:
+    content = {"application/json": {"model": model}} if model else {}
+    return {status: {"description": "OK", "content": content}, **{code: PROBLEM for code in errors}}
+
+
+def _caller() -> Caller:
+    return optional_caller(app.current_event.raw_event)
+
+
+def _order_for_caller(order_id: str) -> Order:
+    """The order, if the caller owns it, holds its order token, or is staff; otherwise 404."""
+    caller = _caller()
+    order = bootstrap.orders().store.get(order_id)
+    token = app.current_event.headers.get("x-order-token")
+    allowed = order is not None and (
+        (caller.sub is not None and caller.sub == order.owner)
+        or caller.is_admin
+        or (token is not None and hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), order.token_hash))
+    )
+    if order is None or not allowed:
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+def _view(order: Order) -> dict[str, Any]:
+    store = bootstrap.orders().store
+    return order_json(order, store.shipments(order.order_id), store.invoice(order.order_id))
+
+
+def _page(orders: list[Order], last: dict[str, Any] | None, query: str) -> Response:
+    return json_response(200, {"items": [_view(o) for o in orders], "nextCursor": encode_cursor(last, query=query)})
+
+
+@app.get("/orders", responses=_doc(200, OrderPage, 401, 422))
+def list_orders(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+):
+    caller = _caller()
+    if caller.sub is None:
+        raise Unauthorized("Sign in to list your orders.")
+    query = f"owner={caller.sub}"
+    orders, last = bootstrap.orders().store.list_for_owner(caller.sub, limit, decode_cursor(cursor, query=query))
+    return _page(orders, last, query)
+
+
+@app.get("/orders/<orderId>", responses=_doc(200, OrderOut, 401, 404))
+def get_order(orderId: str):
+    return json_response(200, _view(_order_for_caller(orderId)))
+
+
+@app.post("/orders/<orderId>/cancel", responses=_doc(200, OrderOut, 401, 404, 409))
+def cancel_order(orderId: str):
+    order = _order_for_caller(orderId)
+    return json_response(200, _view(service.cancel(bootstrap.orders(), order.order_id, by="customer")))
+
+
+@app.get("/orders/<orderId>/invoice", responses=_doc(200, InvoiceOut, 401, 404))
+def get_invoice(orderId: str):
+    order = _order_for_caller(orderId)
+    invoice = bootstrap.orders().store.invoice(order.order_id)
+    if invoice is None:
+        raise NotFound("No invoice has been issued for this order yet.", code="invoice_not_found")
+    if "text/html" in (app.current_event.headers.get("accept") or ""):
+        return Response(200, "text/html; charset=utf-8", invoice_html(invoice))
+    return json_response(200, invoice)
+
+
+@app.get("/orders/<orderId>/tracking", responses=_doc(200, TrackingOut, 401, 404))
+def get_tracking(orderId: str):
+    order = _order_for_caller(orderId)
+    shipments = bootstrap.orders().store.shipments(order.order_id)
+    return json_response(200, {"orderId": order.order_id, "shipments": [s.to_json() for s in shipments]})
+
+
+@app.get("/admin/orders", responses=_doc(200, OrderPage, 401, 403, 422))
+def admin_list_orders(
+    status: Annotated[str | None, Query(pattern=r"^[A-Z_]{3,30}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+):
+    query = f"status={status or ''}"
+    orders, last = bootstrap.orders().store.list_all(status, limit, decode_cursor(cursor, query=query))
+    return _page(orders, last, query)
+
+
+@app.post("/admin/orders/<orderId>/cancel", responses=_doc(200, OrderOut, 401, 403, 404, 409))
+def admin_cancel_order(orderId: str):
+    order = _order_for_caller(orderId)
+    return json_response(200, _view(service.cancel(bootstrap.orders(), order.order_id, by="staff")))
+
+
+@app.post("/admin/orders/<orderId>/shipments", responses=_doc(201, ShipmentOut, 401, 403, 404, 409, 422))
+def create_shipment(orderId: str, body: Annotated[ShipmentIn, Body()]):
+    order = _order_for_caller(orderId)
+    shipment = service.create_shipment(
+        bootstrap.orders(), order.order_id, carrier=body.carrier, tracking_number=body.trackingNumber
+    )
+    return json_response(201, shipment.to_json())
+
+
+def _tracked(shipment: Shipment, body: TrackingEventIn) -> Shipment:
+    event = TrackingEvent(TrackingStatus(body.status), rfc3339(body.at), body.location)
+    return service.record_tracking(bootstrap.orders(), shipment, event)
+
+
+@app.post("/admin/shipments/<shipmentId>/events", responses=_doc(200, ShipmentOut, 401, 403, 404, 409, 422))
+def staff_tracking_event(shipmentId: str, body: Annotated[TrackingEventIn, Body()]):
+    shipment = service.shipment_or_404(bootstrap.orders(), shipmentId)
+    return json_response(200, _tracked(shipment, body).to_json())
+
+
+def _carrier_secret() -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    value: dict[str, Any] = parameters.get_secret(setting("CARRIER_SECRET_NAME"), transform="json", max_age=300)
+    return str(value["signingSecret"])
+
+
+def verify_carrier_signature(body: str, header: str | None, secret: str, *, now: float | None = None) -> None:
+    """`X-Carrier-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`, within 300 s either way."""
+    parts = dict(p.split("=", 1) for p in (header or "").split(",") if "=" in p)
+    try:
+        stamp = int(parts.get("t", ""))
+    except ValueError:
+        stamp = 0
+    expected = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    current = time.time() if now is None else now
+    if not stamp or abs(current - stamp) > SIGNATURE_TOLERANCE_SECONDS:
+        raise BadRequest(
+            "The X-Carrier-Signature timestamp is missing or outside the tolerance.", code="invalid_signature"
+        )
+    if not hmac.compare_digest(expected, parts.get("v1", "")):
+        raise BadRequest("The X-Carrier-Signature does not verify.", code="invalid_signature")
+
+
+@app.post("/webhooks/carrier", responses=_doc(200, ShipmentOut, 400, 404, 422))
+def carrier_webhook():
+    """The signature is checked before the body is even parsed: unsigned input changes nothing."""
+    from pydantic import ValidationError
+
+    raw = app.current_event.decoded_body or ""
+    verify_carrier_signature(raw, app.current_event.headers.get("x-carrier-signature"), _carrier_secret())
+    try:
+        body = CarrierEventIn.model_validate_json(raw)
+    except ValidationError as exc:
+        from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+        raise RequestValidationError(exc.errors()) from exc
+    shipment = bootstrap.orders().store.shipment_by_tracking(body.trackingNumber)
+    if shipment is None:
+        raise NotFound("No shipment has this tracking number.", code="shipment_not_found")
+    return json_response(200, _tracked(shipment, body).to_json())
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
