@@ -79,7 +79,9 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "create_event_source_mapping",
         ("self", "spec"),
     ),
-    PatchPoint("ddb_stream_dispatch_detach", "moto.dynamodb.models.table", "StreamShard", "add", ("self", "old", "new")),
+    PatchPoint(
+        "ddb_stream_dispatch_detach", "moto.dynamodb.models.table", "StreamShard", "add", ("self", "old", "new")
+    ),
     PatchPoint(
         "ddb_stream_live_shard",
         "moto.dynamodbstreams.models",
@@ -167,9 +169,7 @@ def _original(hook: str, attribute: str, owner: str | None = None) -> Any:
 
 
 def _point(hook: str, attribute: str, owner: str | None = None) -> PatchPoint:
-    return next(
-        p for p in PATCH_POINTS if p.hook == hook and p.attribute == attribute and owner in (None, p.owner)
-    )
+    return next(p for p in PATCH_POINTS if p.hook == hook and p.attribute == attribute and owner in (None, p.owner))
 
 
 def pool() -> Invoker:

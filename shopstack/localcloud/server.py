@@ -21,7 +21,8 @@ class SerializedDynamoDB:
     """WSGI middleware running DynamoDB requests one at a time.
 
     moto does not serialize writes: two conditional updates racing on one item can both pass
-    their condition. DynamoDB guarantees they cannot, so every DynamoDB call takes one lock.
+    their condition. DynamoDB guarantees they cannot, so every DynamoDB call takes one lock. Stream
+    reads take it too: moto applies a transaction item by item and rolls back by swapping tables.
     """
 
     def __init__(self, app: WsgiApp) -> None:
@@ -36,8 +37,9 @@ class SerializedDynamoDB:
 
 
 def is_dynamodb_request(environ: dict[str, Any]) -> bool:
+    """DynamoDB and DynamoDB Streams calls: a stream read must not see a transaction half applied."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
-    return target.startswith("DynamoDB_")
+    return target.startswith(("DynamoDB_", "DynamoDBStreams_"))
 
 
 def configure_moto(port: int) -> None:

@@ -112,15 +112,18 @@ class LocalCloud:
         self.stack_names = [s.stack_name for s in stacks]
         return self.outputs
 
-    def start_pollers(self) -> None:
+    def start_pollers(self, *, skip_stream_backlog: bool = False) -> None:
+        """Start the event source pollers; `skip_stream_backlog` starts stream pollers after the
+        records already in the streams (restored state is not a change to publish)."""
         assert self.pool is not None
         self.pollers = Pollers(
             lambda_client=self.client("lambda"),
             sqs_client=self.client("sqs"),
+            streams_client=self.client("dynamodbstreams"),
             invoke=self.pool.invoke_raw,
             region=REGION,
         )
-        self.pollers.start()
+        self.pollers.start(streams_from_latest=skip_stream_backlog)
 
     def tables(self) -> dict[str, str]:
         """Deployed DynamoDB tables: "<stack>/<logical id>" to table name."""
@@ -278,9 +281,8 @@ def _serve_gateway(
     *, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool, started: float, stripe_url: str
 ) -> None:
     state_file = state_dir() / STATE_FILE
-    if not fresh:
-        cloud.restore_tables(state_file)
-    cloud.start_pollers()
+    restored = 0 if fresh else cloud.restore_tables(state_file)
+    cloud.start_pollers(skip_stream_backlog=restored > 0)
     from shopstack.localcloud.gateway import LocalGateway
 
     assert cloud.pool is not None

@@ -1,4 +1,4 @@
-"""ShopstackCheckout: the Stripe secret, the settings it reads, and the IAM of its functions."""
+"""ShopstackCheckout: the Stripe secret (in ShopstackShared), the settings it reads, and the IAM of its functions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from infra.settings import Settings, load_cdk_json_context
 from tests.infra.conftest import Synthesized
 
 STACK = "ShopstackCheckout"
+SHARED = "ShopstackShared"
 API_HANDLER = "checkout.entrypoints.api.handler"
 TASKS_HANDLER = "checkout.entrypoints.tasks.handler"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -64,7 +65,7 @@ def _variables(synthesized: Synthesized, handler: str) -> dict[str, Any]:
 
 def test_stripe_secret_starts_with_placeholders(synthesized: Synthesized) -> None:
     stage = load_cdk_json_context()["stage"]
-    (secret,) = synthesized.resources(STACK, "AWS::SecretsManager::Secret").values()
+    (secret,) = synthesized.resources(SHARED, "AWS::SecretsManager::Secret").values()
     props = secret["Properties"]
     assert props["Name"] == f"shopstack/{stage}/stripe"
     assert json.loads(props["SecretString"]) == {
@@ -72,18 +73,20 @@ def test_stripe_secret_starts_with_placeholders(synthesized: Synthesized) -> Non
         "webhookSecret": "whsec_replace_me",
     }
     assert "GenerateSecretString" not in props
-    assert not synthesized.resources(STACK, "AWS::SecretsManager::RotationSchedule")
-    outputs = synthesized.raw[STACK]["Outputs"]
-    assert outputs["StripeSecretName"]["Value"] == props["Name"]
+    assert not synthesized.resources(SHARED, "AWS::SecretsManager::RotationSchedule")
+    assert not synthesized.resources(STACK, "AWS::SecretsManager::Secret")
+    for stack in (SHARED, STACK):
+        assert synthesized.raw[stack]["Outputs"]["StripeSecretName"]["Value"] == props["Name"], stack
     for handler in (API_HANDLER, TASKS_HANDLER):
         assert _variables(synthesized, handler)["STRIPE_SECRET_NAME"] == props["Name"]
 
 
 def test_both_functions_read_the_secret_and_nothing_else_of_secrets_manager(synthesized: Synthesized) -> None:
-    secret = {"Ref": _logical_id(synthesized, "AWS::SecretsManager::Secret")}
+    (secret_id,) = synthesized.resources(SHARED, "AWS::SecretsManager::Secret")
     for handler in (API_HANDLER, TASKS_HANDLER):
         statements = _statements(synthesized, handler)
-        assert _resources_for(statements, "secretsmanager:GetSecretValue") == [secret]
+        (resource,) = _resources_for(statements, "secretsmanager:GetSecretValue")
+        assert resource["Fn::ImportValue"].startswith(f"{SHARED}:ExportsOutputRef{secret_id}")
         actions = {a for s in statements for a in _as_list(s["Action"]) if a.startswith("secretsmanager:")}
         assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 

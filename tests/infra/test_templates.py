@@ -36,9 +36,36 @@ FUNCTIONS = {
     "OrderTasks": Expected(
         "ShopstackOrders",
         "orders.entrypoints.tasks.handler",
-        frozenset({"ORDERS_TABLE", "EVENT_BUS_NAME"}),
+        frozenset(
+            {"ORDERS_TABLE", "PRODUCTS_TABLE", "STRIPE_SECRET_NAME", "FULFILMENT_QUEUE_URL", "MAIL_FROM", "SHOP_NAME"}
+        ),
         "orders",
         30,
+    ),
+    "OrdersApi": Expected(
+        "ShopstackOrders",
+        "orders.entrypoints.api.handler",
+        frozenset(
+            {
+                "ORDERS_TABLE",
+                "PRODUCTS_TABLE",
+                "IDEMPOTENCY_TABLE",
+                "STRIPE_SECRET_NAME",
+                "CARRIER_SECRET_NAME",
+                "MAIL_FROM",
+                "SHOP_NAME",
+                "USER_POOL_ID",
+                "USER_POOL_CLIENT_ID",
+            }
+        ),
+        "orders",
+        10,
+    ),
+    "FulfilmentConsumer": Expected(
+        "ShopstackOrders", "orders.entrypoints.on_fulfilment.handler", frozenset({"ORDERS_TABLE"}), "orders", 30
+    ),
+    "OrderEventsPublisher": Expected(
+        "ShopstackOrders", "orders.entrypoints.on_change.handler", frozenset({"EVENT_BUS_NAME"}), "orders", 30
     ),
     "AnalyticsConsumer": Expected(
         "ShopstackAnalytics",
@@ -163,10 +190,12 @@ def test_products_by_category_index(synthesized: Synthesized) -> None:
     )
 
 
-@pytest.mark.parametrize(("stack", "consumer_timeout"), [("ShopstackOrders", 30), ("ShopstackAnalytics", 30)])
-def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, consumer_timeout: int) -> None:
+@pytest.mark.parametrize(
+    ("stack", "consumer_timeout", "queue_count"), [("ShopstackOrders", 30, 3), ("ShopstackAnalytics", 30, 2)]
+)
+def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, consumer_timeout: int, queue_count: int) -> None:
     queues = synthesized.resources(stack, "AWS::SQS::Queue")
-    assert len(queues) == 2
+    assert len(queues) == queue_count
     work = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(work) == 1
     props = work[0]["Properties"]
@@ -174,6 +203,7 @@ def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, consumer_
     dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     assert dlq_id in queues
     assert props["VisibilityTimeout"] >= 6 * consumer_timeout
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     policies = synthesized.resources(stack, "AWS::SQS::QueuePolicy")
     secure = [
         statement
@@ -181,7 +211,7 @@ def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, consumer_
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert len(secure) == 2, "both queues deny non-TLS access"
+    assert len(secure) == queue_count, "every queue denies non-TLS access"
 
 
 def test_event_bus_name(synthesized: Synthesized) -> None:
@@ -355,9 +385,21 @@ def test_gateway_errors_are_problem_details(synthesized: Synthesized) -> None:
 def test_outputs(synthesized: Synthesized) -> None:
     expected = {
         "ShopstackApi": {"ApiUrl"},
-        "ShopstackShared": {"UserPoolId", "UserPoolClientId", "EventBusName", "IdempotencyTableName"},
+        "ShopstackShared": {
+            "UserPoolId",
+            "UserPoolClientId",
+            "EventBusName",
+            "IdempotencyTableName",
+            "StripeSecretName",
+        },
         "ShopstackInventory": {"ProductsTableName"},
-        "ShopstackOrders": {"OrderWorkflowArn", "OrdersTableName", "FulfilmentQueueUrl"},
+        "ShopstackOrders": {
+            "OrderWorkflowArn",
+            "OrdersTableName",
+            "FulfilmentQueueUrl",
+            "OrderEventsDlqUrl",
+            "CarrierSecretName",
+        },
         "ShopstackAnalytics": {"AnalyticsTableName", "AnalyticsQueueUrl"},
         "ShopstackCheckout": {"CartsTableName", "StripeSecretName", "ReservationWorkflowArn"},
     }

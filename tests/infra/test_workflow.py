@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
+FORWARD_TASKS = ["CapturePayment", "CommitStock", "IssueInvoice", "RequestFulfilment", "ConfirmOrder"]
+COMPENSATION_TASKS = ["ReleaseStock", "VoidOrRefundPayment", "EndOrder"]
 
 
 def _render(value: Any) -> str:
@@ -39,8 +42,35 @@ def asl(synthesized: Synthesized, request: pytest.FixtureRequest) -> dict[str, A
 
 
 @pytest.fixture(scope="module")
+def order_workflow(synthesized: Synthesized) -> dict[str, Any]:
+    return _definition(synthesized, "ShopstackOrders")
+
+
+@pytest.fixture(scope="module")
 def reservation_expiry(synthesized: Synthesized) -> dict[str, Any]:
     return _definition(synthesized, "ShopstackCheckout")
+
+
+def _follow(states: dict[str, Any], start: str) -> list[str]:
+    """State names from `start` along `Next` until a state without one."""
+    path = [start]
+    while "Next" in states[path[-1]]:
+        path.append(states[path[-1]]["Next"])
+    return path
+
+
+def _catch_target(task: dict[str, Any]) -> tuple[str, str]:
+    (catcher,) = task["Catch"]
+    assert catcher["ErrorEquals"] == ["States.ALL"]
+    return catcher["Next"], catcher["ResultPath"]
+
+
+def _assert_invokes(synthesized: Synthesized, stack: str, handler: str) -> None:
+    (machine,) = synthesized.resources(stack, "AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    targets = [part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
+    functions = synthesized.resources(stack, "AWS::Lambda::Function")
+    assert targets and all(functions[target]["Properties"]["Handler"] == handler for target in targets)
 
 
 def test_asl_is_json_with_start_at(asl: dict[str, Any]) -> None:
@@ -48,16 +78,8 @@ def test_asl_is_json_with_start_at(asl: dict[str, Any]) -> None:
     for state in asl["States"].values():
         target = state.get("Next")
         assert target is None or target in asl["States"]
-
-
-def test_load_order_task(synthesized: Synthesized) -> None:
-    asl = _definition(synthesized, "ShopstackOrders")
-    assert asl["StartAt"] == "LoadOrder"
-    task = asl["States"]["LoadOrder"]
-    assert task["Type"] == "Task"
-    assert task["Resource"].endswith(":states:::lambda:invoke")
-    assert task["Parameters"]["Payload"] == {"task": "load_order", "orderId.$": "$.orderId"}
-    assert asl["States"][task["Next"]]["Type"] == "Succeed"
+        for catcher in state.get("Catch", []):
+            assert catcher["Next"] in asl["States"]
 
 
 def test_every_task_retries_lambda_errors_and_catches_all(asl: dict[str, Any]) -> None:
@@ -67,18 +89,81 @@ def test_every_task_retries_lambda_errors_and_catches_all(asl: dict[str, Any]) -
         retried = {error for retry in task.get("Retry", []) for error in retry["ErrorEquals"]}
         assert retried >= LAMBDA_SERVICE_ERRORS
         assert all(retry.get("BackoffRate", 1) > 1 for retry in task["Retry"])
-        catchers = task.get("Catch", [])
-        assert any("States.ALL" in c["ErrorEquals"] for c in catchers)
-        for catcher in catchers:
-            assert asl["States"][catcher["Next"]]["Type"] == "Fail"
+        assert any("States.ALL" in catcher["ErrorEquals"] for catcher in task.get("Catch", []))
 
 
 def test_every_fail_state_reports_the_caught_error(asl: dict[str, Any]) -> None:
     fails = [state for state in asl["States"].values() if state["Type"] == "Fail"]
     assert fails
     for state in fails:
-        assert state["ErrorPath"] == "$.error.Error"
-        assert state["CausePath"] == "$.error.Cause"
+        source = state["ErrorPath"].removesuffix(".Error")
+        assert source in {"$.error", "$.compensationError"}
+        assert state["CausePath"] == f"{source}.Cause"
+
+
+def test_order_workflow_happy_path(order_workflow: dict[str, Any]) -> None:
+    states = order_workflow["States"]
+    assert _follow(states, order_workflow["StartAt"]) == [*FORWARD_TASKS, "Done"]
+    assert states["Done"]["Type"] == "Succeed"
+    assert order_workflow["TimeoutSeconds"] == 3600
+
+
+def test_order_workflow_task_payloads(order_workflow: dict[str, Any]) -> None:
+    tasks = {name: state for name, state in order_workflow["States"].items() if state["Type"] == "Task"}
+    assert set(tasks) == {*FORWARD_TASKS, *COMPENSATION_TASKS}
+    for name, task in tasks.items():
+        expected = {"task": re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(), "orderId.$": "$.orderId"}
+        if name == "EndOrder":
+            expected |= {"outcome.$": "$.outcome", "error.$": "$.error"}
+        assert task["Parameters"] == expected, name
+        assert task["ResultPath"] is None, name
+        assert "OutputPath" not in task and "ResultSelector" not in task, name
+        assert task["Resource"] == "ARN_PLACEHOLDER", "the function itself: its response is not wrapped"
+        assert task["TimeoutSeconds"] == 30
+
+
+def test_order_workflow_tasks_retry_service_and_transient_errors(order_workflow: dict[str, Any]) -> None:
+    for name, task in order_workflow["States"].items():
+        if task["Type"] != "Task":
+            continue
+        service, transient = task["Retry"]
+        assert set(service["ErrorEquals"]) == LAMBDA_SERVICE_ERRORS, name
+        assert service["IntervalSeconds"] == 2 and service["BackoffRate"] == 2
+        assert transient == {
+            "ErrorEquals": ["TransientError"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 4,
+            "BackoffRate": 2,
+        }
+
+
+def test_order_workflow_catches_into_outcomes_then_compensates(order_workflow: dict[str, Any]) -> None:
+    states = order_workflow["States"]
+    assert _catch_target(states["CapturePayment"]) == ("PaymentFailedOutcome", "$.error")
+    for name in FORWARD_TASKS[1:]:
+        assert _catch_target(states[name]) == ("CancelledOutcome", "$.error"), name
+    for name, outcome in (("PaymentFailedOutcome", "PAYMENT_FAILED"), ("CancelledOutcome", "CANCELLED")):
+        state = states[name]
+        assert state["Type"] == "Pass"
+        assert state["Result"] == outcome and state["ResultPath"] == "$.outcome"
+        assert _follow(states, name) == [name, "ReleaseStock", "VoidOrRefundPayment", "EndOrder", "Failed"]
+    failed = states["Failed"]
+    assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == ("Fail", "$.error.Error", "$.error.Cause")
+
+
+def test_order_workflow_compensations_fail_into_compensation_failed(order_workflow: dict[str, Any]) -> None:
+    states = order_workflow["States"]
+    for name in COMPENSATION_TASKS:
+        assert _catch_target(states[name]) == ("CompensationFailed", "$.compensationError"), name
+    failed = states["CompensationFailed"]
+    assert failed["Type"] == "Fail"
+    assert (failed["ErrorPath"], failed["CausePath"]) == ("$.compensationError.Error", "$.compensationError.Cause")
+    terminal = {name for name, state in states.items() if state["Type"] in {"Succeed", "Fail"}}
+    assert terminal == {"Done", "Failed", "CompensationFailed"}
+
+
+def test_order_workflow_invokes_order_tasks(synthesized: Synthesized) -> None:
+    _assert_invokes(synthesized, "ShopstackOrders", "orders.entrypoints.tasks.handler")
 
 
 def test_reservation_expiry_waits_then_expires(reservation_expiry: dict[str, Any]) -> None:
@@ -94,13 +179,9 @@ def test_reservation_expiry_waits_then_expires(reservation_expiry: dict[str, Any
     assert {state["Type"] for state in states.values()} == {"Wait", "Task", "Succeed", "Fail"}
     assert states[task["Next"]]["Type"] == "Succeed"
     assert reservation_expiry["TimeoutSeconds"] > 900
+    for catcher in task["Catch"]:
+        assert states[catcher["Next"]]["Type"] == "Fail"
 
 
 def test_reservation_expiry_invokes_checkout_tasks(synthesized: Synthesized) -> None:
-    (machine,) = synthesized.resources("ShopstackCheckout", "AWS::StepFunctions::StateMachine").values()
-    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    targets = [part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
-    functions = synthesized.resources("ShopstackCheckout", "AWS::Lambda::Function")
-    assert targets and all(
-        functions[target]["Properties"]["Handler"] == "checkout.entrypoints.tasks.handler" for target in targets
-    )
+    _assert_invokes(synthesized, "ShopstackCheckout", "checkout.entrypoints.tasks.handler")

@@ -1,0 +1,127 @@
+"""The order workflow's steps and compensations, shipping and tracking, with in-memory ports."""
+
+import pytest
+
+from commerce.errors import Conflict
+from commerce.orders import OrderStatus
+from orders import service
+from orders.domain.model import OrderNotActive, PaymentState, StockState, TrackingEvent, TrackingStatus
+from tests.unit.orders_fakes import make_orders, paid_order
+
+HAPPY_PATH = (
+    service.capture_payment,
+    service.commit_stock,
+    service.issue_invoice,
+    service.request_fulfilment,
+    service.confirm_order,
+)
+
+
+def run_workflow(deps: service.Orders, order_id: str = "o1") -> None:
+    for step in HAPPY_PATH:
+        step(deps, order_id)
+
+
+def test_a_paid_order_is_captured_committed_invoiced_and_confirmed_once_even_when_steps_rerun() -> None:
+    deps, parts = make_orders(paid_order())
+    run_workflow(deps)
+    run_workflow(deps)
+    order = parts["store"].orders["o1"]
+    assert order.status is OrderStatus.CONFIRMED
+    assert order.payment_state is PaymentState.CAPTURED and parts["payments"].captured == ["pi_o1"]
+    assert order.stock_state is StockState.COMMITTED
+    assert parts["store"].stock["A"] == {"onHand": 8, "reserved": 0, "available": 8}
+    assert order.invoice_number == "INV-2026-000001" and parts["store"].sequence == 1
+    assert parts["fulfilment"].requested == ["o1"]
+    assert [m.subject for m in parts["mailer"].sent] == ["shopstack: order o1 confirmed"]
+
+
+def test_invoice_numbers_follow_each_other_without_gaps() -> None:
+    deps, _ = make_orders(paid_order("o1"), paid_order("o2"), paid_order("o3"))
+    numbers = [service.issue_invoice(deps, o)["invoiceNumber"] for o in ("o2", "o1", "o3", "o1")]
+    assert numbers == ["INV-2026-000001", "INV-2026-000002", "INV-2026-000003", "INV-2026-000002"]
+
+
+def compensate(deps: service.Orders, outcome: str, reason: str = "step failed") -> None:
+    service.release_stock(deps, "o1")
+    service.void_or_refund_payment(deps, "o1")
+    service.end_order(deps, "o1", outcome, reason)
+
+
+def test_a_failed_capture_releases_the_stock_voids_the_payment_and_fails_the_order() -> None:
+    deps, parts = make_orders(paid_order(), fail_capture=True)
+    with pytest.raises(RuntimeError):
+        service.capture_payment(deps, "o1")
+    compensate(deps, "PAYMENT_FAILED", "capture declined")
+    order = parts["store"].orders["o1"]
+    assert order.status is OrderStatus.PAYMENT_FAILED and order.history[-1]["note"] == "capture declined"
+    assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
+    assert parts["payments"].returned == [("pi_o1", PaymentState.VOIDED)]
+
+
+def test_a_failure_after_capture_refunds_and_puts_committed_stock_back() -> None:
+    deps, parts = make_orders(paid_order())
+    service.capture_payment(deps, "o1")
+    service.commit_stock(deps, "o1")
+    compensate(deps, "CANCELLED")
+    compensate(deps, "CANCELLED")
+    order = parts["store"].orders["o1"]
+    assert order.status is OrderStatus.CANCELLED and order.stock_state is StockState.RESTORED
+    assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
+    assert parts["payments"].returned == [("pi_o1", PaymentState.REFUNDED)]
+    assert [m.subject for m in parts["mailer"].sent] == ["shopstack: order o1 was cancelled"]
+
+
+def test_steps_after_a_cancellation_stop_the_workflow() -> None:
+    deps, _ = make_orders(paid_order())
+    service.cancel(deps, "o1", by="customer")
+    with pytest.raises(OrderNotActive):
+        service.commit_stock(deps, "o1")
+
+
+def test_a_confirmed_order_can_be_cancelled_but_a_shipped_one_cannot() -> None:
+    deps, parts = make_orders(paid_order())
+    run_workflow(deps)
+    assert service.cancel(deps, "o1", by="staff").status is OrderStatus.CANCELLED
+    assert parts["store"].stock["A"]["available"] == 10
+    deps, _ = make_orders(paid_order())
+    run_workflow(deps)
+    service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
+    with pytest.raises(Conflict):
+        service.cancel(deps, "o1", by="customer")
+
+
+def test_shipping_then_delivery_moves_the_order_and_emails_the_customer() -> None:
+    deps, parts = make_orders(paid_order())
+    run_workflow(deps)
+    shipment = service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
+    assert parts["store"].orders["o1"].status is OrderStatus.SHIPPED
+    moving = TrackingEvent(TrackingStatus.IN_TRANSIT, "2030-01-02T00:00:00.000Z", "Memphis")
+    shipment = service.record_tracking(deps, shipment, moving)
+    shipment = service.record_tracking(deps, shipment, moving)
+    done = service.record_tracking(deps, shipment, TrackingEvent(TrackingStatus.DELIVERED, "2030-01-03T00:00:00.000Z"))
+    assert [e.status for e in done.events] == [
+        TrackingStatus.SHIPPED,
+        TrackingStatus.IN_TRANSIT,
+        TrackingStatus.DELIVERED,
+    ]
+    assert parts["store"].orders["o1"].status is OrderStatus.DELIVERED
+    subjects = [m.subject for m in parts["mailer"].sent]
+    assert subjects[-2:] == ["shopstack: order o1 has shipped", "shopstack: order o1 was delivered"]
+
+
+def test_a_late_in_transit_event_never_undoes_a_delivery() -> None:
+    deps, _ = make_orders(paid_order())
+    run_workflow(deps)
+    shipment = service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
+    shipment = service.record_tracking(deps, shipment, TrackingEvent(TrackingStatus.DELIVERED, "2030-01-03T00:00:00Z"))
+    late = service.record_tracking(deps, shipment, TrackingEvent(TrackingStatus.IN_TRANSIT, "2030-01-02T00:00:00Z"))
+    assert late.status is TrackingStatus.DELIVERED
+
+
+def test_duplicate_tracking_numbers_are_refused() -> None:
+    deps, _ = make_orders(paid_order())
+    run_workflow(deps)
+    service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
+    with pytest.raises(Conflict):
+        service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
