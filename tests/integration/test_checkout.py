@@ -71,7 +71,7 @@ def checkout(
 
 
 def inventory(cloud: LocalCloud, admin_token: str, sku: str) -> dict[str, int]:
-    return cloud.request("GET", f"/admin/inventory/{sku}", token=admin_token).json  # type: ignore[no-any-return]
+    return cloud.request("GET", f"/admin/inventory/{sku}", token=admin_token).json
 
 
 def order_item(aws: Any, order_id: str) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def order_item(aws: Any, order_id: str) -> dict[str, Any]:
     item = aws("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}, ConsistentRead=True
     )["Item"]
-    return item  # type: ignore[no-any-return]
+    return item
 
 
 def intents_for(cloud: LocalCloud, order_id: str) -> list[dict[str, Any]]:
