@@ -99,9 +99,7 @@ class OrdersStack(Stack):
             removal_policy=settings.removal_policy,
         )
 
-        self.email_identity = ses.EmailIdentity(
-            self, "SenderIdentity", identity=ses.Identity.email(settings.mail_from)
-        )
+        self.email_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(settings.mail_from))
 
         mail = {"MAIL_FROM": settings.mail_from, "SHOP_NAME": settings.shop_name}
         common = {

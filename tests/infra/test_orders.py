@@ -1,0 +1,275 @@
+"""ShopstackOrders: the Orders table and stream, event sources, SES, secrets, routes and the IAM of its functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from infra.routes import ROUTES, Route
+from infra.settings import Settings, load_cdk_json_context
+from tests.infra.conftest import Synthesized
+
+STACK = "ShopstackOrders"
+TASKS = "orders.entrypoints.tasks.handler"
+API = "orders.entrypoints.api.handler"
+FULFILMENT = "orders.entrypoints.on_fulfilment.handler"
+PUBLISHER = "orders.entrypoints.on_change.handler"
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+SES_ACTIONS = {"ses:SendEmail", "ses:SendRawEmail"}
+ORDER_ROUTES = [
+    Route("GET", "/orders", "OrdersApi", "none"),
+    Route("GET", "/orders/{orderId}", "OrdersApi", "none"),
+    Route("POST", "/orders/{orderId}/cancel", "OrdersApi", "none"),
+    Route("GET", "/orders/{orderId}/invoice", "OrdersApi", "none"),
+    Route("GET", "/orders/{orderId}/tracking", "OrdersApi", "none"),
+    Route("GET", "/admin/orders", "OrdersApi", "cognito"),
+    Route("POST", "/admin/orders/{orderId}/cancel", "OrdersApi", "cognito"),
+    Route("POST", "/admin/orders/{orderId}/shipments", "OrdersApi", "cognito"),
+    Route("POST", "/admin/shipments/{shipmentId}/events", "OrdersApi", "cognito"),
+    Route("POST", "/webhooks/carrier", "OrdersApi", "none"),
+]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _only(synthesized: Synthesized, kind: str, stack: str = STACK) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = synthesized.resources(stack, kind).items()
+    return logical_id, resource["Properties"]
+
+
+def _function_id(synthesized: Synthesized, handler: str) -> str:
+    (logical_id,) = (
+        key
+        for key, res in synthesized.resources(STACK, "AWS::Lambda::Function").items()
+        if res["Properties"]["Handler"] == handler
+    )
+    return logical_id
+
+
+def _variables(synthesized: Synthesized, handler: str) -> dict[str, Any]:
+    function = synthesized.raw[STACK]["Resources"][_function_id(synthesized, handler)]
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def _statements(synthesized: Synthesized, handler: str) -> list[dict[str, Any]]:
+    """Every statement of the execution role of the function with `handler`."""
+    function = synthesized.raw[STACK]["Resources"][_function_id(synthesized, handler)]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.resources(STACK, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {action for statement in statements for action in _as_list(statement["Action"])}
+
+
+def _resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    return [
+        resource
+        for statement in statements
+        if action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    ]
+
+
+def _table_refs(synthesized: Synthesized, handler: str) -> set[str]:
+    """The tables a function may write, by logical id (this stack) or export name (other stacks)."""
+    refs = set()
+    for resource in _resources_for(_statements(synthesized, handler), "dynamodb:PutItem"):
+        if "Fn::GetAtt" in resource:
+            refs.add(resource["Fn::GetAtt"][0])
+        elif "Fn::ImportValue" in resource:
+            refs.add(resource["Fn::ImportValue"].split(":", 1)[0])
+    return refs
+
+
+def test_orders_table_stream_and_indexes(synthesized: Synthesized) -> None:
+    _, props = _only(synthesized, "AWS::DynamoDB::Table")
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    indexes = {
+        index["IndexName"]: (
+            [(key["AttributeName"], key["KeyType"]) for key in index["KeySchema"]],
+            index["Projection"]["ProjectionType"],
+        )
+        for index in props["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        "byOwner": ([("owner", "HASH"), ("createdAt", "RANGE")], "ALL"),
+        "byStatus": ([("status", "HASH"), ("createdAt", "RANGE")], "ALL"),
+        "byShipment": ([("shipmentId", "HASH")], "ALL"),
+        "byTracking": ([("trackingNumber", "HASH")], "ALL"),
+    }
+    attributes = {attr["AttributeName"] for attr in props["AttributeDefinitions"]}
+    assert attributes == {"pk", "sk", "owner", "status", "createdAt", "shipmentId", "trackingNumber"}
+
+
+def test_order_events_publisher_reads_the_stream(synthesized: Synthesized) -> None:
+    mappings = synthesized.resources(STACK, "AWS::Lambda::EventSourceMapping")
+    (props,) = (m["Properties"] for m in mappings.values() if "StartingPosition" in m["Properties"])
+    table_id, _ = _only(synthesized, "AWS::DynamoDB::Table")
+    dlq_id = next(key for key in synthesized.resources(STACK, "AWS::SQS::Queue") if key.startswith("OrderEventsDlq"))
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    assert props["FunctionName"] == {"Ref": _function_id(synthesized, PUBLISHER)}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["BatchSize"] == 100
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRetryAttempts"] == 5
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [dlq_id, "Arn"]}}}
+    assert "RedrivePolicy" not in synthesized.raw[STACK]["Resources"][dlq_id]["Properties"]
+    assert synthesized.raw[STACK]["Outputs"]["OrderEventsDlqUrl"]["Value"] == {"Ref": dlq_id}
+
+
+def test_fulfilment_consumer_reads_the_queue(synthesized: Synthesized) -> None:
+    mappings = synthesized.resources(STACK, "AWS::Lambda::EventSourceMapping")
+    (props,) = (m["Properties"] for m in mappings.values() if "StartingPosition" not in m["Properties"])
+    queue_id = props["EventSourceArn"]["Fn::GetAtt"][0]
+    assert "RedrivePolicy" in synthesized.raw[STACK]["Resources"][queue_id]["Properties"]
+    assert props["FunctionName"] == {"Ref": _function_id(synthesized, FULFILMENT)}
+    assert props["BatchSize"] == 10
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert _variables(synthesized, TASKS)["FULFILMENT_QUEUE_URL"] == {"Ref": queue_id}
+    assert _resources_for(_statements(synthesized, TASKS), "sqs:SendMessage") == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+
+
+def test_ses_identity_and_send_grants(synthesized: Synthesized) -> None:
+    identity_id, props = _only(synthesized, "AWS::SES::EmailIdentity")
+    mail_from = load_cdk_json_context()["mailFrom"]
+    assert props["EmailIdentity"] == mail_from
+    for handler in (TASKS, API):
+        assert _variables(synthesized, handler)["MAIL_FROM"] == mail_from
+        statements = [s for s in _statements(synthesized, handler) if set(_as_list(s["Action"])) & SES_ACTIONS]
+        assert len(statements) == 1, handler
+        (statement,) = statements
+        assert set(_as_list(statement["Action"])) == SES_ACTIONS
+        (resource,) = _as_list(statement["Resource"])
+        parts = resource["Fn::Join"][1]
+        assert parts[-2:] == [":identity/", {"Ref": identity_id}], "scoped to the sender identity"
+    for handler in (FULFILMENT, PUBLISHER):
+        assert not any(action.startswith("ses:") for action in _actions(_statements(synthesized, handler)))
+
+
+def test_carrier_secret_is_generated(synthesized: Synthesized) -> None:
+    stage = load_cdk_json_context()["stage"]
+    secret_id, props = _only(synthesized, "AWS::SecretsManager::Secret")
+    assert props["Name"] == f"shopstack/{stage}/carrier"
+    assert "SecretString" not in props
+    assert props["GenerateSecretString"] == {
+        "SecretStringTemplate": "{}",
+        "GenerateStringKey": "signingSecret",
+        "PasswordLength": 48,
+        "ExcludePunctuation": True,
+    }
+    assert synthesized.raw[STACK]["Outputs"]["CarrierSecretName"]["Value"] == props["Name"]
+    assert _variables(synthesized, API)["CARRIER_SECRET_NAME"] == props["Name"]
+    assert _resources_for(_statements(synthesized, API), "secretsmanager:GetSecretValue")[0] == {"Ref": secret_id}
+
+
+def test_secret_reads(synthesized: Synthesized) -> None:
+    (stripe_id,) = synthesized.resources("ShopstackShared", "AWS::SecretsManager::Secret")
+    carrier_id, _ = _only(synthesized, "AWS::SecretsManager::Secret")
+    stripe_name = f"shopstack/{load_cdk_json_context()['stage']}/stripe"
+
+    def reads(handler: str) -> set[str]:
+        refs = set()
+        for resource in _resources_for(_statements(synthesized, handler), "secretsmanager:GetSecretValue"):
+            refs.add(resource["Ref"] if "Ref" in resource else resource["Fn::ImportValue"])
+        return refs
+
+    stripe = f"ShopstackShared:ExportsOutputRef{stripe_id}"
+    assert {ref.split("-")[0][: len(stripe)] for ref in reads(TASKS)} == {stripe}
+    assert {ref if ref == carrier_id else ref[: len(stripe)] for ref in reads(API)} == {stripe, carrier_id}
+    assert not reads(FULFILMENT) and not reads(PUBLISHER)
+    for handler in (TASKS, API):
+        assert _variables(synthesized, handler)["STRIPE_SECRET_NAME"] == stripe_name
+
+
+def test_tables_granted_as_agreed(synthesized: Synthesized) -> None:
+    orders_id, _ = _only(synthesized, "AWS::DynamoDB::Table")
+    assert _table_refs(synthesized, TASKS) == {orders_id, "ShopstackInventory"}
+    assert _table_refs(synthesized, API) == {orders_id, "ShopstackInventory", "ShopstackShared"}
+    assert _table_refs(synthesized, FULFILMENT) == {orders_id}
+    assert _table_refs(synthesized, PUBLISHER) == set()
+    shared_tables = [
+        ref for ref in _resources_for(_statements(synthesized, API), "dynamodb:PutItem") if "Fn::ImportValue" in ref
+    ]
+    assert any("Idempotency" in ref["Fn::ImportValue"] for ref in shared_tables)
+
+
+def test_publisher_puts_events_and_reads_only_its_stream(synthesized: Synthesized) -> None:
+    table_id, _ = _only(synthesized, "AWS::DynamoDB::Table")
+    statements = _statements(synthesized, PUBLISHER)
+    (bus,) = _resources_for(statements, "events:PutEvents")
+    assert bus["Fn::ImportValue"].startswith("ShopstackShared:") and "EventBus" in bus["Fn::ImportValue"]
+    assert _resources_for(statements, "dynamodb:GetRecords") == [{"Fn::GetAtt": [table_id, "StreamArn"]}]
+    assert not {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"} & _actions(statements)
+    (dlq,) = _resources_for(statements, "sqs:SendMessage")
+    assert dlq["Fn::GetAtt"][0].startswith("OrderEventsDlq")
+    for handler in (TASKS, API, FULFILMENT):
+        assert "events:PutEvents" not in _actions(_statements(synthesized, handler)), handler
+
+
+def test_only_xray_and_list_streams_use_a_bare_wildcard(synthesized: Synthesized) -> None:
+    for handler in (TASKS, API, FULFILMENT, PUBLISHER):
+        for statement in _statements(synthesized, handler):
+            actions = set(_as_list(statement["Action"]))
+            assert not any(action.endswith("*") for action in actions), statement
+            if "*" in _as_list(statement["Resource"]):
+                allowed = XRAY_ACTIONS | ({"dynamodb:ListStreams"} if handler == PUBLISHER else set())
+                assert actions <= allowed, (handler, statement)
+
+
+def test_mail_settings_in_the_environment(synthesized: Synthesized) -> None:
+    context = load_cdk_json_context()
+    for handler in (TASKS, API):
+        variables = _variables(synthesized, handler)
+        assert (variables["MAIL_FROM"], variables["SHOP_NAME"]) == (context["mailFrom"], context["shopName"])
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "orders"
+
+
+def test_mail_settings_default_and_validation() -> None:
+    defaults = Settings.from_node(cdk.App().node)
+    assert (defaults.mail_from, defaults.shop_name) == ("orders@shopstack.example", "shopstack")
+    app = cdk.App(context={"mailFrom": "shop@example.org", "shopName": "Acme"})
+    assert (Settings.from_node(app.node).mail_from, Settings.from_node(app.node).shop_name) == (
+        "shop@example.org",
+        "Acme",
+    )
+    for bad in ("shop", "@example.org", "shop@localhost", "a b@example.org"):
+        with pytest.raises(ValueError, match="mailFrom"):
+            Settings.from_node(cdk.App(context={"mailFrom": bad}).node)
+
+
+def test_order_routes_and_auth() -> None:
+    assert [route for route in ROUTES if route.function == "OrdersApi"] == ORDER_ROUTES
+    assert all(route.path != "/webhooks/carrier" or route.auth == "none" for route in ROUTES)
+
+
+def test_api_cors_allows_the_order_token(synthesized: Synthesized) -> None:
+    resources = synthesized.raw["ShopstackApi"]["Resources"]
+    (orders_resource,) = (
+        key
+        for key, res in resources.items()
+        if res["Type"] == "AWS::ApiGateway::Resource"
+        and res["Properties"]["PathPart"] == "{orderId}"
+        and "admin" not in key.lower()
+    )
+    options = [
+        res["Properties"]
+        for res in resources.values()
+        if res["Type"] == "AWS::ApiGateway::Method"
+        and res["Properties"]["HttpMethod"] == "OPTIONS"
+        and res["Properties"]["ResourceId"] == {"Ref": orders_resource}
+    ]
+    (response,) = options[0]["Integration"]["IntegrationResponses"]
+    allowed = response["ResponseParameters"]["method.response.header.Access-Control-Allow-Headers"]
+    assert "X-Order-Token" in allowed.strip("'").split(",")
