@@ -328,7 +328,7 @@ class ConfigurationSet(LocalModel):
         **kw: Any,
     ) -> ConfigurationSet:
         properties = cloudformation_json.get("Properties", {})
-        name = str(properties.get("Name") or f"{resource_name}-{secrets.token_hex(6)}")
+        name = str(properties.get("Name") or resource_name)
         _ses(account_id, region_name).create_configuration_set(name)
         return cls(name)
 

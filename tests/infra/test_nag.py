@@ -40,3 +40,24 @@ def test_an_unacknowledged_finding_fails_synth(tmp_path: object) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(RuntimeError, match="AwsSolutions-SQS4"):
         app.synth()
+
+
+@pytest.mark.parametrize(
+    ("path", "evidence"),
+    [
+        ("ShopstackApi/RestApi/Default/orders/{orderId}/GET", "X-Order-Token"),
+        ("ShopstackApi/RestApi/Default/webhooks/carrier/POST", "X-Carrier-Signature"),
+    ],
+)
+def test_public_order_routes_have_their_own_reasons(synthesized: Synthesized, path: str, evidence: str) -> None:
+    method = synthesized.app.node.find_child("ShopstackApi").node.find_child("RestApi")
+    for part in path.split("/")[2:]:
+        method = method.node.find_child(part)
+    reasons = [
+        reason
+        for entry in method.node.metadata
+        if entry.type == ACKNOWLEDGED
+        for rule, reason in entry.data.items()
+        if rule.endswith(("APIG4", "COG4"))
+    ]
+    assert len(reasons) == 2 and all(evidence in reason for reason in reasons), reasons

@@ -69,7 +69,7 @@ def test_the_hash_ignores_bytecode(project: Path) -> None:
 
 def test_stacks_come_in_dependency_order() -> None:
     stacks = read_stacks(ASSEMBLY)
-    assert [s.stack_name for s in stacks] == ["FixtureShared", "FixtureService"]
+    assert [s.stack_name for s in stacks] == ["FixtureShared", "FixtureService", "FixtureOrders"]
     assert "FixtureShared" in stacks[1].dependencies
 
 

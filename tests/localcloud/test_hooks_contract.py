@@ -209,3 +209,90 @@ def test_methods_keep_their_authorizer(aws: Aws) -> None:
     echo = resources["/echo"]["resourceMethods"]["GET"]
     assert echo["methodIntegration"]["type"] == "AWS_PROXY"
     assert ":function:" in echo["methodIntegration"]["uri"]
+
+
+# --- ddb_stream_dispatch_detach, ddb_stream_live_shard --------------------------------------------
+
+
+def _orders_table(outputs: dict[str, str]) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[ACCOUNT_ID][REGION].tables[outputs["OrdersTableName"]]
+
+
+def test_a_write_records_its_stream_record_and_invokes_nothing_inline(aws: Aws, outputs: dict[str, str]) -> None:
+    table = _orders_table(outputs)
+    assert table.lambda_event_source_mappings, "moto no longer registers stream mappings on the table"
+    before = len(table.stream_shard.items)
+    aws("dynamodb").put_item(
+        TableName=outputs["OrdersTableName"], Item={"pk": {"S": f"contract-{uuid.uuid4()}"}, "sk": {"S": "other"}}
+    )
+    shard = _orders_table(outputs).stream_shard
+    assert len(shard.items) == before + 1
+    last = shard.items[-1].to_json()
+    assert last["eventName"] == "INSERT"
+    assert int(last["dynamodb"]["SequenceNumber"]) == shard.starting_sequence_number + before
+
+
+def test_get_records_follows_the_table_moto_swaps_in_after_a_failed_transaction(
+    aws: Aws, outputs: dict[str, str]
+) -> None:
+    streams, dynamodb, name = aws("dynamodbstreams"), aws("dynamodb"), outputs["OrdersTableName"]
+    shard_id = streams.describe_stream(StreamArn=outputs["OrdersStreamArn"])["StreamDescription"]["Shards"][0][
+        "ShardId"
+    ]
+    iterator = streams.get_shard_iterator(
+        StreamArn=outputs["OrdersStreamArn"], ShardId=shard_id, ShardIteratorType="LATEST"
+    )["ShardIterator"]
+    swapped = _orders_table(outputs)
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"pk": {"S": "c-phantom"}, "sk": {"S": "other"}}}},
+                {
+                    "Put": {
+                        "TableName": name,
+                        "Item": {"pk": {"S": "c-guard"}, "sk": {"S": "other"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert _orders_table(outputs) is not swapped, "moto no longer swaps tables on rollback"
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "c-real"}, "sk": {"S": "other"}})
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["c-real"]
+
+
+def test_old_shard_iterators_expire(aws: Aws, outputs: dict[str, str]) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    streams = aws("dynamodbstreams")
+    shard_id = streams.describe_stream(StreamArn=outputs["OrdersStreamArn"])["StreamDescription"]["Shards"][0][
+        "ShardId"
+    ]
+    iterator = streams.get_shard_iterator(
+        StreamArn=outputs["OrdersStreamArn"], ShardId=shard_id, ShardIteratorType="LATEST"
+    )["ShardIterator"]
+    streams.get_records(ShardIterator=iterator)
+    assert len(dynamodbstreams_backends[ACCOUNT_ID][REGION].shard_iterators) <= hooks.MAX_SHARD_ITERATORS
+
+
+# --- ses_capture_bodies --------------------------------------------------------------------------
+
+
+def test_ses_keeps_both_bodies_where_moto_keeps_one(aws: Aws) -> None:
+    from moto.ses.models import ses_backends
+
+    sent = aws("ses").send_email(
+        Source="orders@shop.example",
+        Destination={"ToAddresses": ["contract@example.com"]},
+        Message={
+            "Subject": {"Data": "Both"},
+            "Body": {"Text": {"Data": "plain"}, "Html": {"Data": "<p>rich</p>"}},
+        },
+    )
+    [message] = [m for m in ses_backends[ACCOUNT_ID][REGION].sent_messages if m.id == sent["MessageId"]]
+    assert message.body == "<p>rich</p>"
+    assert (message.local_text, message.local_html) == ("plain", "<p>rich</p>")
+    assert message.local_sent_at.endswith("Z")
