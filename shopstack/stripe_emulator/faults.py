@@ -9,7 +9,7 @@ from typing import Any
 
 from shopstack.stripe_emulator.errors import StripeError, api_error, rate_limited, validation
 
-BEFORE = ("error_500", "rate_limit_429", "conflict_409")
+BEFORE = ("error_500", "rate_limit_429", "conflict_409", "unexpected_state_400")
 AFTER = ("timeout_after_commit", "drop_after_commit")
 KINDS = BEFORE + AFTER
 DEFAULT_HANG_SECONDS = 3.0
@@ -43,6 +43,14 @@ class Fault:
             err = api_error()
         elif self.kind == "rate_limit_429":
             err = rate_limited()
+        elif self.kind == "unexpected_state_400":
+            err = StripeError(
+                400,
+                "invalid_request_error",
+                "This PaymentIntent could not be captured because its authorization has expired.",
+                code="payment_intent_unexpected_state",
+                saved=False,
+            )
         else:
             err = StripeError(
                 409,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 import stripe
 
@@ -161,3 +162,25 @@ def test_fault_filters_and_clearing(client: stripe.StripeClient, control: Contro
     assert status == 200 and control.get("/_emulator/faults") == {"faults": []}
     status, answer = control.call("POST", "/_emulator/faults", {"kind": "explode"})
     assert status == 400 and answer["error"]["param"] == "kind"
+
+
+def test_an_unexpected_state_fault_refuses_a_capture_for_good(
+    retrying_client: stripe.StripeClient, control: Control
+) -> None:
+    intent = retrying_client.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "capture_method": "manual",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
+    )
+    control.post(
+        "/_emulator/faults",
+        {"kind": "unexpected_state_400", "next": 1, "path": f"/v1/payment_intents/{intent.id}/capture"},
+    )
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        retrying_client.v1.payment_intents.capture(intent.id)
+    assert refused.value.code == "payment_intent_unexpected_state"
+    assert retrying_client.v1.payment_intents.retrieve(intent.id).status == "requires_capture"

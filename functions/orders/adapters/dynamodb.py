@@ -93,6 +93,22 @@ class OrderRecord(Model):
     by_status = ByStatus()
 
 
+class ByShipment(GlobalSecondaryIndex["ShipmentRecord"]):
+    class Meta:
+        index_name = "byShipment"
+        projection = AllProjection()
+
+    shipment_id = UnicodeAttribute(hash_key=True, attr_name="shipmentId")
+
+
+class ByTracking(GlobalSecondaryIndex["ShipmentRecord"]):
+    class Meta:
+        index_name = "byTracking"
+        projection = AllProjection()
+
+    tracking_number = UnicodeAttribute(hash_key=True, attr_name="trackingNumber")
+
+
 class ShipmentRecord(Model):
     class Meta:
         table_name: str | None = None
@@ -108,26 +124,8 @@ class ShipmentRecord(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     events = ListAttribute[Any](of=MapAttribute)
     version = NumberAttribute(default=0)
-
-
-class ByShipment(GlobalSecondaryIndex[ShipmentRecord]):
-    class Meta:
-        index_name = "byShipment"
-        projection = AllProjection()
-
-    shipment_id = UnicodeAttribute(hash_key=True, attr_name="shipmentId")
-
-
-class ByTracking(GlobalSecondaryIndex[ShipmentRecord]):
-    class Meta:
-        index_name = "byTracking"
-        projection = AllProjection()
-
-    tracking_number = UnicodeAttribute(hash_key=True, attr_name="trackingNumber")
-
-
-ShipmentRecord.by_shipment = ByShipment()  # type: ignore[attr-defined]
-ShipmentRecord.by_tracking = ByTracking()  # type: ignore[attr-defined]
+    by_shipment = ByShipment()
+    by_tracking = ByTracking()
 
 
 class InvoiceRecord(Model):
@@ -241,7 +239,6 @@ class DynamoOrderStore:
 
     def __init__(self) -> None:
         bind("ORDERS_TABLE", OrderRecord, ShipmentRecord, InvoiceRecord, SequenceRecord)
-        bind("PRODUCTS_TABLE", StockRecord)
 
     # reads ------------------------------------------------------------------------------------
 
@@ -287,7 +284,7 @@ class DynamoOrderStore:
         return [_shipment(r) for r in records]
 
     def shipment(self, shipment_id: str) -> Shipment | None:
-        found = list(ShipmentRecord.by_shipment.query(shipment_id, limit=1))  # type: ignore[attr-defined]
+        found = list(ShipmentRecord.by_shipment.query(shipment_id, limit=1))
         if not found:
             return None
         try:
@@ -296,7 +293,7 @@ class DynamoOrderStore:
             return None
 
     def shipment_by_tracking(self, tracking_number: str) -> Shipment | None:
-        found = list(ShipmentRecord.by_tracking.query(tracking_number, limit=1))  # type: ignore[attr-defined]
+        found = list(ShipmentRecord.by_tracking.query(tracking_number, limit=1))
         return self.shipment(found[0].shipment_id) if found else None
 
     # writes -----------------------------------------------------------------------------------
@@ -354,6 +351,7 @@ class DynamoOrderStore:
     def _stock_step(self, order: Order, *, expected: StockState, target: StockState, moves: dict[str, int]) -> bool:
         """Move every line's stock by `moves` (attribute -> quantity sign) and the order's stock
         state from `expected` to `target`, in one transaction."""
+        bind("PRODUCTS_TABLE", StockRecord)
         order_state = OrderRecord.stock_state == expected.value
         if expected is StockState.RESERVED:
             order_state = order_state | OrderRecord.stock_state.does_not_exist()
