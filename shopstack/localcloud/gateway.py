@@ -219,6 +219,8 @@ class LocalGateway:
             print(f"gateway: {request.method} {request.path}: {exc!r}", file=sys.stderr)
             status, headers, body = _error(None, "INTEGRATION_FAILURE", request)
         headers.append(("Content-Length", str(len(body))))
+        if not _finish_reading(request.environ):
+            headers.append(("Connection", "close"))
         start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
         self._access_log(request, status, len(body))
         return [body]
@@ -688,6 +690,22 @@ def _request_path(environ: Mapping[str, Any]) -> str:
     return path if path.startswith("/") else "/" + path
 
 
+BODY_READ = "shopstack.body_read"
+DRAIN_LIMIT_BYTES = 1024 * 1024
+
+
+def _finish_reading(environ: dict[str, Any]) -> bool:
+    """A kept-alive connection must not carry an unread body into the next request: drain a
+    small one; for a large one, False (the connection is closed after the answer)."""
+    length = _content_length(environ)
+    if not length or environ.get(BODY_READ):
+        return True
+    if length > DRAIN_LIMIT_BYTES or environ.get("wsgi.input") is None:
+        return False
+    environ["wsgi.input"].read(length)
+    return True
+
+
 def _content_length(environ: Mapping[str, Any]) -> int:
     try:
         return int(environ.get("CONTENT_LENGTH") or 0)
@@ -695,13 +713,14 @@ def _content_length(environ: Mapping[str, Any]) -> int:
         return 0
 
 
-def _read_body(environ: Mapping[str, Any]) -> bytes | None:
+def _read_body(environ: dict[str, Any]) -> bytes | None:
     """The request body, or None when it is over API Gateway's 10 MB payload limit."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
     length = _content_length(environ)
     if length:
+        environ[BODY_READ] = True
         return bytes(stream.read(length))
     if environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", ""):
         data = bytes(stream.read(MAX_PAYLOAD_BYTES + 1))

@@ -24,6 +24,7 @@ class Fault:
     method: str | None = None
     seconds: float = DEFAULT_HANG_SECONDS
     should_retry: bool | None = None
+    exact: bool = False
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -31,7 +32,9 @@ class Fault:
             return False
         if self.method is not None and self.method.upper() != method.upper():
             return False
-        return self.path is None or path.startswith(self.path)
+        if self.path is None:
+            return True
+        return path == self.path if self.exact else path.startswith(self.path)
 
     @property
     def after_commit(self) -> bool:
@@ -91,6 +94,7 @@ def parse_fault(spec: Any, fault_id: int) -> Fault:
         method=spec.get("method"),
         seconds=float(seconds),
         should_retry=should_retry,
+        exact=bool(spec.get("exact", False)),
     )
 
 

@@ -184,3 +184,13 @@ def test_an_unexpected_state_fault_refuses_a_capture_for_good(
         retrying_client.v1.payment_intents.capture(intent.id)
     assert refused.value.code == "payment_intent_unexpected_state"
     assert retrying_client.v1.payment_intents.retrieve(intent.id).status == "requires_capture"
+
+
+def test_an_exact_path_fault_leaves_deeper_paths_alone(client: stripe.StripeClient, control: Control) -> None:
+    intent = client.v1.payment_intents.create(
+        params={"amount": 500, "currency": "usd", "capture_method": "manual", "payment_method": "pm_card_visa"}
+    )
+    control.post("/_emulator/faults", {"kind": "error_500", "path": "/v1/payment_intents", "exact": True})
+    assert client.v1.payment_intents.confirm(intent.id).status == "requires_capture"
+    with pytest.raises(stripe.APIError):
+        client.v1.payment_intents.create(params={"amount": 500, "currency": "usd"})
