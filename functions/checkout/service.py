@@ -271,7 +271,13 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
     if payment.authorized:
         if not payment.matches(order):
             return order
-        deps.orders.transition(order, OrderStatus.PAID, "payment authorized", release_stock=False)
+        deps.orders.transition(
+            order,
+            OrderStatus.PAID,
+            "payment authorized",
+            release_stock=False,
+            facts={"paymentIntentId": payment.intent_id},
+        )
         order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAID:
             deps.workflows.start_order(order.order_id)

@@ -90,7 +90,8 @@ class FakeStock:
                 self.available[line.sku] += line.quantity
                 self.reserved[line.sku] -= line.quantity
         history = (*current.history, {"status": target.value, "at": "now", "note": note})
-        self.orders[order.order_id] = replace(current, status=target, history=history)
+        intent = (facts or {}).get("paymentIntentId") or current.payment_intent_id
+        self.orders[order.order_id] = replace(current, status=target, history=history, payment_intent_id=intent)
         return True
 
 

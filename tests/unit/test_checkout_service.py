@@ -1,5 +1,7 @@
 """Checkout use cases with in-memory ports: what a shopper and the payment provider can do."""
 
+from dataclasses import replace
+
 import pytest
 
 from checkout import service
@@ -143,3 +145,13 @@ def test_a_payment_authorized_after_the_order_ended_is_voided() -> None:
     assert service.on_payment_event(deps, intent).startswith("voided")
     assert parts["payments"].intents[intent].status == "canceled"
     assert parts["stock"].orders["o1"].status is OrderStatus.CANCELLED
+
+
+def test_a_webhook_that_pays_the_order_first_also_records_its_intent() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    intent = body["payment"]["paymentIntentId"]
+    parts["stock"].orders["o1"] = replace(parts["stock"].orders["o1"], payment_intent_id=None)
+    parts["payments"].intents[intent] = authorized(intent)
+    assert service.on_payment_event(deps, intent) == "PAID"
+    assert parts["stock"].orders["o1"].payment_intent_id == intent

@@ -254,6 +254,14 @@ def _key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
 
+_FACTS = {"declineCode": OrderRecord.decline_code, "paymentIntentId": OrderRecord.payment_intent_id}
+
+
+def _fact_actions(facts: dict[str, str]) -> list[Any]:
+    """Facts recorded with a status change, in the same write (e.g. the intent that paid it)."""
+    return [_FACTS[name].set(value) for name, value in facts.items() if value]
+
+
 class DynamoOrders:
     def __init__(self) -> None:
         _bind()
@@ -361,7 +369,7 @@ class DynamoOrders:
                         OrderRecord.history.set(
                             OrderRecord.history.append([{"status": target.value, "at": now, "note": note}])
                         ),
-                        *[OrderRecord.decline_code.set(code) for code in [(facts or {}).get("declineCode")] if code],
+                        *_fact_actions(facts or {}),
                     ],
                     condition=OrderRecord.status == order.status.value,
                 )
