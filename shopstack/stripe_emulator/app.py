@@ -356,6 +356,8 @@ class StripeEmulator:
             if isinstance(connection, socket.socket):
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
+                # The server's write of this answer then fails on the closed socket, quietly.
+                start_response("500 Connection Dropped", [("Content-Length", "0")])
                 return []
         time.sleep(fault.seconds)
         return response(environ, start_response)

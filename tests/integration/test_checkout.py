@@ -365,7 +365,9 @@ def test_a_stripe_failure_mid_payment_never_charges_twice(
     finally:
         emulator(cloud, "DELETE", "/_emulator/faults")
     assert reply.status == 201, reply.text
-    assert reply.json["status"] == "PAID"
+    # Paid; by the time a retried request returns, the order workflow may have confirmed it.
+    assert reply.json["status"] in ("PAID", "CONFIRMED")
     intents = intents_for(cloud, reply.json["orderId"])
-    assert len(intents) == 1 and intents[0]["status"] == "requires_capture"
-    assert inventory(cloud, admin_token, sku)["reserved"] == 1
+    assert len(intents) == 1 and intents[0]["status"] in ("requires_capture", "succeeded")
+    stock = inventory(cloud, admin_token, sku)
+    assert 3 - stock["onHand"] + stock["reserved"] == 1
