@@ -95,6 +95,7 @@ def compose(app: cdk.App) -> None:
         "ShopstackApi",
         settings=settings,
         user_pool=shared.user_pool,
+        layer=shared.layer,
         functions={
             "InventoryApi": inventory.api_function,
             "CheckoutApi": checkout.api_function,

@@ -246,6 +246,7 @@ def acknowledge_findings(
     )
     _ack(shared.stripe_secret, {"SMG4": STRIPE_ROTATION})
 
+    _ack(_role(api.docs_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})
     _ack(api.rest_api.deployment_stage, {"APIG3": NO_WAF, "APIG6": EXECUTION_LOGS})
     for route, method in api.methods.items():

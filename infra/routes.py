@@ -21,8 +21,8 @@ class Route(NamedTuple):
 
 ROUTES: list[Route] = [
     Route("GET", "/health", "InventoryApi", "none"),
-    Route("GET", "/openapi.json", "InventoryApi", "none"),
-    Route("GET", "/docs", "InventoryApi", "none"),
+    Route("GET", "/openapi.json", "ApiDocs", "none"),
+    Route("GET", "/docs", "ApiDocs", "none"),
     Route("GET", "/products", "InventoryApi", "none"),
     Route("GET", "/products/{sku}", "InventoryApi", "none"),
     Route("PUT", "/admin/products/{sku}", "InventoryApi", "cognito"),

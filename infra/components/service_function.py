@@ -18,12 +18,10 @@ METRICS_NAMESPACE = "Shopstack"
 NEVER_PACKAGED = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "tests"]
 
 
-def service_code(service: str) -> lambda_.Code:
-    """The `functions/` folder filtered to one service's package (glob excludes, last match wins)."""
-    return lambda_.Code.from_asset(
-        str(FUNCTIONS_DIR),
-        exclude=["*", f"!{service}", f"!{service}/**", *NEVER_PACKAGED],
-    )
+def service_code(*packages: str) -> lambda_.Code:
+    """The `functions/` folder filtered to the given service packages (glob excludes, last match wins)."""
+    kept = [pattern for package in packages for pattern in (f"!{package}", f"!{package}/**")]
+    return lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=["*", *kept, *NEVER_PACKAGED])
 
 
 class ServiceFunction(Construct):
@@ -44,6 +42,7 @@ class ServiceFunction(Construct):
         timeout: Duration,
         log_retention: logs.RetentionDays,
         description: str,
+        packages: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -66,7 +65,7 @@ class ServiceFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=service_code(service),
+            code=service_code(service, *packages),
             memory_size=MEMORY_MB,
             timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE,

@@ -6,13 +6,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.components.service_function import ServiceFunction
 from infra.routes import ROUTES, Route
 from infra.settings import Settings
 
@@ -67,6 +68,10 @@ def _problem_template(title: str, status: str | None) -> str:
     return "{" + ",".join(fields) + "}"
 
 
+DOCUMENTED_SERVICES = ("inventory", "checkout", "orders")
+"""Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
+
+
 class ApiStack(Stack):
     """The public HTTP API (REST, stage `v1`)."""
 
@@ -78,10 +83,25 @@ class ApiStack(Stack):
         settings: Settings,
         user_pool: cognito.IUserPool,
         functions: Mapping[str, lambda_.IFunction],
+        layer: lambda_.ILayerVersion,
         routes: list[Route] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: REST API", **kwargs)
+
+        self.docs_function = ServiceFunction(
+            self,
+            "ApiDocs",
+            service="apidocs",
+            packages=DOCUMENTED_SERVICES,
+            handler="apidocs.entrypoints.api.handler",
+            description="shopstack: the OpenAPI document of every service, and Swagger UI",
+            timeout=Duration.seconds(10),
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={},
+        ).function
+        functions = {**functions, "ApiDocs": self.docs_function}
 
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=settings.log_retention, removal_policy=RemovalPolicy.DESTROY

@@ -147,8 +147,7 @@ def test_bad_limits_are_422(limit: str) -> None:
 
 
 def test_openapi_documents_every_inventory_route() -> None:
-    status, doc = call("GET", "/openapi.json", "/openapi.json")
-    assert status == 200
+    doc = json.loads(api.app.get_openapi_json_schema())
     assert set(doc["paths"]) == {
         "/health",
         "/products",

@@ -25,7 +25,6 @@ from inventory.entrypoints.schemas import (
 )
 
 app = make_resolver()
-app.enable_swagger(path="/docs", title="shopstack API", version="1")
 
 
 def _ok(model: type, *errors: int) -> dict[int, Any]:
@@ -37,11 +36,6 @@ def _ok(model: type, *errors: int) -> dict[int, Any]:
 @app.get("/health", responses=_ok(Health))
 def health():
     return json_response(200, {"status": "ok"})
-
-
-@app.get("/openapi.json", include_in_schema=False)
-def openapi():
-    return Response(200, "application/json", app.get_openapi_json_schema(title="shopstack API", version="1"))
 
 
 @app.get("/products", responses=_ok(ProductPage, 422))
