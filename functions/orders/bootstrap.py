@@ -21,6 +21,7 @@ def orders() -> Orders:
         mailer=SesMailer(),
         fulfilment=SqsFulfilment(),
         shop_name=shop,
+        return_window_days=int(os.environ.get("RETURN_WINDOW_DAYS", "30")),
         seller={
             "name": shop,
             "address": os.environ.get("SELLER_ADDRESS", ""),

@@ -8,6 +8,7 @@ them: the workflow's Catch, a customer's or staff's cancellation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from commerce.clock import utcnow_str
@@ -25,6 +26,14 @@ from orders.domain.model import (
     StockState,
     TrackingEvent,
     TrackingStatus,
+)
+from orders.domain.returns import (
+    Return,
+    ReturnLine,
+    ReturnStatus,
+    check_return,
+    refund_amount,
+    status_after_refund,
 )
 
 
@@ -48,11 +57,18 @@ class OrderStore(Protocol):
     def shipment_by_tracking(self, tracking_number: str) -> Shipment | None: ...
     def add_shipment(self, order: Order, shipment: Shipment) -> None: ...
     def save_shipment(self, before: Shipment, after: Shipment) -> bool: ...
+    def returns(self, order_id: str) -> list[Return]: ...
+    def return_by_id(self, return_id: str) -> Return | None: ...
+    def add_return(self, order: Order, ret: Return) -> None: ...
+    def complete_refund(
+        self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
+    ) -> bool: ...
 
 
 class Payments(Protocol):
     def capture(self, intent_id: str, order_id: str) -> None: ...
     def void_or_refund(self, intent_id: str, order_id: str) -> PaymentState: ...
+    def refund(self, intent_id: str, *, amount: int, return_id: str) -> None: ...
 
 
 class Mailer(Protocol):
@@ -71,6 +87,7 @@ class Orders:
     fulfilment: FulfilmentQueue
     shop_name: str = "shopstack"
     seller: dict[str, str] | None = None
+    return_window_days: int = 30
 
     def order(self, order_id: str) -> Order:
         order = self.store.get(order_id)
@@ -242,3 +259,58 @@ def shipment_or_404(deps: Orders, shipment_id: str) -> Shipment:
     if shipment is None:
         raise NotFound("No such shipment.", code="shipment_not_found")
     return shipment
+
+
+# --- returns and refunds ---------------------------------------------------------------------
+
+
+def request_return(deps: Orders, order_id: str, lines: list[ReturnLine], *, now: datetime) -> Return:
+    order = deps.order(order_id)
+    check_return(order, lines, deps.store.returns(order_id), now=now, window_days=deps.return_window_days)
+    ret = Return(
+        return_id=new_id(),
+        order_id=order_id,
+        status=ReturnStatus.REQUESTED,
+        lines=tuple(lines),
+        created_at=utcnow_str(),
+    )
+    deps.store.add_return(order, ret)
+    return ret
+
+
+def return_or_404(deps: Orders, return_id: str) -> Return:
+    ret = deps.store.return_by_id(return_id)
+    if ret is None:
+        raise NotFound("No such return.", code="return_not_found")
+    return ret
+
+
+def refund_return(deps: Orders, return_id: str, *, restock: bool) -> Return:
+    """Refund the returned lines' share through the payment provider (its idempotency key is the
+    return's), then in one transaction: the return REFUNDED, stock back on hand if asked, the
+    order PARTIALLY_REFUNDED or REFUNDED. Run twice, it refunds once."""
+    from commerce.errors import Conflict
+
+    ret = return_or_404(deps, return_id)
+    if ret.status is ReturnStatus.REFUNDED:
+        return ret
+    order = deps.order(ret.order_id)
+    if order.payment_state is not PaymentState.CAPTURED or not order.payment_intent_id:
+        raise Conflict("Only a captured payment can be refunded.", code="invalid_state")
+    amount = refund_amount(order, ret)
+    deps.payments.refund(order.payment_intent_id, amount=amount, return_id=ret.return_id)
+    refunded = Return(
+        ret.return_id, ret.order_id, ReturnStatus.REFUNDED, ret.lines, ret.created_at, amount, utcnow_str(), restock
+    )
+    for _ in range(5):
+        others = [r for r in deps.store.returns(order.order_id) if r.return_id != ret.return_id]
+        target = status_after_refund(order, [*others, refunded])
+        if deps.store.complete_refund(order, ret, amount=amount, restock=restock, order_status=target):
+            break
+        current = deps.store.return_by_id(return_id)
+        if current is not None and current.status is ReturnStatus.REFUNDED:
+            return current
+        order = deps.order(ret.order_id)
+    else:
+        raise Conflict("The order changed meanwhile; retry the refund.", code="conflict", retry_after=1)
+    return deps.store.return_by_id(return_id) or refunded

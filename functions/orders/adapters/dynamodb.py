@@ -40,6 +40,7 @@ from orders.domain.model import (
     TrackingStatus,
     invoice_number,
 )
+from orders.domain.returns import Return, ReturnLine, ReturnStatus
 
 
 class ByOwner(GlobalSecondaryIndex["OrderRecord"]):
@@ -89,6 +90,7 @@ class OrderRecord(Model):
     fulfilment_requested_at = UnicodeAttribute(attr_name="fulfilmentRequestedAt", null=True)
     fulfilment_accepted_at = UnicodeAttribute(attr_name="fulfilmentAcceptedAt", null=True)
     emails_sent = UnicodeSetAttribute(attr_name="emailsSent", null=True)
+    refunded_amount = NumberAttribute(attr_name="refundedAmount", null=True)
     by_owner = ByOwner()
     by_status = ByStatus()
 
@@ -126,6 +128,33 @@ class ShipmentRecord(Model):
     version = NumberAttribute(default=0)
     by_shipment = ByShipment()
     by_tracking = ByTracking()
+
+
+class ByReturn(GlobalSecondaryIndex["ReturnRecord"]):
+    class Meta:
+        index_name = "byReturn"
+        projection = AllProjection()
+
+    return_id = UnicodeAttribute(hash_key=True, attr_name="returnId")
+
+
+class ReturnRecord(Model):
+    class Meta:
+        table_name: str | None = None
+        region: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    return_id = UnicodeAttribute(attr_name="returnId")
+    order_id = UnicodeAttribute(attr_name="orderId")
+    status = UnicodeAttribute()
+    lines = ListAttribute[Any](of=MapAttribute)
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    refund_amount = NumberAttribute(attr_name="refundAmount", null=True)
+    currency = UnicodeAttribute(null=True)
+    refunded_at = UnicodeAttribute(attr_name="refundedAt", null=True)
+    restocked = UnicodeAttribute(null=True)
+    by_return = ByReturn()
 
 
 class InvoiceRecord(Model):
@@ -218,6 +247,25 @@ def _shipment(record: ShipmentRecord) -> Shipment:
     )
 
 
+def _return(record: ReturnRecord) -> Return:
+    return Return(
+        return_id=record.return_id,
+        order_id=record.order_id,
+        status=ReturnStatus(record.status),
+        lines=tuple(
+            ReturnLine(str(x["sku"]), int(x["quantity"]), str(x.get("reason") or "")) for x in _plain(record.lines)
+        ),
+        created_at=record.created_at,
+        refund_amount=None if record.refund_amount is None else int(record.refund_amount),
+        refunded_at=record.refunded_at,
+        restocked=record.restocked == "true",
+    )
+
+
+def _history_entry(status: OrderStatus, note: str) -> dict[str, str]:
+    return {"status": status.value, "at": utcnow_str(), "note": note}
+
+
 def _key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
@@ -238,7 +286,7 @@ class DynamoOrderStore:
     """The `OrderStore` port on DynamoDB."""
 
     def __init__(self) -> None:
-        bind("ORDERS_TABLE", OrderRecord, ShipmentRecord, InvoiceRecord, SequenceRecord)
+        bind("ORDERS_TABLE", OrderRecord, ShipmentRecord, InvoiceRecord, SequenceRecord, ReturnRecord)
 
     # reads ------------------------------------------------------------------------------------
 
@@ -485,6 +533,91 @@ class DynamoOrderStore:
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # returns ----------------------------------------------------------------------------------
+
+    def returns(self, order_id: str) -> list[Return]:
+        records = ReturnRecord.query(f"ORDER#{order_id}", ReturnRecord.sk.startswith("RETURN#"), consistent_read=True)
+        return sorted((_return(r) for r in records), key=lambda r: r.created_at)
+
+    def return_by_id(self, return_id: str) -> Return | None:
+        found = list(ReturnRecord.by_return.query(return_id, limit=1))
+        if not found:
+            return None
+        try:
+            return _return(ReturnRecord.get(found[0].pk, found[0].sk, consistent_read=True))
+        except ReturnRecord.DoesNotExist:
+            return None
+
+    def add_return(self, order: Order, ret: Return) -> None:
+        with _transaction() as tx:
+            tx.save(
+                ReturnRecord(
+                    f"ORDER#{order.order_id}",
+                    f"RETURN#{ret.return_id}",
+                    return_id=ret.return_id,
+                    order_id=order.order_id,
+                    status=ret.status.value,
+                    lines=[line.to_json() for line in ret.lines],
+                    created_at=ret.created_at,
+                    currency=order.currency,
+                ),
+                condition=ReturnRecord.pk.does_not_exist(),
+            )
+            actions: list[Any] = [OrderRecord.updated_at.set(ret.created_at)]
+            if order.status is not OrderStatus.RETURN_REQUESTED:
+                check_transition(order.status, OrderStatus.RETURN_REQUESTED)
+                entry = _history_entry(OrderStatus.RETURN_REQUESTED, f"return {ret.return_id} requested")
+                actions += [
+                    OrderRecord.status.set(OrderStatus.RETURN_REQUESTED.value),
+                    OrderRecord.history.set(OrderRecord.history.append([entry])),
+                ]
+            tx.update(
+                OrderRecord(*_key(order.order_id)), actions=actions, condition=OrderRecord.status == order.status.value
+            )
+
+    def complete_refund(
+        self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
+    ) -> bool:
+        stamp = utcnow_str()
+        try:
+            with _transaction() as tx:
+                tx.update(
+                    ReturnRecord(f"ORDER#{order.order_id}", f"RETURN#{ret.return_id}"),
+                    actions=[
+                        ReturnRecord.status.set(ReturnStatus.REFUNDED.value),
+                        ReturnRecord.refund_amount.set(amount),
+                        ReturnRecord.refunded_at.set(stamp),
+                        ReturnRecord.restocked.set("true" if restock else "false"),
+                    ],
+                    condition=ReturnRecord.status == ReturnStatus.REQUESTED.value,
+                )
+                if restock:
+                    bind("PRODUCTS_TABLE", StockRecord)
+                    for line in ret.lines:
+                        tx.update(
+                            StockRecord(line.sku),
+                            actions=[StockRecord.on_hand.add(line.quantity), StockRecord.available.add(line.quantity)],
+                            condition=StockRecord.sku.exists(),
+                        )
+                actions: list[Any] = [OrderRecord.refunded_amount.add(amount), OrderRecord.updated_at.set(stamp)]
+                if order_status is not order.status:
+                    check_transition(order.status, order_status)
+                    entry = _history_entry(order_status, f"return {ret.return_id} refunded")
+                    actions += [
+                        OrderRecord.status.set(order_status.value),
+                        OrderRecord.history.set(OrderRecord.history.append([entry])),
+                    ]
+                tx.update(
+                    OrderRecord(*_key(order.order_id)),
+                    actions=actions,
+                    condition=OrderRecord.status == order.status.value,
+                )
+        except TransactWriteError as exc:
+            if refused_by_condition(exc):
                 return False
             raise
         return True

@@ -36,3 +36,12 @@ class StripeOrderPayments:
             return PaymentState.REFUNDED
         except transient_errors() as exc:
             raise TransientError(str(exc)) from exc
+
+    def refund(self, intent_id: str, *, amount: int, return_id: str) -> None:
+        try:
+            client().v1.refunds.create(
+                params={"payment_intent": intent_id, "amount": amount, "metadata": {"returnId": return_id}},
+                options={"idempotency_key": f"return-{return_id}-refund"},
+            )
+        except transient_errors() as exc:
+            raise TransientError(str(exc)) from exc

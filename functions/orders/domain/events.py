@@ -22,6 +22,8 @@ STATUS_EVENTS: dict[str, tuple[str, str]] = {
     "SHIPPED": (ORDERS, "OrderShipped"),
     "DELIVERED": (ORDERS, "OrderDelivered"),
 }
+"""Statuses that stand for an event of their own; RETURN_REQUESTED and the refund statuses are
+announced by the return items (ReturnRequested, RefundIssued), which carry the details."""
 
 
 def _money(image: dict[str, Any], key: str) -> dict[str, Any]:
@@ -88,6 +90,26 @@ def _shipment_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tu
     return published
 
 
+def _return_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, DomainEvent]]:
+    return_id, order_id = str(new["returnId"]), str(new["orderId"])
+    data: dict[str, Any] = {"returnId": return_id, "orderId": order_id, "lines": new.get("lines") or []}
+    if old is None:
+        event = DomainEvent(
+            "ReturnRequested", data, id=stable_id(return_id, "ReturnRequested"), correlation_id=order_id
+        )
+        return [(ORDERS, event)]
+    if new.get("status") == "REFUNDED" and old.get("status") != "REFUNDED":
+        amount = {"amount": int(new.get("refundAmount") or 0), "currency": new.get("currency") or "usd"}
+        data = {**data, "amount": amount, "restocked": new.get("restocked") == "true"}
+        return [
+            (
+                ORDERS,
+                DomainEvent("RefundIssued", data, id=stable_id(return_id, "RefundIssued"), correlation_id=order_id),
+            )
+        ]
+    return []
+
+
 def events_for_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[tuple[str, DomainEvent]]:
     """The events a stream record stands for (none for deletions and unrelated items)."""
     if new is None:
@@ -97,4 +119,6 @@ def events_for_change(old: dict[str, Any] | None, new: dict[str, Any] | None) ->
         return _order_events(old, new)
     if kind.startswith("SHIPMENT#") and new.get("shipmentId"):
         return _shipment_events(old, new)
+    if kind.startswith("RETURN#") and new.get("returnId"):
+        return _return_events(old, new)
     return []

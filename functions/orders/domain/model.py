@@ -165,7 +165,12 @@ def invoice_number(year: int, sequence: int) -> str:
     return f"INV-{year}-{sequence:06d}"
 
 
-def order_json(order: Order, shipments: list[Shipment], invoice: dict[str, Any] | None) -> dict[str, Any]:
+def order_json(
+    order: Order,
+    shipments: list[Shipment],
+    invoice: dict[str, Any] | None,
+    returns: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return {
         "orderId": order.order_id,
         "status": order.status.value,
@@ -186,5 +191,5 @@ def order_json(order: Order, shipments: list[Shipment], invoice: dict[str, Any] 
         "history": [dict(h) for h in order.history],
         "shipments": [s.to_json() for s in shipments],
         "invoice": {"invoiceNumber": invoice["invoiceNumber"], "issuedAt": invoice["issuedAt"]} if invoice else None,
-        "returns": [],
+        "returns": returns or [],
     }

@@ -7,25 +7,31 @@ through `responses=`."""
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from commerce.clock import rfc3339
+from commerce.clock import now, rfc3339
 from commerce.config import setting
 from commerce.errors import BadRequest, NotFound, Unauthorized
-from commerce.http import Caller, json_response, make_resolver
+from commerce.http import Caller, dumps, json_response, make_resolver
+from commerce.idempotency import idempotency_key, run_once
 from commerce.identity import optional_caller
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from orders import bootstrap, service
 from orders.domain.invoice import invoice_html
 from orders.domain.model import Order, Shipment, TrackingEvent, TrackingStatus, order_json
+from orders.domain.returns import ReturnLine
 from orders.entrypoints.schemas import (
     CarrierEventIn,
     InvoiceOut,
     OrderOut,
     OrderPage,
+    RefundIn,
+    ReturnIn,
+    ReturnOut,
     ShipmentIn,
     ShipmentOut,
     TrackingEventIn,
@@ -63,7 +69,8 @@ def _order_for_caller(order_id: str) -> Order:
 
 def _view(order: Order) -> dict[str, Any]:
     store = bootstrap.orders().store
-    return order_json(order, store.shipments(order.order_id), store.invoice(order.order_id))
+    returns = [r.to_json(order.currency) for r in store.returns(order.order_id)]
+    return order_json(order, store.shipments(order.order_id), store.invoice(order.order_id), returns)
 
 
 def _page(orders: list[Order], last: dict[str, Any] | None, query: str) -> Response:
@@ -190,6 +197,48 @@ def carrier_webhook():
     if shipment is None:
         raise NotFound("No shipment has this tracking number.", code="shipment_not_found")
     return json_response(200, _tracked(shipment, body).to_json())
+
+
+def _idempotent(scope: str, operation: str, body: Any, work: Callable[[], tuple[int, dict[str, Any]]]) -> Response:
+    def run() -> dict[str, Any]:
+        status, payload = work()
+        return {"status": status, "body": dumps(payload)}
+
+    stored = run_once(
+        scope=scope,
+        operation=operation,
+        key=idempotency_key(app.current_event.headers),
+        body=body,
+        fn=run,
+        lambda_context=app.lambda_context,
+    )
+    return Response(stored["status"], "application/json", stored["body"])
+
+
+@app.post("/orders/<orderId>/returns", responses=_doc(201, ReturnOut, 401, 404, 409, 422))
+def request_return(orderId: str, body: Annotated[ReturnIn, Body()]):
+    order = _order_for_caller(orderId)
+    caller = _caller()
+    lines = [ReturnLine(line.sku, line.quantity, line.reason) for line in body.lines]
+
+    def work() -> tuple[int, dict[str, Any]]:
+        ret = service.request_return(bootstrap.orders(), order.order_id, lines, now=now())
+        return 201, ret.to_json(order.currency)
+
+    return _idempotent(caller.sub or f"order:{order.order_id}", f"return:{order.order_id}", body.model_dump(), work)
+
+
+@app.post("/admin/returns/<returnId>/refund", responses=_doc(200, ReturnOut, 401, 403, 404, 409, 422))
+def refund_return(returnId: str, body: Annotated[RefundIn, Body()]):
+    caller = _caller()
+    deps = bootstrap.orders()
+    ret = service.return_or_404(deps, returnId)
+    currency = deps.order(ret.order_id).currency
+
+    def work() -> tuple[int, dict[str, Any]]:
+        return 200, service.refund_return(deps, returnId, restock=body.restock).to_json(currency)
+
+    return _idempotent(caller.scope, f"refund:{returnId}", body.model_dump(), work)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -99,3 +99,31 @@ class InvoiceOut(BaseModel):
     shipping: MoneyOut
     tax: MoneyOut
     total: MoneyOut
+
+
+class ReturnLineIn(BaseModel):
+    model_config = STRICT
+    sku: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")
+    quantity: int = Field(ge=1, le=99)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReturnIn(BaseModel):
+    model_config = STRICT
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=50)
+
+
+class RefundIn(BaseModel):
+    model_config = STRICT
+    restock: bool = True
+
+
+class ReturnOut(BaseModel):
+    returnId: str
+    orderId: str
+    status: str
+    lines: list[dict[str, object]]
+    createdAt: str
+    refund: MoneyOut | None = None
+    refundedAt: str | None = None
+    restocked: bool | None = None
