@@ -56,6 +56,7 @@ class OutOfStock(Exception):
 
 
 class Carts(Protocol):
+    def claim(self, cart: Cart, owner: str) -> Cart: ...
     def create(self, cart: Cart) -> None: ...
     def get(self, cart_id: str) -> Cart | None: ...
     def save(self, cart: Cart) -> Cart: ...
@@ -124,10 +125,13 @@ def create_cart(deps: Checkout, owner: str | None) -> tuple[Cart, str]:
 
 
 def open_cart(deps: Checkout, cart_id: str, *, sub: str | None, token: str | None) -> Cart:
-    """The cart, if the caller owns it or holds its token; anyone else learns nothing (404)."""
+    """The cart, if the caller owns it or holds its token; anyone else learns nothing (404). A
+    guest cart opened by a signed-in customer (with its token) joins their account."""
     cart = deps.carts.get(cart_id)
     if cart is None or not cart.readable_by(sub=sub, token=token):
         raise NotFound("No such cart.", code="cart_not_found")
+    if cart.owner is None and sub is not None:
+        return deps.carts.claim(cart, sub)
     return cart
 
 

@@ -21,6 +21,12 @@ class FakeCarts:
     def create(self, cart: Cart) -> None:
         self.carts[cart.cart_id] = cart
 
+    def claim(self, cart: Cart, owner: str) -> Cart:
+        current = self.carts[cart.cart_id]
+        if current.owner is None:
+            self.carts[cart.cart_id] = replace(current, owner=owner)
+        return self.carts[cart.cart_id]
+
     def get(self, cart_id: str) -> Cart | None:
         return self.carts.get(cart_id)
 

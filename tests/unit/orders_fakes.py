@@ -9,6 +9,7 @@ from commerce.orders import OrderStatus, check_transition
 from orders.domain.emails import Email
 from orders.domain.invoice import invoice_document
 from orders.domain.model import Line, Order, PaymentState, Shipment, StockState, invoice_number
+from orders.domain.returns import Return, ReturnStatus
 from orders.service import Orders
 
 
@@ -41,6 +42,7 @@ class FakeOrderStore:
         self.sequence = 0
         self.marks: dict[str, set[str]] = {}
         self.shipment_rows: dict[str, Shipment] = {}
+        self.return_rows: dict[str, Return] = {}
 
     def get(self, order_id: str) -> Order | None:
         return self.orders.get(order_id)
@@ -125,17 +127,48 @@ class FakeOrderStore:
         self.shipment_rows[before.shipment_id] = after
         return True
 
+    def returns(self, order_id: str) -> list[Return]:
+        return [r for r in self.return_rows.values() if r.order_id == order_id]
+
+    def return_by_id(self, return_id: str) -> Return | None:
+        return self.return_rows.get(return_id)
+
+    def add_return(self, order: Order, ret: Return) -> None:
+        self.return_rows[ret.return_id] = ret
+        if order.status is not OrderStatus.RETURN_REQUESTED:
+            self.transition(order, OrderStatus.RETURN_REQUESTED, "return requested")
+
+    def complete_refund(
+        self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
+    ) -> bool:
+        if self.return_rows[ret.return_id].status is not ReturnStatus.REQUESTED:
+            return False
+        self.return_rows[ret.return_id] = replace(
+            ret, status=ReturnStatus.REFUNDED, refund_amount=amount, refunded_at="now", restocked=restock
+        )
+        if restock:
+            for line in ret.lines:
+                self.stock[line.sku]["onHand"] += line.quantity
+                self.stock[line.sku]["available"] += line.quantity
+        if order_status is not order.status:
+            self.transition(order, order_status, "refunded")
+        return True
+
 
 class FakeOrderPayments:
     def __init__(self, *, fail_capture: bool = False) -> None:
         self.fail_capture = fail_capture
         self.captured: list[str] = []
         self.returned: list[tuple[str, PaymentState]] = []
+        self.refunds: dict[str, int] = {}
 
     def capture(self, intent_id: str, order_id: str) -> None:
         if self.fail_capture:
             raise RuntimeError("card issuer declined the capture")
         self.captured.append(intent_id)
+
+    def refund(self, intent_id: str, *, amount: int, return_id: str) -> None:
+        self.refunds.setdefault(return_id, amount)
 
     def void_or_refund(self, intent_id: str, order_id: str) -> PaymentState:
         outcome = PaymentState.REFUNDED if intent_id in self.captured else PaymentState.VOIDED

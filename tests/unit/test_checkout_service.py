@@ -155,3 +155,13 @@ def test_a_webhook_that_pays_the_order_first_also_records_its_intent() -> None:
     parts["payments"].intents[intent] = authorized(intent)
     assert service.on_payment_event(deps, intent) == "PAID"
     assert parts["stock"].orders["o1"].payment_intent_id == intent
+
+
+def test_a_guest_cart_joins_the_account_of_the_customer_who_opens_it_with_its_token() -> None:
+    deps, _ = make_checkout(A=5)
+    cart, token = service.create_cart(deps, owner=None)
+    claimed = service.open_cart(deps, cart.cart_id, sub="user-1", token=token)
+    assert claimed.owner == "user-1"
+    assert service.open_cart(deps, cart.cart_id, sub="user-1", token=None).cart_id == cart.cart_id
+    with pytest.raises(NotFound):
+        service.open_cart(deps, cart.cart_id, sub="user-2", token=None)

@@ -62,6 +62,16 @@ SHIPMENT = {
     "events": [{"status": "SHIPPED", "at": "2026-01-01T00:00:00.000Z"}],
 }
 
+RETURN = {
+    "pk": "ORDER#o1",
+    "sk": "RETURN#r1",
+    "returnId": "r1",
+    "orderId": "o1",
+    "status": "REQUESTED",
+    "currency": "usd",
+    "lines": [{"sku": "A", "quantity": 1, "reason": "too small"}],
+}
+
 
 def _order_changes() -> list[DomainEvent]:
     from orders.domain.events import events_for_change
@@ -74,6 +84,8 @@ def _order_changes() -> list[DomainEvent]:
         previous = current
     delivered = {**SHIPMENT, "events": [*SHIPMENT["events"], {"status": "DELIVERED", "at": "2026-01-02T00:00:00.000Z"}]}
     changes += [(None, SHIPMENT), (SHIPMENT, delivered), (delivered, delivered), (ORDER, None)]
+    refunded = {**RETURN, "status": "REFUNDED", "refundAmount": 1080, "restocked": "true"}
+    changes += [(None, RETURN), (RETURN, refunded), (refunded, refunded)]
     return [event for old, new in changes for _, event in events_for_change(old, new)]
 
 
@@ -89,6 +101,8 @@ def test_every_order_change_event_has_a_schema_and_matches_it() -> None:
         "PaymentFailed",
         "ShipmentUpdated",
         "ShipmentUpdated",
+        "ReturnRequested",
+        "RefundIssued",
     ]
     for event in events:
         _validator(event.name).validate(event.detail())

@@ -171,6 +171,16 @@ class DynamoCarts:
         except CartRecord.DoesNotExist:
             return None
 
+    def claim(self, cart: Cart, owner: str) -> Cart:
+        """A guest cart joins a customer's account, once: the first owner keeps it."""
+        record = CartRecord(f"CART#{cart.cart_id}", "CART")
+        try:
+            record.update(actions=[CartRecord.owner.set(owner)], condition=CartRecord.owner.does_not_exist())
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        return self.get(cart.cart_id) or cart
+
     def save(self, cart: Cart) -> Cart:
         """Optimistic: the write holds only if nobody changed the cart since it was read."""
         from commerce.errors import Conflict

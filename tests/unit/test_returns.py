@@ -1,0 +1,80 @@
+"""Returns and refunds with in-memory ports."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from commerce.errors import Conflict, ValidationFailed
+from commerce.orders import OrderStatus
+from orders import service
+from orders.domain.model import Line, Order, PaymentState, StockState
+from orders.domain.returns import Return, ReturnLine, ReturnStatus, refund_amount
+from tests.unit.orders_fakes import make_orders, paid_order
+
+DELIVERED_AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def delivered(**changes: Any) -> Order:
+    order = paid_order(
+        status=OrderStatus.DELIVERED,
+        lines=(Line("A", "Tent", 2, 1000), Line("B", "Mug", 1, 500)),
+        subtotal=2500,
+        tax=200,
+        total=3299,
+        payment_state=PaymentState.CAPTURED,
+        stock_state=StockState.COMMITTED,
+        history=({"status": "DELIVERED", "at": "2026-03-01T00:00:00.000Z"},),
+    )
+    return replace(order, **changes)
+
+
+def test_a_partial_return_refunds_its_share_restocks_and_leaves_the_order_partially_refunded() -> None:
+    deps, parts = make_orders(delivered())
+    ret = service.request_return(deps, "o1", [ReturnLine("A", 1, "too small")], now=DELIVERED_AT + timedelta(days=3))
+    assert parts["store"].orders["o1"].status is OrderStatus.RETURN_REQUESTED
+    refunded = service.refund_return(deps, ret.return_id, restock=True)
+    again = service.refund_return(deps, ret.return_id, restock=True)
+    assert refunded.status is ReturnStatus.REFUNDED and again.refund_amount == refunded.refund_amount == 1080
+    assert parts["payments"].refunds == {ret.return_id: 1080}
+    assert parts["store"].stock["A"]["onHand"] == 11
+    assert parts["store"].orders["o1"].status is OrderStatus.PARTIALLY_REFUNDED
+
+
+def test_returning_everything_ends_refunded() -> None:
+    deps, parts = make_orders(delivered())
+    now = DELIVERED_AT + timedelta(days=1)
+    first = service.request_return(deps, "o1", [ReturnLine("A", 2, "x")], now=now)
+    service.refund_return(deps, first.return_id, restock=False)
+    second = service.request_return(deps, "o1", [ReturnLine("B", 1, "x")], now=now)
+    service.refund_return(deps, second.return_id, restock=False)
+    assert parts["store"].orders["o1"].status is OrderStatus.REFUNDED
+    assert sum(parts["payments"].refunds.values()) == 3299 - 599  # everything but shipping
+
+
+def test_never_more_than_bought_less_already_returned() -> None:
+    deps, _ = make_orders(delivered())
+    now = DELIVERED_AT + timedelta(days=1)
+    service.request_return(deps, "o1", [ReturnLine("A", 1, "x")], now=now)
+    with pytest.raises(ValidationFailed) as refused:
+        service.request_return(deps, "o1", [ReturnLine("A", 2, "x")], now=now)
+    assert refused.value.errors == [{"sku": "A", "requested": 2, "returnable": 1}]
+    with pytest.raises(ValidationFailed):
+        service.request_return(deps, "o1", [ReturnLine("ZZ", 1, "x")], now=now)
+
+
+def test_returns_close_after_the_window_and_need_a_delivered_order() -> None:
+    deps, _ = make_orders(delivered())
+    with pytest.raises(Conflict) as late:
+        service.request_return(deps, "o1", [ReturnLine("A", 1, "x")], now=DELIVERED_AT + timedelta(days=31))
+    assert late.value.problem_code == "return_window_closed"
+    deps, _ = make_orders(paid_order(status=OrderStatus.CONFIRMED))
+    with pytest.raises(Conflict):
+        service.request_return(deps, "o1", [ReturnLine("A", 1, "x")], now=DELIVERED_AT)
+
+
+def test_the_refund_share_includes_the_lines_tax_rounded_half_up() -> None:
+    order = delivered()
+    ret = Return("r", "o1", ReturnStatus.REQUESTED, (ReturnLine("B", 1, "x"),), "now")
+    assert refund_amount(order, ret) == 500 + 40
