@@ -51,7 +51,7 @@ def outputs(aws: Any) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _cloud_log_on_failure(request: pytest.FixtureRequest, cloud: LocalCloud) -> None:
     """Marks where the local cloud's log stood when the test began (see the report hook below)."""
-    request.node.cloud_log_start = len(cloud.log)  # type: ignore[attr-defined]
+    request.node.cloud_log_start = len(cloud.log)
 
 
 @pytest.hookimpl(wrapper=True)
