@@ -16,7 +16,15 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.nag import acknowledge_findings
 from infra.settings import Settings, load_cdk_json_context
-from infra.stacks import AnalyticsStack, ApiStack, CheckoutStack, InventoryStack, OrdersStack, SharedStack
+from infra.stacks import (
+    AnalyticsStack,
+    ApiStack,
+    CheckoutStack,
+    CustomersStack,
+    InventoryStack,
+    OrdersStack,
+    SharedStack,
+)
 
 BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 STACK_IDS = (
@@ -25,6 +33,7 @@ STACK_IDS = (
     "ShopstackOrders",
     "ShopstackAnalytics",
     "ShopstackCheckout",
+    "ShopstackCustomers",
     "ShopstackApi",
 )
 
@@ -90,6 +99,17 @@ def compose(app: cdk.App) -> None:
         user_pool_client=shared.user_pool_client,
         stripe_secret_name=shared.stripe_secret_name,
     )
+    customers = CustomersStack(
+        app,
+        "ShopstackCustomers",
+        settings=settings,
+        layer=shared.layer,
+        event_bus=shared.event_bus,
+        orders_table=orders.orders_table,
+        carts_table=checkout.carts_table,
+        user_pool=shared.user_pool,
+        user_pool_client=shared.user_pool_client,
+    )
     api = ApiStack(
         app,
         "ShopstackApi",
@@ -100,6 +120,7 @@ def compose(app: cdk.App) -> None:
             "InventoryApi": inventory.api_function,
             "CheckoutApi": checkout.api_function,
             "OrdersApi": orders.api_function,
+            "CustomersApi": customers.api_function,
         },
     )
 
@@ -133,12 +154,27 @@ def compose(app: cdk.App) -> None:
     checkout.reservation_workflow.grant_start_execution(checkout.api_function)
     checkout.tasks_function.grant_invoke(checkout.reservation_workflow)
 
-    for stack in (shared, inventory, orders, analytics, checkout, api):
+    # Erasure deletes the customer's carts and items, anonymizes their orders and invoices in place
+    # (UpdateItem only: orders are kept for accounting) and deletes their Cognito user.
+    customers.customers_table.grant_read_write_data(customers.api_function)
+    orders.orders_table.grant_read_data(customers.api_function)
+    orders.orders_table.grant(customers.api_function, "dynamodb:UpdateItem")
+    checkout.carts_table.grant_read_write_data(customers.api_function)
+    shared.event_bus.grant_put_events_to(customers.api_function)
+    shared.user_pool.grant(customers.api_function, "cognito-idp:AdminDeleteUser", "cognito-idp:AdminGetUser")
+
+    for stack in (shared, inventory, orders, analytics, checkout, customers, api):
         cdk.Tags.of(stack).add("project", "shopstack")
         cdk.Tags.of(stack).add("stage", settings.stage)
 
     acknowledge_findings(
-        shared=shared, inventory=inventory, orders=orders, analytics=analytics, checkout=checkout, api=api
+        shared=shared,
+        inventory=inventory,
+        orders=orders,
+        analytics=analytics,
+        checkout=checkout,
+        customers=customers,
+        api=api,
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 

@@ -10,7 +10,15 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 if TYPE_CHECKING:
-    from infra.stacks import AnalyticsStack, ApiStack, CheckoutStack, InventoryStack, OrdersStack, SharedStack
+    from infra.stacks import (
+        AnalyticsStack,
+        ApiStack,
+        CheckoutStack,
+        CustomersStack,
+        InventoryStack,
+        OrdersStack,
+        SharedStack,
+    )
 
 PACK = "AwsSolutions"
 
@@ -34,7 +42,8 @@ SHARED_TABLE_INDEXES = (
 ORDERS_TABLE_INDEXES = (
     "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
     "grant_read_write_data includes with the table; orders are listed by owner and status and found "
-    "by shipment and tracking number through its byOwner, byStatus, byShipment and byTracking GSIs."
+    "by shipment, tracking number and return through its byOwner, byStatus, byShipment, byTracking "
+    "and byReturn GSIs."
 )
 ORDERS_TABLE_INDEXES_CHECKOUT = (
     "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
@@ -105,7 +114,26 @@ CARRIER_WEBHOOK_COGNITO = (
     "Carrier tracking webhooks cannot sign in to Cognito; requests are authenticated by the "
     "X-Carrier-Signature header, checked by the handler before any effect."
 )
+ME_ROUTE = (
+    "Every /me route needs a signed-in customer, but the handler verifies the Bearer ID token against "
+    "the user pool itself (401 without a valid one) and only ever reads or changes the caller's own "
+    "records (keyed by the token's sub), so the same routes serve the storefront with one code path."
+)
+ME_ROUTE_COGNITO = (
+    "Sign-in is verified by the CustomersApi handler against the user pool's keys (issuer, audience, "
+    "token_use=id, expiry), exactly as on the cart and order routes; anonymous callers get 401."
+)
+CUSTOMERS_TABLE_INDEXES = (
+    "The wildcard is limited to the indexes of the Customers table (Customers/index/*), which "
+    "grant_read_write_data includes with the table; staff search customers by email through byEmail."
+)
+CUSTOMERS_ORDERS_INDEXES = (
+    "The wildcard is limited to the indexes of the Orders table (Orders/index/*): the customers service "
+    "reads a customer's orders through the byOwner GSI for the CRM view, export and erasure; it writes "
+    "orders only with UpdateItem by key, to anonymize them on erasure."
+)
 PUBLIC_ROUTE_REASONS: dict[str, tuple[str, str]] = {
+    "/me": (ME_ROUTE, ME_ROUTE_COGNITO),
     "/carts": (CART_ROUTE, CART_ROUTE_COGNITO),
     "/webhooks/stripe": (STRIPE_WEBHOOK, STRIPE_WEBHOOK_COGNITO),
     "/orders": (ORDER_ROUTE, ORDER_ROUTE_COGNITO),
@@ -188,6 +216,7 @@ def acknowledge_findings(
     orders: OrdersStack,
     analytics: AnalyticsStack,
     checkout: CheckoutStack,
+    customers: CustomersStack,
     api: ApiStack,
 ) -> None:
     """Acknowledge the accepted findings on the narrowest construct that owns them."""
@@ -245,6 +274,16 @@ def acknowledge_findings(
         },
     )
     _ack(shared.stripe_secret, {"SMG4": STRIPE_ROTATION})
+
+    customers_table = _logical_id(customers.customers_table)
+    _ack(
+        _role(customers.api_function),
+        {
+            "IAM5[Resource::*]": XRAY_WILDCARD,
+            f"IAM5[Resource::<{customers_table}.Arn>/index/*]": CUSTOMERS_TABLE_INDEXES,
+            f"IAM5[Resource::{imported_orders}/index/*]": CUSTOMERS_ORDERS_INDEXES,
+        },
+    )
 
     _ack(_role(api.docs_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})

@@ -44,6 +44,15 @@ ROUTES: list[Route] = [
     Route("POST", "/admin/orders/{orderId}/shipments", "OrdersApi", "cognito"),
     Route("POST", "/admin/shipments/{shipmentId}/events", "OrdersApi", "cognito"),
     Route("POST", "/webhooks/carrier", "OrdersApi", "none"),
+    Route("POST", "/orders/{orderId}/returns", "OrdersApi", "none"),
+    Route("POST", "/admin/returns/{returnId}/refund", "OrdersApi", "cognito"),
+    Route("GET", "/me", "CustomersApi", "none"),
+    Route("PUT", "/me", "CustomersApi", "none"),
+    Route("GET", "/me/export", "CustomersApi", "none"),
+    Route("DELETE", "/me", "CustomersApi", "none"),
+    Route("GET", "/admin/customers", "CustomersApi", "cognito"),
+    Route("GET", "/admin/customers/{customerId}", "CustomersApi", "cognito"),
+    Route("POST", "/admin/customers/{customerId}/interactions", "CustomersApi", "cognito"),
 ]
 """Every route of the API, in the order of docs/architecture.md."""
 

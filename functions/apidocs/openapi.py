@@ -8,7 +8,7 @@ import json
 from functools import cache
 from typing import Any
 
-SERVICES = ("inventory", "checkout", "orders")
+SERVICES = ("inventory", "checkout", "orders", "customers")
 TITLE = "shopstack API"
 VERSION = "1"
 

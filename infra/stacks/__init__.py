@@ -3,8 +3,17 @@
 from infra.stacks.analytics import AnalyticsStack
 from infra.stacks.api import ApiStack
 from infra.stacks.checkout import CheckoutStack
+from infra.stacks.customers import CustomersStack
 from infra.stacks.inventory import InventoryStack
 from infra.stacks.orders import OrdersStack
 from infra.stacks.shared import SharedStack
 
-__all__ = ["AnalyticsStack", "ApiStack", "CheckoutStack", "InventoryStack", "OrdersStack", "SharedStack"]
+__all__ = [
+    "AnalyticsStack",
+    "ApiStack",
+    "CheckoutStack",
+    "CustomersStack",
+    "InventoryStack",
+    "OrdersStack",
+    "SharedStack",
+]

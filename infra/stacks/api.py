@@ -68,7 +68,7 @@ def _problem_template(title: str, status: str | None) -> str:
     return "{" + ",".join(fields) + "}"
 
 
-DOCUMENTED_SERVICES = ("inventory", "checkout", "orders")
+DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers")
 """Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
 
 

@@ -70,6 +70,7 @@ class OrdersStack(Stack):
         orders.add_index(index_name="byStatus", partition_key="status", sort_key="createdAt")
         orders.add_index(index_name="byShipment", partition_key="shipmentId")
         orders.add_index(index_name="byTracking", partition_key="trackingNumber")
+        orders.add_index(index_name="byReturn", partition_key="returnId")
         self.orders_table = orders.table
 
         fulfilment = QueueWithDeadLetter(self, "Fulfilment", consumer_timeout=TASK_TIMEOUT)

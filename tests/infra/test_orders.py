@@ -29,6 +29,8 @@ ORDER_ROUTES = [
     Route("POST", "/admin/orders/{orderId}/shipments", "OrdersApi", "cognito"),
     Route("POST", "/admin/shipments/{shipmentId}/events", "OrdersApi", "cognito"),
     Route("POST", "/webhooks/carrier", "OrdersApi", "none"),
+    Route("POST", "/orders/{orderId}/returns", "OrdersApi", "none"),
+    Route("POST", "/admin/returns/{returnId}/refund", "OrdersApi", "cognito"),
 ]
 
 
@@ -107,9 +109,10 @@ def test_orders_table_stream_and_indexes(synthesized: Synthesized) -> None:
         "byStatus": ([("status", "HASH"), ("createdAt", "RANGE")], "ALL"),
         "byShipment": ([("shipmentId", "HASH")], "ALL"),
         "byTracking": ([("trackingNumber", "HASH")], "ALL"),
+        "byReturn": ([("returnId", "HASH")], "ALL"),
     }
     attributes = {attr["AttributeName"] for attr in props["AttributeDefinitions"]}
-    assert attributes == {"pk", "sk", "owner", "status", "createdAt", "shipmentId", "trackingNumber"}
+    assert attributes == {"pk", "sk", "owner", "status", "createdAt", "shipmentId", "trackingNumber", "returnId"}
 
 
 def test_order_events_publisher_reads_the_stream(synthesized: Synthesized) -> None:

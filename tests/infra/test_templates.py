@@ -93,6 +93,15 @@ FUNCTIONS = {
     "CheckoutTasks": Expected(
         "ShopstackCheckout", "checkout.entrypoints.tasks.handler", CHECKOUT_TASKS_ENV, "checkout", 30
     ),
+    "CustomersApi": Expected(
+        "ShopstackCustomers",
+        "customers.entrypoints.api.handler",
+        frozenset(
+            {"CUSTOMERS_TABLE", "ORDERS_TABLE", "CARTS_TABLE", "EVENT_BUS_NAME", "USER_POOL_ID", "USER_POOL_CLIENT_ID"}
+        ),
+        "customers",
+        10,
+    ),
 }
 FUNCTION_STACKS = {expected.stack for expected in FUNCTIONS.values()}
 LAMBDA_SERVICE_ERRORS = {
@@ -146,7 +155,7 @@ def test_function_assets_hold_only_their_service(synthesized: Synthesized) -> No
         manifest = load_json(synthesized.outdir / f"{expected.stack}.assets.json")
         asset = synthesized.outdir / manifest["files"][key.removesuffix(".zip")]["source"]["path"]
         package = expected.handler.split(".")[0]
-        packages = [package, "checkout", "inventory", "orders"] if name == "ApiDocs" else [package]
+        packages = [package, "checkout", "customers", "inventory", "orders"] if name == "ApiDocs" else [package]
         assert sorted(p.name for p in asset.iterdir()) == sorted(packages)
         assert (asset / package / "__init__.py").is_file()
         assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
@@ -159,6 +168,7 @@ def test_tables_are_on_demand_with_pitr(synthesized: Synthesized) -> None:
         "ShopstackOrders": (["pk", "sk"], None),
         "ShopstackAnalytics": (["pk", "sk"], None),
         "ShopstackCheckout": (["pk", "sk"], "expiresAt"),
+        "ShopstackCustomers": (["pk", "sk"], None),
     }
     for stack, (keys, ttl) in tables.items():
         resources = synthesized.resources(stack, "AWS::DynamoDB::Table")
@@ -405,6 +415,7 @@ def test_outputs(synthesized: Synthesized) -> None:
         },
         "ShopstackAnalytics": {"AnalyticsTableName", "AnalyticsQueueUrl"},
         "ShopstackCheckout": {"CartsTableName", "StripeSecretName", "ReservationWorkflowArn"},
+        "ShopstackCustomers": {"CustomersTableName"},
     }
     for stack, names in expected.items():
         assert names <= set(synthesized.raw[stack].get("Outputs", {})), stack

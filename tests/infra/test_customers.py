@@ -1,0 +1,148 @@
+"""ShopstackCustomers: the Customers table, CustomersApi's settings and IAM, and its routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.routes import ROUTES, Route
+from tests.infra.conftest import Synthesized
+
+STACK = "ShopstackCustomers"
+API = "customers.entrypoints.api.handler"
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+CUSTOMER_ROUTES = [
+    Route("GET", "/me", "CustomersApi", "none"),
+    Route("PUT", "/me", "CustomersApi", "none"),
+    Route("GET", "/me/export", "CustomersApi", "none"),
+    Route("DELETE", "/me", "CustomersApi", "none"),
+    Route("GET", "/admin/customers", "CustomersApi", "cognito"),
+    Route("GET", "/admin/customers/{customerId}", "CustomersApi", "cognito"),
+    Route("POST", "/admin/customers/{customerId}/interactions", "CustomersApi", "cognito"),
+]
+WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _table(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:
+    ((logical_id, resource),) = synthesized.resources(STACK, "AWS::DynamoDB::Table").items()
+    return logical_id, resource["Properties"]
+
+
+def _function(synthesized: Synthesized) -> dict[str, Any]:
+    (function,) = synthesized.resources(STACK, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Handler"] == API
+    return function
+
+
+def _statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+    role = _function(synthesized)["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synthesized.resources(STACK, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _export(resource: Any) -> str | None:
+    """`Stack:Export` of an imported ARN (bare or `<arn>/index/*`), or None for a local resource."""
+    if "Fn::ImportValue" in resource:
+        return str(resource["Fn::ImportValue"])
+    if "Fn::Join" in resource:
+        return _export(resource["Fn::Join"][1][0])
+    return None
+
+
+def _actions_on(synthesized: Synthesized, stack_prefix: str, needle: str) -> set[str]:
+    """Every action granted on an imported resource whose export name holds both strings."""
+    actions: set[str] = set()
+    for statement in _statements(synthesized):
+        for resource in _as_list(statement["Resource"]):
+            name = _export(resource) if isinstance(resource, dict) else None
+            if name and name.startswith(stack_prefix) and needle in name:
+                actions |= set(_as_list(statement["Action"]))
+    return actions
+
+
+def test_customers_table_and_email_index(synthesized: Synthesized) -> None:
+    _, props = _table(synthesized)
+    assert [key["AttributeName"] for key in props["KeySchema"]] == ["pk", "sk"]
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "byEmail",
+            "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert "StreamSpecification" not in props and "TimeToLiveSpecification" not in props
+
+
+def test_environment_names_the_agreed_resources(synthesized: Synthesized) -> None:
+    table_id, _ = _table(synthesized)
+    variables = _function(synthesized)["Properties"]["Environment"]["Variables"]
+    assert variables["CUSTOMERS_TABLE"] == {"Ref": table_id}
+    imported = {
+        key: value["Fn::ImportValue"]
+        for key, value in variables.items()
+        if isinstance(value, dict) and "Fn::ImportValue" in value
+    }
+    assert imported["ORDERS_TABLE"].startswith("ShopstackOrders:") and "OrdersTable" in imported["ORDERS_TABLE"]
+    assert imported["CARTS_TABLE"].startswith("ShopstackCheckout:") and "CartsTable" in imported["CARTS_TABLE"]
+    assert imported["EVENT_BUS_NAME"].startswith("ShopstackShared:") and "EventBus" in imported["EVENT_BUS_NAME"]
+    assert "UserPool" in imported["USER_POOL_ID"] and "AppClient" in imported["USER_POOL_CLIENT_ID"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "customers"
+
+
+def test_grants(synthesized: Synthesized) -> None:
+    table_id, _ = _table(synthesized)
+    statements = _statements(synthesized)
+    own = {
+        action
+        for s in statements
+        for r in _as_list(s["Resource"])
+        if r == {"Fn::GetAtt": [table_id, "Arn"]}
+        for action in _as_list(s["Action"])
+    }
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"} <= own
+    orders = _actions_on(synthesized, "ShopstackOrders:", "OrdersTable")
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= orders
+    assert not {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & orders, "orders are kept"
+    carts = _actions_on(synthesized, "ShopstackCheckout:", "CartsTable")
+    assert {"dynamodb:Scan", "dynamodb:DeleteItem"} <= carts
+    assert _actions_on(synthesized, "ShopstackShared:", "EventBus") == {"events:PutEvents"}
+    assert _actions_on(synthesized, "ShopstackShared:", "UserPool") == {
+        "cognito-idp:AdminDeleteUser",
+        "cognito-idp:AdminGetUser",
+    }
+    assert not _actions_on(synthesized, "ShopstackInventory:", "Products"), "no access to the catalog"
+
+
+def test_only_xray_uses_a_bare_wildcard(synthesized: Synthesized) -> None:
+    for statement in _statements(synthesized):
+        actions = set(_as_list(statement["Action"]))
+        assert not any(action.endswith("*") for action in actions), statement
+        if "*" in _as_list(statement["Resource"]):
+            assert actions <= XRAY_ACTIONS, statement
+
+
+def test_customer_routes_and_auth() -> None:
+    assert [route for route in ROUTES if route.function == "CustomersApi"] == CUSTOMER_ROUTES
+
+
+def test_me_routes_have_their_own_nag_reasons(synthesized: Synthesized) -> None:
+    import aws_cdk as cdk
+
+    api = synthesized.app.node.find_child("ShopstackApi").node.find_child("RestApi").node.find_child("Default")
+    for verb in ("GET", "PUT", "DELETE"):
+        method = api.node.find_child("me").node.find_child(verb)
+        reasons = [
+            reason
+            for entry in method.node.metadata
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+            for rule, reason in entry.data.items()
+            if rule.endswith(("APIG4", "COG4"))
+        ]
+        assert len(reasons) == 2 and all("handler" in reason for reason in reasons), reasons

@@ -1,0 +1,102 @@
+"""Returns and refunds over HTTP: a delivered order is returned in part, refunded and restocked."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shopstack.harness import LocalCloud
+from tests.integration.test_checkout import inventory
+from tests.integration.test_orders import _intents, _stripe_get, buy, product, view, wait_for
+
+pytestmark = pytest.mark.integration
+__all__ = ["product"]
+
+
+def deliver(cloud: LocalCloud, admin_token: str, order: dict[str, Any]) -> None:
+    wait_for(cloud, order, "CONFIRMED")
+    shipment = cloud.request(
+        "POST",
+        f"/admin/orders/{order['orderId']}/shipments",
+        body={"carrier": "DHL", "trackingNumber": "JD" + uuid.uuid4().hex[:12].upper()},
+        token=admin_token,
+    ).json
+    at = datetime.now(UTC).isoformat()
+    event = {"status": "DELIVERED", "at": at}
+    reply = cloud.request("POST", f"/admin/shipments/{shipment['shipmentId']}/events", body=event, token=admin_token)
+    assert reply.status == 200, reply.text
+    assert view(cloud, order).json["status"] == "DELIVERED"
+
+
+def ask_return(cloud: LocalCloud, order: dict[str, Any], lines: list[dict[str, Any]], key: str) -> Any:
+    return cloud.request(
+        "POST",
+        f"/orders/{order['orderId']}/returns",
+        body={"lines": lines},
+        headers={"X-Order-Token": order["orderToken"], "Idempotency-Key": key},
+    )
+
+
+def test_a_delivered_order_is_returned_in_part_refunded_and_restocked(
+    cloud: LocalCloud, admin_token: str, product: Any
+) -> None:
+    sku = product(10)
+    order = buy(cloud, sku, 3)
+    deliver(cloud, admin_token, order)
+    assert inventory(cloud, admin_token, sku)["onHand"] == 7
+
+    lines = [{"sku": sku, "quantity": 1, "reason": "arrived scratched"}]
+    first = ask_return(cloud, order, lines, key="return-1")
+    assert first.status == 201 and first.json["status"] == "REQUESTED"
+    assert ask_return(cloud, order, lines, key="return-1").text == first.text
+    too_many = ask_return(cloud, order, [{"sku": sku, "quantity": 3, "reason": "x"}], key="return-2")
+    assert too_many.status == 422 and too_many.json["errors"][0]["returnable"] == 2
+    assert view(cloud, order).json["status"] == "RETURN_REQUESTED"
+
+    refund_path = f"/admin/returns/{first.json['returnId']}/refund"
+    headers = {"Idempotency-Key": "refund-1"}
+    refunded = cloud.request("POST", refund_path, body={"restock": True}, token=admin_token, headers=headers)
+    assert refunded.status == 200, refunded.text
+    again = cloud.request("POST", refund_path, body={"restock": True}, token=admin_token, headers=headers)
+    assert again.text == refunded.text
+    share = refunded.json["refund"]["amount"]
+    assert refunded.json["status"] == "REFUNDED" and share == 4000 + 320  # one unit and its 8 % tax
+
+    final = view(cloud, order).json
+    assert final["status"] == "PARTIALLY_REFUNDED"
+    assert [r["status"] for r in final["returns"]] == ["REFUNDED"]
+    assert inventory(cloud, admin_token, sku)["onHand"] == 8
+    charge = _intents(cloud, order["orderId"])[0]["latest_charge"]
+    assert charge["amount_refunded"] == share
+    refunds = _stripe_get(cloud, f"/v1/refunds?payment_intent={_intents(cloud, order['orderId'])[0]['id']}")
+    assert [r["amount"] for r in refunds["data"]] == [share]
+
+
+def test_a_refund_is_announced_once(cloud: LocalCloud, admin_token: str, product: Any, aws: Any) -> None:
+    from tests.integration.test_event_flow import _counter
+
+    count = _counter(aws, "RefundIssued")
+    before = count()
+    sku = product(5)
+    order = buy(cloud, sku, 1)
+    deliver(cloud, admin_token, order)
+    ret = ask_return(cloud, order, [{"sku": sku, "quantity": 1, "reason": "changed my mind"}], key="r").json
+    reply = cloud.request(
+        "POST",
+        f"/admin/returns/{ret['returnId']}/refund",
+        body={"restock": False},
+        token=admin_token,
+        headers={"Idempotency-Key": "refund"},
+    )
+    assert reply.status == 200
+    assert view(cloud, order).json["status"] == "REFUNDED"
+    deadline = time.monotonic() + 20
+    while count() <= before and time.monotonic() < deadline:
+        time.sleep(0.25)
+    time.sleep(1)
+    assert count() == before + 1, json.dumps(ret)
