@@ -1,6 +1,7 @@
 """What the services publish matches the JSON Schemas of docs/events/."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ RETURN = {
     "orderId": "o1",
     "status": "REQUESTED",
     "currency": "usd",
-    "lines": [{"sku": "A", "quantity": 1, "reason": "too small"}],
+    "lines": [{"sku": "A", "quantity": Decimal(1), "reason": "too small"}],
 }
 
 
@@ -106,6 +107,12 @@ def test_every_order_change_event_has_a_schema_and_matches_it() -> None:
     ]
     for event in events:
         _validator(event.name).validate(event.detail())
+
+
+def test_stream_images_become_json_serializable_events() -> None:
+    """Stream images carry DynamoDB numbers as Decimal; events must serialize as JSON."""
+    for event in _order_changes():
+        json.dumps(event.detail())
 
 
 def test_a_redelivered_change_publishes_the_same_event_ids() -> None:

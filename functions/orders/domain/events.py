@@ -92,7 +92,11 @@ def _shipment_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tu
 
 def _return_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, DomainEvent]]:
     return_id, order_id = str(new["returnId"]), str(new["orderId"])
-    data: dict[str, Any] = {"returnId": return_id, "orderId": order_id, "lines": new.get("lines") or []}
+    lines = [
+        {"sku": str(x.get("sku")), "quantity": int(x.get("quantity") or 0), "reason": str(x.get("reason") or "")}
+        for x in new.get("lines") or []
+    ]
+    data: dict[str, Any] = {"returnId": return_id, "orderId": order_id, "lines": lines}
     if old is None:
         event = DomainEvent(
             "ReturnRequested", data, id=stable_id(return_id, "ReturnRequested"), correlation_id=order_id
