@@ -110,13 +110,9 @@ def test_a_shopper_buys_with_a_card_and_the_order_is_paid(
         order["total"]["amount"] == order["subtotal"]["amount"] + order["shipping"]["amount"] + order["tax"]["amount"]
     )
     assert order["payment"]["status"] == "requires_capture"
-    assert inventory(cloud, admin_token, sku) == {
-        "sku": sku,
-        "onHand": 5,
-        "reserved": 2,
-        "available": 3,
-        "lowStockThreshold": 5,
-    }
+    stock = inventory(cloud, admin_token, sku)
+    # reserved by checkout, or already committed by the order workflow
+    assert stock["available"] == 3 and 5 - stock["onHand"] + stock["reserved"] == 2
     assert order_item(aws, order["orderId"])["status"]["S"] == "PAID"
     executions = aws("stepfunctions").list_executions(
         stateMachineArn=next(
