@@ -55,6 +55,7 @@ class Settings:
     cors_allow_origins: list[str]
     retain_data: bool
     reservation_ttl_seconds: int
+    return_window_days: int
     pricing_rules: str | None = None
     mail_from: str = DEFAULT_MAIL_FROM
     shop_name: str = DEFAULT_SHOP_NAME
@@ -84,6 +85,7 @@ class Settings:
             cors_allow_origins=[str(origin) for origin in origins],
             retain_data=_as_bool(get("retainData", stage == "prod")),
             reservation_ttl_seconds=_positive_int("reservationTtlSeconds", get("reservationTtlSeconds", 900)),
+            return_window_days=_positive_int("returnWindowDays", get("returnWindowDays", 30)),
             pricing_rules=_pricing_rules(node.try_get_context("pricingRules")),
             mail_from=_mail_from(str(get("mailFrom", DEFAULT_MAIL_FROM))),
             shop_name=str(get("shopName", DEFAULT_SHOP_NAME)),

@@ -134,6 +134,7 @@ class OrdersStack(Stack):
                 **common,
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
                 "CARRIER_SECRET_NAME": self.carrier_secret_name,
+                "RETURN_WINDOW_DAYS": str(settings.return_window_days),
                 **mail,
                 "USER_POOL_ID": user_pool.user_pool_id,
                 "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,

@@ -53,6 +53,7 @@ FUNCTIONS = {
                 "IDEMPOTENCY_TABLE",
                 "STRIPE_SECRET_NAME",
                 "CARRIER_SECRET_NAME",
+                "RETURN_WINDOW_DAYS",
                 "MAIL_FROM",
                 "SHOP_NAME",
                 "USER_POOL_ID",

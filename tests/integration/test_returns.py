@@ -102,3 +102,43 @@ def test_a_refund_is_announced_to_subscribers(cloud: LocalCloud, admin_token: st
     while "Item" not in aws("dynamodb").get_item(TableName=table, Key=key) and time.monotonic() < deadline:
         time.sleep(0.25)
     assert "Item" in aws("dynamodb").get_item(TableName=table, Key=key), json.dumps(ret)
+
+
+def test_the_staff_view_shows_the_order_its_return_the_refund_and_an_interaction(
+    cloud: LocalCloud, admin_token: str, product: Any
+) -> None:
+    from shopstack.localcloud.tokens import issue_token
+
+    token = issue_token(cloud.base_url, f"returner-{uuid.uuid4().hex[:8]}@example.com")
+    me = cloud.request("GET", "/me", token=token).json
+    sku = product(5)
+    order = buy(cloud, sku, 2, token=token)
+    deliver(cloud, admin_token, order)
+    ret = cloud.request(
+        "POST",
+        f"/orders/{order['orderId']}/returns",
+        body={"lines": [{"sku": sku, "quantity": 1, "reason": "wrong size"}]},
+        token=token,
+        headers={"Idempotency-Key": "crm-return"},
+    ).json
+    cloud.request(
+        "POST",
+        f"/admin/returns/{ret['returnId']}/refund",
+        body={"restock": True},
+        token=admin_token,
+        headers={"Idempotency-Key": "crm-refund"},
+    )
+    cloud.request(
+        "POST",
+        f"/admin/customers/{me['customerId']}/interactions",
+        body={"channel": "email", "summary": "Sent a prepaid return label"},
+        token=admin_token,
+    )
+    view = cloud.request("GET", f"/admin/customers/{me['customerId']}", token=admin_token).json
+    kinds = {entry["type"] for entry in view["timeline"]}
+    assert {"order", "return", "refund", "interaction"} <= kinds, view["timeline"]
+    assert view_order_status(cloud, token, order["orderId"]) == "PARTIALLY_REFUNDED"
+
+
+def view_order_status(cloud: LocalCloud, token: str, order_id: str) -> str:
+    return str(cloud.request("GET", f"/orders/{order_id}", token=token).json["status"])
