@@ -25,7 +25,7 @@ from checkout.domain.pricing import PricedLine, Totals
 from checkout.service import CatalogItem, OutOfStock
 from commerce.clock import utcnow_str
 from commerce.config import region
-from commerce.dynamo import bind, refused_by_condition
+from commerce.dynamo import bind, plain, refused_by_condition
 from commerce.orders import OrderStatus, check_transition
 
 CART_DAYS = 30
@@ -116,21 +116,11 @@ def _connection() -> Connection:
     return Connection(region=region())
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, MapAttribute):
-        return {k: _plain(v) for k, v in value.attribute_values.items()}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 # --- carts -----------------------------------------------------------------------------------
 
 
 def _cart(record: CartRecord) -> Cart:
-    items = {str(k): int(v) for k, v in _plain(record.items or {}).items()}
+    items = {str(k): int(v) for k, v in plain(record.items or {}).items()}
     return Cart(
         cart_id=record.pk.removeprefix("CART#"),
         token_hash=record.token_hash,
@@ -237,7 +227,7 @@ def _order(record: OrderRecord) -> Order:
             quantity=int(x["quantity"]),
             unit_price=int(x["unitPrice"]),
         )
-        for x in _plain(record.lines)
+        for x in plain(record.lines)
     )
     return Order(
         order_id=record.order_id,
@@ -252,11 +242,11 @@ def _order(record: OrderRecord) -> Order:
             tax=int(record.tax_amount),
             currency=record.currency,
         ),
-        shipping_address=_plain(record.shipping_address),
+        shipping_address=plain(record.shipping_address),
         token_hash=record.token_hash,
         created_at=record.created_at,
         payment_intent_id=record.payment_intent_id,
-        history=tuple(_plain(record.history)),
+        history=tuple(plain(record.history)),
     )
 
 

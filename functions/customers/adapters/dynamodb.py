@@ -15,7 +15,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from commerce.dynamo import bind
+from commerce.dynamo import bind, plain
 from customers.domain.profile import Address, Channel, Interaction, Profile
 
 PROFILE, ERASED, INTERACTION = "PROFILE", "ERASED", "INTERACTION#"
@@ -89,16 +89,6 @@ class AnyRecord(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, MapAttribute):
-        return {k: _plain(v) for k, v in value.attribute_values.items()}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _profile(record: ProfileRecord) -> Profile:
     return Profile(
         customer_id=record.customer_id,
@@ -107,7 +97,7 @@ def _profile(record: ProfileRecord) -> Profile:
         updated_at=record.updated_at,
         name=record.name,
         phone=record.phone,
-        addresses=tuple(Address.from_json(a) for a in _plain(record.addresses or [])),
+        addresses=tuple(Address.from_json(a) for a in plain(record.addresses or [])),
         marketing_opt_in=bool(record.marketing_opt_in),
         registered_published=bool(record.registered_published),
     )
@@ -120,7 +110,7 @@ def _interaction(record: InteractionRecord) -> Interaction:
         channel=Channel(record.channel),
         summary=record.summary,
         at=record.created_at,
-        staff=_plain(record.staff or {}),
+        staff=plain(record.staff or {}),
     )
 
 

@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from commerce.clock import utcnow_str
 from commerce.config import region
-from commerce.dynamo import bind, refused_by_condition
+from commerce.dynamo import bind, key_from_cursor, key_to_cursor, refused_by_condition
 from commerce.errors import NotFound
 from commerce.money import Money
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
@@ -100,19 +100,6 @@ def _product(record: ProductRecord) -> Product:
     )
 
 
-def _plain_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
-    """LastEvaluatedKey in DynamoDB JSON -> plain JSON for a cursor, and back below."""
-    if not key:
-        return None
-    return {name: next(iter(value.values())) for name, value in key.items()}
-
-
-def _dynamo_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not key:
-        return None
-    return {name: {"S": str(value)} for name, value in key.items()}
-
-
 class DynamoCatalog:
     """The `Catalog` port on DynamoDB."""
 
@@ -133,15 +120,15 @@ class DynamoCatalog:
             results = ProductRecord.scan(
                 (ProductRecord.kind == PRODUCT) & (ProductRecord.status == ProductStatus.ACTIVE.value),
                 limit=limit,
-                last_evaluated_key=_dynamo_key(start),
+                last_evaluated_key=key_from_cursor(start),
             )
             products = [_product(r) for r in results]
-            return products, _plain_key(results.last_evaluated_key)
-        keys = ProductRecord.by_category.query(category, limit=limit, last_evaluated_key=_dynamo_key(start))
+            return products, key_to_cursor(results.last_evaluated_key)
+        keys = ProductRecord.by_category.query(category, limit=limit, last_evaluated_key=key_from_cursor(start))
         skus = [k.sku for k in keys]
         found = {r.sku: r for r in ProductRecord.batch_get(skus)} if skus else {}
         products = [_product(found[s]) for s in skus if s in found]
-        return [p for p in products if p.is_public], _plain_key(keys.last_evaluated_key)
+        return [p for p in products if p.is_public], key_to_cursor(keys.last_evaluated_key)
 
     def upsert(self, details: ProductDetails) -> Product:
         now = utcnow_str()

@@ -27,7 +27,7 @@ from pynamodb.transactions import TransactWrite
 
 from commerce.clock import now, utcnow_str
 from commerce.config import region
-from commerce.dynamo import bind, refused_by_condition
+from commerce.dynamo import bind, key_from_cursor, key_to_cursor, plain, refused_by_condition
 from commerce.orders import OrderStatus, check_transition
 from orders.domain.invoice import invoice_document
 from orders.domain.model import (
@@ -189,16 +189,6 @@ class StockRecord(Model):
     available = NumberAttribute(default=0)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, MapAttribute):
-        return {k: _plain(v) for k, v in value.attribute_values.items()}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _payment_state(record: OrderRecord) -> PaymentState:
     if record.payment_state:
         return PaymentState(record.payment_state)
@@ -213,18 +203,18 @@ def _order(record: OrderRecord) -> Order:
         email=record.email,
         owner=record.owner,
         lines=tuple(
-            Line(str(x["sku"]), str(x["name"]), int(x["quantity"]), int(x["unitPrice"])) for x in _plain(record.lines)
+            Line(str(x["sku"]), str(x["name"]), int(x["quantity"]), int(x["unitPrice"])) for x in plain(record.lines)
         ),
         subtotal=int(record.subtotal_amount),
         shipping=int(record.shipping_amount),
         tax=int(record.tax_amount),
         total=int(record.total_amount),
         currency=record.currency,
-        shipping_address=_plain(record.shipping_address),
+        shipping_address=plain(record.shipping_address),
         token_hash=record.token_hash,
         created_at=record.created_at,
         payment_intent_id=record.payment_intent_id,
-        history=tuple(_plain(record.history)),
+        history=tuple(plain(record.history)),
         stock_state=StockState(record.stock_state or StockState.RESERVED),
         payment_state=_payment_state(record),
         invoice_number=record.invoice_number,
@@ -242,7 +232,7 @@ def _shipment(record: ShipmentRecord) -> Shipment:
         status=TrackingStatus(record.status),
         created_at=record.created_at,
         events=tuple(
-            TrackingEvent(TrackingStatus(e["status"]), str(e["at"]), e.get("location")) for e in _plain(record.events)
+            TrackingEvent(TrackingStatus(e["status"]), str(e["at"]), e.get("location")) for e in plain(record.events)
         ),
     )
 
@@ -253,7 +243,7 @@ def _return(record: ReturnRecord) -> Return:
         order_id=record.order_id,
         status=ReturnStatus(record.status),
         lines=tuple(
-            ReturnLine(str(x["sku"]), int(x["quantity"]), str(x.get("reason") or "")) for x in _plain(record.lines)
+            ReturnLine(str(x["sku"]), int(x["quantity"]), str(x.get("reason") or "")) for x in plain(record.lines)
         ),
         created_at=record.created_at,
         refund_amount=None if record.refund_amount is None else int(record.refund_amount),
@@ -268,14 +258,6 @@ def _history_entry(status: OrderStatus, note: str) -> dict[str, str]:
 
 def _key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
-
-
-def _plain_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
-    return {k: next(iter(v.values())) for k, v in key.items()} if key else None
-
-
-def _dynamo_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
-    return {k: {"S": str(v)} for k, v in key.items()} if key else None
 
 
 def _transaction() -> TransactWrite:
@@ -300,25 +282,25 @@ class DynamoOrderStore:
         self, owner: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
         page = OrderRecord.by_owner.query(
-            owner, scan_index_forward=False, limit=limit, last_evaluated_key=_dynamo_key(start)
+            owner, scan_index_forward=False, limit=limit, last_evaluated_key=key_from_cursor(start)
         )
-        return [_order(r) for r in page], _plain_key(page.last_evaluated_key)
+        return [_order(r) for r in page], key_to_cursor(page.last_evaluated_key)
 
     def list_all(
         self, status: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
         if status:
             page = OrderRecord.by_status.query(
-                status, scan_index_forward=False, limit=limit, last_evaluated_key=_dynamo_key(start)
+                status, scan_index_forward=False, limit=limit, last_evaluated_key=key_from_cursor(start)
             )
         else:
-            page = OrderRecord.scan(OrderRecord.sk == "ORDER", limit=limit, last_evaluated_key=_dynamo_key(start))
+            page = OrderRecord.scan(OrderRecord.sk == "ORDER", limit=limit, last_evaluated_key=key_from_cursor(start))
         orders = sorted((_order(r) for r in page), key=lambda o: o.created_at, reverse=True)
-        return orders, _plain_key(page.last_evaluated_key)
+        return orders, key_to_cursor(page.last_evaluated_key)
 
     def invoice(self, order_id: str) -> dict[str, Any] | None:
         try:
-            document: dict[str, Any] = _plain(
+            document: dict[str, Any] = plain(
                 InvoiceRecord.get(f"ORDER#{order_id}", "INVOICE", consistent_read=True).document
             )
             return document
