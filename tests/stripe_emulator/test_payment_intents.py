@@ -273,7 +273,8 @@ def test_validation_errors(client: stripe.StripeClient) -> None:
 
 
 def test_api_keys(server: EmulatorServer, control: Control) -> None:
-    live = stripe.StripeClient("sk_live_abcdefgh1234", base_addresses={"api": server.url})
+    not_a_test_key = "sk_live_" + "0" * 4  # the emulator refuses anything but sk_test_ keys
+    live = stripe.StripeClient(not_a_test_key, base_addresses={"api": server.url})
     with pytest.raises(stripe.AuthenticationError) as exc:
         live.v1.payment_intents.list()
     assert exc.value.http_status == 401 and "sk_live_" in str(exc.value.user_message)
