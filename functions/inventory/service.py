@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from commerce.errors import NotFound
 from commerce.events import DomainEvent, EventPublisher
 from commerce.ids import stable_id
 from commerce.money import Money
@@ -56,8 +57,6 @@ class Catalog(Protocol):
 
 
 def public_product(catalog: Catalog, sku: str) -> Product:
-    from commerce.errors import NotFound
-
     product = catalog.get(check_sku(sku))
     if product is None or not product.is_public:
         raise NotFound(f"No product {sku}.", code="product_not_found")

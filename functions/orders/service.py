@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from commerce.clock import utcnow_str
-from commerce.errors import NotFound
+from commerce.errors import Conflict, NotFound
 from commerce.ids import new_id
 from commerce.orders import OrderStatus
 from orders.domain import emails
@@ -204,8 +204,6 @@ def cancel(deps: Orders, order_id: str, *, by: str) -> Order:
 
 
 def create_shipment(deps: Orders, order_id: str, *, carrier: str, tracking_number: str) -> Shipment:
-    from commerce.errors import Conflict
-
     order = deps.order(order_id)
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.SHIPPED):
         raise Conflict(f"An order that is {order.status.value} cannot be shipped.", code="invalid_state")
@@ -238,8 +236,6 @@ def record_tracking(deps: Orders, shipment: Shipment, event: TrackingEvent) -> S
             _after_delivery(deps, after)
             return after
         shipment = deps.store.shipment(shipment.shipment_id) or shipment
-    from commerce.errors import Conflict
-
     raise Conflict("The shipment changed meanwhile; retry.", code="conflict", retry_after=1)
 
 
@@ -289,8 +285,6 @@ def refund_return(deps: Orders, return_id: str, *, restock: bool) -> Return:
     """Refund the returned lines' share through the payment provider (its idempotency key is the
     return's), then in one transaction: the return REFUNDED, stock back on hand if asked, the
     order PARTIALLY_REFUNDED or REFUNDED. Run twice, it refunds once."""
-    from commerce.errors import Conflict
-
     ret = return_or_404(deps, return_id)
     if ret.status is ReturnStatus.REFUNDED:
         return ret

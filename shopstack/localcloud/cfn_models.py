@@ -51,8 +51,8 @@ class LocalModel:
         return None
 
 
-class NullResource(LocalModel):
-    """A resource with no local effect: metadata, policies, alarms, custom resources."""
+class NamedModel(LocalModel):
+    """A resource whose physical id is the name (or id) it was created with."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -60,6 +60,10 @@ class NullResource(LocalModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
+
+
+class NullResource(NamedModel):
+    """A resource with no local effect: metadata, policies, alarms, custom resources."""
 
     @classmethod
     def create_from_cloudformation_json(
@@ -144,14 +148,7 @@ class UserPoolClient(LocalModel):
         return cls(client)
 
 
-class UserPoolGroup(LocalModel):
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
+class UserPoolGroup(NamedModel):
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -310,14 +307,7 @@ class EmailIdentity(LocalModel):
         _ses(account_id, region_name).email_identities.pop(resource_name, None)
 
 
-class ConfigurationSet(LocalModel):
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
+class ConfigurationSet(NamedModel):
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -368,14 +358,7 @@ def method_setting_operations(setting: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-class Stage(LocalModel):
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
+class Stage(NamedModel):
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -408,14 +391,7 @@ class Stage(LocalModel):
         return cls(name)
 
 
-class Authorizer(LocalModel):
-    def __init__(self, authorizer_id: str) -> None:
-        self.authorizer_id = authorizer_id
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.authorizer_id
-
+class Authorizer(NamedModel):
     @classmethod
     def create_from_cloudformation_json(
         cls,

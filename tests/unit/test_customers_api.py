@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,23 +9,13 @@ import pytest
 from customers import bootstrap
 from customers.entrypoints import api
 from customers.service import Customers
+from tests.unit.apigw import invoke, proxy_event
 from tests.unit.customers_fakes import ADDRESS, customers, order_items
 
-EVENT = json.loads((Path(__file__).parents[1] / "fixtures/events/apigw_rest_proxy.json").read_text())
 ADA = {"sub": "user-1", "email": "ada@example.com", "cognito:username": "user-1"}
 BOB = {"sub": "user-2", "email": "bob@example.com"}
 STAFF = {"sub": "staff-1", "email": "staff@example.com", "cognito:groups": "admin"}
 PROFILE = {"name": "Ada", "phone": "+1 555 0100", "addresses": [{**ADDRESS, "label": "home"}], "marketingOptIn": True}
-
-
-class Context:
-    function_name = "CustomersApi"
-    aws_request_id = "req-1"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:CustomersApi"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 @pytest.fixture(autouse=True)
@@ -47,25 +34,8 @@ def call(
     claims: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
-    path = path or resource
-    event = copy.deepcopy(EVENT)
-    params = dict(zip(resource.strip("/").split("/"), path.strip("/").split("/"), strict=True))
-    event.update(
-        httpMethod=method,
-        resource=resource,
-        path=path,
-        pathParameters={k[1:-1]: v for k, v in params.items() if k.startswith("{")} or None,
-        queryStringParameters=query,
-        body=body if body is None or isinstance(body, str) else json.dumps(body),
-    )
-    event["requestContext"]["authorizer"] = {"claims": claims} if claims else None
-    response = api.handler(event, Context())
-    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        headers[name.lower()] = values[-1]
-    if response["statusCode"] >= 400:
-        assert headers["content-type"] == "application/problem+json"
-    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+    event = proxy_event(method, resource, path or resource, body=body, claims=claims, query=query)
+    return invoke(api.handler, event, "CustomersApi")
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/me"), ("PUT", "/me"), ("GET", "/me/export"), ("DELETE", "/me")])

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inventory import bootstrap
 from inventory.entrypoints import api
+from tests.unit.apigw import invoke, proxy_event
 from tests.unit.fakes import FakeCatalog, RecordingPublisher
 
-EVENT = json.loads((Path(__file__).parents[1] / "fixtures/events/apigw_rest_proxy.json").read_text())
 ADMIN = {"sub": "staff-1", "email": "staff@example.com", "cognito:groups": "admin"}
 PRODUCT = {"name": "Tent", "category": "tents", "price": {"amount": 24900, "currency": "usd"}}
-
-
-class Context:
-    function_name = "InventoryApi"
-    aws_request_id = "req-1"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:InventoryApi"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 @pytest.fixture(autouse=True)
@@ -45,25 +33,9 @@ def call(
     claims: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    event = copy.deepcopy(EVENT)
-    params = dict(zip(resource.strip("/").split("/"), path.strip("/").split("/"), strict=True))
-    event.update(
-        httpMethod=method,
-        resource=resource,
-        path=path,
-        pathParameters={k[1:-1]: v for k, v in params.items() if k.startswith("{")} or None,
-        queryStringParameters=query,
-        body=body if body is None or isinstance(body, str) else json.dumps(body),
-    )
-    event["requestContext"]["authorizer"] = {"claims": claims} if claims else None
-    response = api.handler(event, Context())
-    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        headers[name.lower()] = values[-1]
-    payload = json.loads(response["body"]) if response.get("body") else {}
-    if response["statusCode"] >= 400:
-        assert headers["content-type"] == "application/problem+json"
-    return response["statusCode"], payload
+    event = proxy_event(method, resource, path, body=body, claims=claims, query=query)
+    status, payload = invoke(api.handler, event, "InventoryApi")
+    return status, payload or {}
 
 
 def put(sku: str, body: Any, claims: dict[str, str] | None = ADMIN) -> tuple[int, dict[str, Any]]:
@@ -164,19 +136,10 @@ def test_openapi_documents_every_inventory_route() -> None:
 def test_bodies_that_are_not_utf8_are_400(raw: bytes) -> None:
     import base64
 
-    event = copy.deepcopy(EVENT)
-    event.update(
-        httpMethod="PUT",
-        resource="/admin/products/{sku}",
-        path="/admin/products/AB",
-        pathParameters={"sku": "AB"},
-        body=base64.b64encode(raw).decode(),
-        isBase64Encoded=True,
-    )
-    event["requestContext"]["authorizer"] = {"claims": ADMIN}
-    response = api.handler(event, Context())
-    assert response["statusCode"] == 400
-    assert json.loads(response["body"])["code"] == "malformed_json"
+    event = proxy_event("PUT", "/admin/products/{sku}", "/admin/products/AB", claims=ADMIN)
+    event.update(body=base64.b64encode(raw).decode(), isBase64Encoded=True)
+    status, problem = invoke(api.handler, event, "InventoryApi")
+    assert status == 400 and problem["code"] == "malformed_json"
 
 
 def test_absurdly_nested_json_is_400() -> None:
