@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from analytics.domain.counters import Tally
 from commerce.config import region
-from commerce.dynamo import bind, refused_by_condition
+from commerce.dynamo import bind, refused_by_condition, retrying
 
 
 class AnalyticsRecord(Model):
@@ -30,7 +30,8 @@ class DynamoCounters:
 
     def record(self, tally: Tally) -> bool:
         """Count the event once; False when it was already counted."""
-        try:
+
+        def count() -> None:
             with TransactWrite(connection=Connection(region=region())) as tx:
                 tx.save(
                     AnalyticsRecord(f"SEEN#{tally.event_id}", "SEEN"),
@@ -40,6 +41,9 @@ class DynamoCounters:
                     AnalyticsRecord(f"DAY#{tally.day}", f"EVENT#{tally.name}"),
                     actions=[AnalyticsRecord.count.add(1)],
                 )
+
+        try:
+            retrying(count, what="analytics counter")
         except TransactWriteError as exc:
             if refused_by_condition(exc):
                 return False

@@ -1,8 +1,9 @@
 """Carts, the catalog's prices and stock, and orders in DynamoDB through PynamoDB.
 
 Checkout writes the order and reserves every line in one transaction across the Orders and
-Products tables, so stock is held for exactly the orders that exist. A cancelled transaction
-is explained by reading what is there now."""
+Products tables, so stock is held for exactly the orders that exist. Every write goes through
+`commerce.dynamo.retrying`: a transaction cancelled by a conflict or throttling applied nothing
+and is run again; one cancelled by its conditions is explained by reading what is there now."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from checkout.domain.pricing import PricedLine, Totals
 from checkout.service import CatalogItem, OutOfStock
 from commerce.clock import utcnow_str
 from commerce.config import region
-from commerce.dynamo import bind, plain, refused_by_condition
+from commerce.dynamo import bind, plain, refused_by_condition, retrying
 from commerce.orders import OrderStatus, check_transition
 
 CART_DAYS = 30
@@ -143,7 +144,7 @@ class DynamoCarts:
         _bind()
 
     def create(self, cart: Cart) -> None:
-        CartRecord(
+        record = CartRecord(
             f"CART#{cart.cart_id}",
             "CART",
             token_hash=cart.token_hash,
@@ -153,7 +154,8 @@ class DynamoCarts:
             version=0,
             updated_at=cart.updated_at,
             expires_at=_expiry(),
-        ).save(condition=CartRecord.pk.does_not_exist())
+        )
+        retrying(lambda: record.save(condition=CartRecord.pk.does_not_exist()), what="cart write")
 
     def get(self, cart_id: str) -> Cart | None:
         try:
@@ -165,7 +167,12 @@ class DynamoCarts:
         """A guest cart joins a customer's account, once: the first owner keeps it."""
         record = CartRecord(f"CART#{cart.cart_id}", "CART")
         try:
-            record.update(actions=[CartRecord.owner.set(owner)], condition=CartRecord.owner.does_not_exist())
+            retrying(
+                lambda: record.update(
+                    actions=[CartRecord.owner.set(owner)], condition=CartRecord.owner.does_not_exist()
+                ),
+                what="cart write",
+            )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
@@ -176,16 +183,15 @@ class DynamoCarts:
         from commerce.errors import Conflict
 
         record = CartRecord(f"CART#{cart.cart_id}", "CART")
+        actions: list[Any] = [
+            CartRecord.items.set(dict(cart.items)),
+            CartRecord.version.set(cart.version + 1),
+            CartRecord.updated_at.set(utcnow_str()),
+            CartRecord.expires_at.set(_expiry()),
+        ]
+        condition = (CartRecord.version == cart.version) & (CartRecord.status == CartStatus.OPEN)
         try:
-            record.update(
-                actions=[
-                    CartRecord.items.set(dict(cart.items)),
-                    CartRecord.version.set(cart.version + 1),
-                    CartRecord.updated_at.set(utcnow_str()),
-                    CartRecord.expires_at.set(_expiry()),
-                ],
-                condition=(CartRecord.version == cart.version) & (CartRecord.status == CartStatus.OPEN),
-            )
+            retrying(lambda: record.update(actions=actions, condition=condition), what="cart write")
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise Conflict("The cart changed meanwhile; read it and try again.", code="cart_changed") from exc
@@ -294,7 +300,8 @@ class DynamoOrders:
             updated_at=order.created_at,
             history=list(order.history),
         )
-        try:
+
+        def reserve() -> None:
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(record, condition=OrderRecord.pk.does_not_exist())
                 for line in order.lines:
@@ -313,10 +320,15 @@ class DynamoOrders:
                     actions=[CartRecord.status.set(CartStatus.CHECKED_OUT), CartRecord.version.add(1)],
                     condition=(CartRecord.status == CartStatus.OPEN) & (CartRecord.version == cart.version),
                 )
+
+        try:
+            retrying(reserve, what="stock reservation")
         except TransactWriteError as exc:
             self._explain_refused_placement(exc, order)
 
     def _explain_refused_placement(self, exc: TransactWriteError, order: Order) -> None:
+        """Only a transaction refused by its conditions is explained (conflicts and throttling were
+        retried by `retrying` and never reach here as out of stock)."""
         from commerce.errors import Conflict
 
         if not refused_by_condition(exc):
@@ -336,14 +348,20 @@ class DynamoOrders:
         raise Conflict("The cart changed while checking out; read it and try again.", code="cart_changed") from exc
 
     def set_payment(self, order_id: str, intent_id: str) -> None:
-        OrderRecord(*_key(order_id)).update(
-            actions=[OrderRecord.payment_intent_id.set(intent_id), OrderRecord.updated_at.set(utcnow_str())],
-            condition=OrderRecord.pk.exists(),
+        retrying(
+            lambda: OrderRecord(*_key(order_id)).update(
+                actions=[OrderRecord.payment_intent_id.set(intent_id), OrderRecord.updated_at.set(utcnow_str())],
+                condition=OrderRecord.pk.exists(),
+            ),
+            what="order write",
         )
 
     def set_token(self, order_id: str, token_hash: str) -> None:
-        OrderRecord(*_key(order_id)).update(
-            actions=[OrderRecord.token_hash.set(token_hash)], condition=OrderRecord.pk.exists()
+        retrying(
+            lambda: OrderRecord(*_key(order_id)).update(
+                actions=[OrderRecord.token_hash.set(token_hash)], condition=OrderRecord.pk.exists()
+            ),
+            what="order write",
         )
 
     def transition(
@@ -359,7 +377,8 @@ class DynamoOrders:
         same transaction when asked. False when another writer moved it first."""
         check_transition(order.status, target)
         now = utcnow_str()
-        try:
+
+        def move() -> None:
             with TransactWrite(connection=_connection()) as tx:
                 tx.update(
                     OrderRecord(*_key(order.order_id)),
@@ -383,6 +402,9 @@ class DynamoOrders:
                             ],
                             condition=StockRecord.reserved >= line.quantity,
                         )
+
+        try:
+            retrying(move, what="order transition")
         except TransactWriteError as exc:
             if refused_by_condition(exc):
                 return False
@@ -402,4 +424,5 @@ class DynamoWebhookLog:
         return True
 
     def remember(self, event_id: str, outcome: str) -> None:
-        WebhookRecord(f"STRIPE_EVENT#{event_id}", "EVENT", outcome=outcome, expires_at=_expiry()).save()
+        record = WebhookRecord(f"STRIPE_EVENT#{event_id}", "EVENT", outcome=outcome, expires_at=_expiry())
+        retrying(record.save, what="webhook log write")

@@ -15,7 +15,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from commerce.dynamo import bind, plain
+from commerce.dynamo import bind, plain, retrying
 from customers.domain.profile import Address, Channel, Interaction, Profile
 
 PROFILE, ERASED, INTERACTION = "PROFILE", "ERASED", "INTERACTION#"
@@ -143,7 +143,7 @@ class DynamoProfileStore:
             registered_published=False,
         )
         try:
-            record.save(condition=ProfileRecord.pk.does_not_exist())
+            retrying(lambda: record.save(condition=ProfileRecord.pk.does_not_exist()), what="profile write")
         except PutError as exc:
             if _conditional_failure(exc):
                 return False
@@ -160,8 +160,11 @@ class DynamoProfileStore:
             ProfileRecord.email.set(profile.email) if profile.email else ProfileRecord.email.remove(),
         ]
         try:
-            ProfileRecord(_pk(profile.customer_id), PROFILE).update(
-                actions=actions, condition=ProfileRecord.pk.exists()
+            retrying(
+                lambda: ProfileRecord(_pk(profile.customer_id), PROFILE).update(
+                    actions=actions, condition=ProfileRecord.pk.exists()
+                ),
+                what="profile write",
             )
         except UpdateError as exc:
             if _conditional_failure(exc):
@@ -172,8 +175,11 @@ class DynamoProfileStore:
 
     def mark_registered(self, customer_id: str) -> None:
         try:
-            ProfileRecord(_pk(customer_id), PROFILE).update(
-                actions=[ProfileRecord.registered_published.set(True)], condition=ProfileRecord.pk.exists()
+            retrying(
+                lambda: ProfileRecord(_pk(customer_id), PROFILE).update(
+                    actions=[ProfileRecord.registered_published.set(True)], condition=ProfileRecord.pk.exists()
+                ),
+                what="profile write",
             )
         except UpdateError as exc:
             if not _conditional_failure(exc):
@@ -183,7 +189,7 @@ class DynamoProfileStore:
         return [_profile(r) for r in ProfileRecord.by_email.query(email) if r.sk == PROFILE]
 
     def add_interaction(self, interaction: Interaction) -> None:
-        InteractionRecord(
+        record = InteractionRecord(
             _pk(interaction.customer_id),
             INTERACTION + interaction.interaction_id,
             interaction_id=interaction.interaction_id,
@@ -192,7 +198,8 @@ class DynamoProfileStore:
             summary=interaction.summary,
             created_at=interaction.at,
             staff=dict(interaction.staff),
-        ).save(condition=InteractionRecord.pk.does_not_exist())
+        )
+        retrying(lambda: record.save(condition=InteractionRecord.pk.does_not_exist()), what="interaction write")
 
     def interactions(self, customer_id: str) -> list[Interaction]:
         records = InteractionRecord.query(
@@ -207,10 +214,9 @@ class DynamoProfileStore:
             return None
 
     def tombstone(self, customer_id: str, at: str) -> str:
+        record = TombstoneRecord(_pk(customer_id), ERASED, customer_id=customer_id, erased_at=at)
         try:
-            TombstoneRecord(_pk(customer_id), ERASED, customer_id=customer_id, erased_at=at).save(
-                condition=TombstoneRecord.pk.does_not_exist()
-            )
+            retrying(lambda: record.save(condition=TombstoneRecord.pk.does_not_exist()), what="erasure write")
         except PutError as exc:
             if not _conditional_failure(exc):
                 raise
@@ -220,6 +226,10 @@ class DynamoProfileStore:
     def delete_all(self, customer_id: str) -> None:
         """Every item of the customer's partition but the tombstone."""
         records = [r for r in AnyRecord.query(_pk(customer_id), consistent_read=True) if r.sk != ERASED]
-        with AnyRecord.batch_write() as batch:
-            for record in records:
-                batch.delete(record)
+
+        def delete() -> None:
+            with AnyRecord.batch_write() as batch:
+                for record in records:
+                    batch.delete(record)
+
+        retrying(delete, what="erasure write")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from commerce.clock import utcnow_str
 from commerce.config import setting
+from commerce.dynamo import retrying
 from customers.domain.crm import OrderBundle
 from customers.domain.profile import ERASED_EMAIL, ERASED_OWNER, anonymized_address, anonymized_bill_to
 
@@ -121,14 +122,16 @@ class DynamoOrderRecords:
                 condition += " AND #owner = :owner"
                 names["#owner"] = "owner"
                 values[":owner"] = owner
+            update = partial(
+                table.update_item,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
             try:
-                table.update_item(
-                    Key={"pk": item["pk"], "sk": item["sk"]},
-                    UpdateExpression="SET " + ", ".join(assignments),
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                )
+                retrying(update, what="order anonymization")
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
@@ -149,4 +152,5 @@ class DynamoCartRecords:
         return [plain(i) for i in items]
 
     def delete(self, cart: dict[str, Any]) -> None:
-        _table("CARTS_TABLE").delete_item(Key={"pk": cart["pk"], "sk": cart["sk"]})
+        key = {"pk": cart["pk"], "sk": cart["sk"]}
+        retrying(lambda: _table("CARTS_TABLE").delete_item(Key=key), what="cart deletion")

@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from commerce.clock import utcnow_str
 from commerce.config import region
-from commerce.dynamo import bind, key_from_cursor, key_to_cursor, refused_by_condition
+from commerce.dynamo import bind, key_from_cursor, key_to_cursor, refused_by_condition, retrying
 from commerce.errors import NotFound
 from commerce.money import Money
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
@@ -133,29 +133,28 @@ class DynamoCatalog:
     def upsert(self, details: ProductDetails) -> Product:
         now = utcnow_str()
         record = ProductRecord(details.sku)
-        record.update(
-            actions=[
-                ProductRecord.kind.set(PRODUCT),
-                ProductRecord.name.set(details.name),
-                ProductRecord.description.set(details.description),
-                ProductRecord.category.set(details.category),
-                ProductRecord.price_amount.set(details.price.amount),
-                ProductRecord.currency.set(details.price.currency),
-                ProductRecord.images.set(list(details.images)),  # type: ignore[arg-type]
-                ProductRecord.status.set(details.status.value),
-                ProductRecord.on_hand.set(ProductRecord.on_hand | 0),
-                ProductRecord.reserved.set(ProductRecord.reserved | 0),
-                ProductRecord.available.set(ProductRecord.available | 0),
-                ProductRecord.low_stock_threshold.set(
-                    details.low_stock_threshold
-                    if details.low_stock_threshold is not None
-                    else ProductRecord.low_stock_threshold | DEFAULT_LOW_STOCK_THRESHOLD
-                ),
-                ProductRecord.created_at.set(ProductRecord.created_at | now),
-                ProductRecord.updated_at.set(now),
-            ],
-            condition=ProductRecord.kind.does_not_exist() | (ProductRecord.kind == PRODUCT),
-        )
+        actions: list[Any] = [
+            ProductRecord.kind.set(PRODUCT),
+            ProductRecord.name.set(details.name),
+            ProductRecord.description.set(details.description),
+            ProductRecord.category.set(details.category),
+            ProductRecord.price_amount.set(details.price.amount),
+            ProductRecord.currency.set(details.price.currency),
+            ProductRecord.images.set(list(details.images)),  # type: ignore[arg-type]
+            ProductRecord.status.set(details.status.value),
+            ProductRecord.on_hand.set(ProductRecord.on_hand | 0),
+            ProductRecord.reserved.set(ProductRecord.reserved | 0),
+            ProductRecord.available.set(ProductRecord.available | 0),
+            ProductRecord.low_stock_threshold.set(
+                details.low_stock_threshold
+                if details.low_stock_threshold is not None
+                else ProductRecord.low_stock_threshold | DEFAULT_LOW_STOCK_THRESHOLD
+            ),
+            ProductRecord.created_at.set(ProductRecord.created_at | now),
+            ProductRecord.updated_at.set(now),
+        ]
+        condition = ProductRecord.kind.does_not_exist() | (ProductRecord.kind == PRODUCT)
+        retrying(lambda: record.update(actions=actions, condition=condition), what="product write")
         return _product(record)
 
     def stock(self, sku: str) -> Stock:
@@ -170,7 +169,8 @@ class DynamoCatalog:
         ledger_key = f"ADJUSTMENT#{adjustment_id}"
         now = utcnow_str()
         condition = (ProductRecord.kind == PRODUCT) & (ProductRecord.available >= max(-delta, 0))
-        try:
+
+        def adjust() -> None:
             with TransactWrite(connection=Connection(region=region())) as tx:
                 tx.update(
                     ProductRecord(sku),
@@ -185,6 +185,9 @@ class DynamoCatalog:
                     AdjustmentRecord(ledger_key, target=sku, delta=delta, reason=reason, actor=actor, at=now),
                     condition=AdjustmentRecord.sku.does_not_exist(),
                 )
+
+        try:
+            retrying(adjust, what="stock adjustment")
         except TransactWriteError as exc:
             return self._explain_refusal(exc, sku=sku, delta=delta, ledger_key=ledger_key)
         after = self.stock(sku)

@@ -10,6 +10,7 @@ Every step's effect and its mark are one conditional write or one transaction.""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pynamodb.attributes import (
@@ -27,7 +28,8 @@ from pynamodb.transactions import TransactWrite
 
 from commerce.clock import now, utcnow_str
 from commerce.config import region
-from commerce.dynamo import bind, key_from_cursor, key_to_cursor, plain, refused_by_condition
+from commerce.dynamo import bind, key_from_cursor, key_to_cursor, plain, refused_by_condition, retrying
+from commerce.errors import TransientError
 from commerce.orders import OrderStatus, check_transition
 from orders.domain.invoice import invoice_document
 from orders.domain.model import (
@@ -332,15 +334,18 @@ class DynamoOrderStore:
         check_transition(order.status, target)
         stamp = utcnow_str()
         try:
-            OrderRecord(*_key(order.order_id)).update(
-                actions=[
-                    OrderRecord.status.set(target.value),
-                    OrderRecord.updated_at.set(stamp),
-                    OrderRecord.history.set(
-                        OrderRecord.history.append([{"status": target.value, "at": stamp, "note": note}])
-                    ),
-                ],
-                condition=OrderRecord.status == order.status.value,
+            retrying(
+                lambda: OrderRecord(*_key(order.order_id)).update(
+                    actions=[
+                        OrderRecord.status.set(target.value),
+                        OrderRecord.updated_at.set(stamp),
+                        OrderRecord.history.set(
+                            OrderRecord.history.append([{"status": target.value, "at": stamp, "note": note}])
+                        ),
+                    ],
+                    condition=OrderRecord.status == order.status.value,
+                ),
+                what="order transition",
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -352,9 +357,12 @@ class DynamoOrderStore:
         current = order.payment_state.value
         condition = (OrderRecord.payment_state == current) | OrderRecord.payment_state.does_not_exist()
         try:
-            OrderRecord(*_key(order.order_id)).update(
-                actions=[OrderRecord.payment_state.set(target.value), OrderRecord.updated_at.set(utcnow_str())],
-                condition=condition,
+            retrying(
+                lambda: OrderRecord(*_key(order.order_id)).update(
+                    actions=[OrderRecord.payment_state.set(target.value), OrderRecord.updated_at.set(utcnow_str())],
+                    condition=condition,
+                ),
+                what="order write",
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -365,13 +373,17 @@ class DynamoOrderStore:
     def mark(self, order: Order, flag: str) -> bool:
         record = OrderRecord(*_key(order.order_id))
         if flag.startswith("emails."):
-            record.update(actions=[OrderRecord.emails_sent.add({flag.removeprefix("emails.")})])
+            name = flag.removeprefix("emails.")
+            retrying(lambda: record.update(actions=[OrderRecord.emails_sent.add({name})]), what="order write")
             return True
         attribute = {"fulfilmentRequestedAt": OrderRecord.fulfilment_requested_at}.get(flag)
         if attribute is None:
             attribute = {"fulfilmentAcceptedAt": OrderRecord.fulfilment_accepted_at}[flag]
         try:
-            record.update(actions=[attribute.set(utcnow_str())], condition=attribute.does_not_exist())
+            retrying(
+                lambda: record.update(actions=[attribute.set(utcnow_str())], condition=attribute.does_not_exist()),
+                what="order write",
+            )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
@@ -390,7 +402,8 @@ class DynamoOrderStore:
             "reserved": StockRecord.reserved,
             "available": StockRecord.available,
         }
-        try:
+
+        def move() -> None:
             with _transaction() as tx:
                 tx.update(
                     OrderRecord(*_key(order.order_id)),
@@ -407,6 +420,9 @@ class DynamoOrderStore:
                         actions=[attributes[name].add(sign * line.quantity) for name, sign in moves.items()],
                         condition=condition,
                     )
+
+        try:
+            retrying(move, what="stock move")
         except TransactWriteError as exc:
             if refused_by_condition(exc):
                 return False
@@ -451,19 +467,10 @@ class DynamoOrderStore:
             number = invoice_number(issued.year, current + 1)
             document = invoice_document(order, number=number, issued_at=utcnow_str(), seller=seller)
             try:
-                with _transaction() as tx:
-                    sequence = SequenceRecord(*counter_key)
-                    counter_condition = SequenceRecord.seq == current if current else SequenceRecord.pk.does_not_exist()
-                    tx.update(sequence, actions=[SequenceRecord.seq.set(current + 1)], condition=counter_condition)
-                    tx.save(
-                        InvoiceRecord(f"ORDER#{order.order_id}", "INVOICE", invoice_number=number, document=document),
-                        condition=InvoiceRecord.pk.does_not_exist(),
-                    )
-                    tx.update(
-                        OrderRecord(*_key(order.order_id)),
-                        actions=[OrderRecord.invoice_number.set(number)],
-                        condition=OrderRecord.invoice_number.does_not_exist(),
-                    )
+                retrying(
+                    functools.partial(self._take_invoice_number, order, counter_key, current, number, document),
+                    what="invoice write",
+                )
             except TransactWriteError as exc:
                 if not refused_by_condition(exc):
                     raise
@@ -472,9 +479,31 @@ class DynamoOrderStore:
                     return existing.invoice_number
                 continue
             return number
-        raise RuntimeError("could not take an invoice number after 20 attempts")
+        raise TransientError("could not take an invoice number after 20 attempts; retry shortly", retry_after=1)
+
+    @staticmethod
+    def _take_invoice_number(
+        order: Order, counter_key: tuple[str, str], current: int, number: str, document: dict[str, Any]
+    ) -> None:
+        """Counter, invoice and order mark in one transaction, conditioned on the counter read."""
+        with _transaction() as tx:
+            sequence = SequenceRecord(*counter_key)
+            counter_condition = SequenceRecord.seq == current if current else SequenceRecord.pk.does_not_exist()
+            tx.update(sequence, actions=[SequenceRecord.seq.set(current + 1)], condition=counter_condition)
+            tx.save(
+                InvoiceRecord(f"ORDER#{order.order_id}", "INVOICE", invoice_number=number, document=document),
+                condition=InvoiceRecord.pk.does_not_exist(),
+            )
+            tx.update(
+                OrderRecord(*_key(order.order_id)),
+                actions=[OrderRecord.invoice_number.set(number)],
+                condition=OrderRecord.invoice_number.does_not_exist(),
+            )
 
     def add_shipment(self, order: Order, shipment: Shipment) -> None:
+        retrying(lambda: self._add_shipment(order, shipment), what="shipment write")
+
+    def _add_shipment(self, order: Order, shipment: Shipment) -> None:
         stamp = shipment.created_at
         with _transaction() as tx:
             tx.save(
@@ -505,13 +534,16 @@ class DynamoOrderStore:
 
     def save_shipment(self, before: Shipment, after: Shipment) -> bool:
         try:
-            ShipmentRecord(f"ORDER#{before.order_id}", f"SHIPMENT#{before.shipment_id}").update(
-                actions=[
-                    ShipmentRecord.status.set(after.status.value),
-                    ShipmentRecord.events.set([e.to_json() for e in after.events]),
-                    ShipmentRecord.version.add(1),
-                ],
-                condition=ShipmentRecord.events == [e.to_json() for e in before.events],
+            retrying(
+                lambda: ShipmentRecord(f"ORDER#{before.order_id}", f"SHIPMENT#{before.shipment_id}").update(
+                    actions=[
+                        ShipmentRecord.status.set(after.status.value),
+                        ShipmentRecord.events.set([e.to_json() for e in after.events]),
+                        ShipmentRecord.version.add(1),
+                    ],
+                    condition=ShipmentRecord.events == [e.to_json() for e in before.events],
+                ),
+                what="shipment write",
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -535,6 +567,9 @@ class DynamoOrderStore:
             return None
 
     def add_return(self, order: Order, ret: Return) -> None:
+        retrying(lambda: self._add_return(order, ret), what="return write")
+
+    def _add_return(self, order: Order, ret: Return) -> None:
         with _transaction() as tx:
             tx.save(
                 ReturnRecord(
@@ -565,7 +600,8 @@ class DynamoOrderStore:
         self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
     ) -> bool:
         stamp = utcnow_str()
-        try:
+
+        def refund() -> None:
             with _transaction() as tx:
                 tx.update(
                     ReturnRecord(f"ORDER#{order.order_id}", f"RETURN#{ret.return_id}"),
@@ -598,6 +634,9 @@ class DynamoOrderStore:
                     actions=actions,
                     condition=OrderRecord.status == order.status.value,
                 )
+
+        try:
+            retrying(refund, what="refund write")
         except TransactWriteError as exc:
             if refused_by_condition(exc):
                 return False

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from commerce.errors import Conflict
+from commerce.errors import Conflict, TransientError
 from commerce.orders import OrderStatus, check_transition
 
-__all__ = ["OrderStatus", "check_transition"]
+__all__ = ["OrderStatus", "TransientError", "check_transition"]
 
 
 class OrderNotFound(Exception):
@@ -20,10 +20,6 @@ class OrderNotFound(Exception):
 
 class OrderNotActive(Exception):
     """The order left the path this step belongs to (cancelled meanwhile): compensate."""
-
-
-class TransientError(Exception):
-    """A dependency is busy or unreachable: the workflow retries this step with backoff."""
 
 
 class StockState(StrEnum):

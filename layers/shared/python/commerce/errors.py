@@ -66,5 +66,13 @@ class DependencyUnavailable(ProblemError):
     status, code, title = 503, "dependency_unavailable", "A dependency is unavailable"
 
 
+class TransientError(DependencyUnavailable):
+    """A dependency stayed busy or unreachable through bounded retries; trying again later may work.
+
+    The class name is the contract: a Step Functions task that raises it leaves with error
+    `TransientError`, which the workflows retry with backoff (`infra.components.workflow`); over
+    HTTP it is a 503 with Retry-After."""
+
+
 class ConfigurationError(RuntimeError):
     """A required setting is missing: a deployment fault, never the caller's."""

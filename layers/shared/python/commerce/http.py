@@ -88,11 +88,11 @@ _TRANSIENT_CODES = {
 def unexpected_problem(exc: Exception) -> ProblemError:
     """A dependency that is busy or unreachable is a 503 the caller may retry; anything else
     is our fault: a 500 that shows no internals."""
-    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+    from botocore.exceptions import ConnectionError, ReadTimeoutError
 
-    if isinstance(exc, ConnectionError | ReadTimeoutError) or (
-        isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _TRANSIENT_CODES
-    ):
+    from commerce.dynamo import error_code
+
+    if isinstance(exc, ConnectionError | ReadTimeoutError) or error_code(exc) in _TRANSIENT_CODES:
         return DependencyUnavailable("A dependency is busy or unreachable; please retry.", retry_after=1)
     return ProblemError("Something went wrong on our side.")
 
