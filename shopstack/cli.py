@@ -17,6 +17,19 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--stripe-port", type=int, default=None, help="Stripe emulator port (default: port + 2)")
     up.add_argument("--seed", choices=["demo", "none"], default="none")
     up.add_argument("--fresh", action="store_true", help="start empty, ignoring saved state")
+    up.add_argument(
+        "--ses",
+        choices=["sandbox", "production"],
+        default="sandbox",
+        help="SES as a new account (sandbox: only verified senders and recipients) or with production access",
+    )
+    up.add_argument(
+        "--chaos",
+        action="append",
+        default=[],
+        metavar="SERVICE=RATE",
+        help="fail that share of calls as AWS does, e.g. dynamodb=0.05 (writes fail before they apply)",
+    )
 
     token = sub.add_parser("token", help="print an ID token for a local user")
     token.add_argument("--email", required=True)
@@ -47,8 +60,13 @@ def _mail(endpoint: str, to: str | None, as_json: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
+        from shopstack.localcloud.chaos import parse_spec
         from shopstack.localcloud.up import run
 
+        try:
+            chaos = parse_spec(args.chaos)
+        except ValueError as exc:
+            _parser().error(str(exc))
         return run(
             host=args.host,
             port=args.port,
@@ -56,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stripe_port=args.stripe_port or args.port + 2,
             seed=args.seed,
             fresh=args.fresh,
+            ses_mode=args.ses,
+            chaos=chaos,
         )
     if args.command == "mail":
         return _mail(args.endpoint, args.to, args.json)

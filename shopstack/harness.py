@@ -82,6 +82,29 @@ class LocalCloud:
             aws_secret_access_key="testing",
         )
 
+    def set_ses_mode(self, mode: str) -> None:
+        """SES as a new account has it ("sandbox") or with production access ("production")."""
+        reply = self.request("PUT", "/_localcloud/ses", body={"mode": mode})
+        if reply.status != 200:
+            raise RuntimeError(f"could not set SES mode {mode!r}: {reply.status} {reply.text}")
+
+    def ses_mode(self) -> str:
+        return str(self.request("GET", "/_localcloud/ses").json["mode"])
+
+    def set_chaos(self, *, dynamodb: float) -> dict[str, Any]:
+        """Fail that share of DynamoDB writes before they apply (0 turns it off); returns the
+        switch's state, faults injected so far included."""
+        reply = self.request("PUT", "/_localcloud/chaos", body={"dynamodb": dynamodb})
+        if reply.status != 200:
+            raise RuntimeError(f"could not set chaos: {reply.status} {reply.text}")
+        state: dict[str, Any] = reply.json
+        return state
+
+    def chaos(self) -> dict[str, Any]:
+        """The fault rates and the faults injected so far, e.g. {"dynamodb": 0.05, "injected": {...}}."""
+        state: dict[str, Any] = self.request("GET", "/_localcloud/chaos").json
+        return state
+
     def children(self) -> set[int]:
         """Pids of every process started by the local cloud (its whole tree)."""
         tree = frontier = {self.process.pid}
@@ -103,7 +126,14 @@ class LocalCloud:
         return self.process.wait(timeout)
 
 
-def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> LocalCloud:
+def start(
+    *,
+    seed: str = "none",
+    state_dir: Path,
+    timeout: float = 240,
+    ses: str = "sandbox",
+    chaos: dict[str, float] | None = None,
+) -> LocalCloud:
     port, moto_port, stripe_port = free_port(), free_port(), free_port()
     env = {**os.environ, "SHOPSTACK_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -121,6 +151,9 @@ def start(*, seed: str = "none", state_dir: Path, timeout: float = 240) -> Local
             "--seed",
             seed,
             "--fresh",
+            "--ses",
+            ses,
+            *[f"--chaos={service}={rate}" for service, rate in (chaos or {}).items()],
         ],
         cwd=ROOT,
         env=env,

@@ -12,6 +12,8 @@ import secrets
 import string
 from typing import Any
 
+from shopstack.localcloud import ses_sandbox
+
 
 class LocalModel:
     """Just enough of moto's CloudFormationModel for its CloudFormation engine."""
@@ -262,8 +264,9 @@ def _ses(account_id: str, region_name: str) -> Any:
 
 
 class EmailIdentity(LocalModel):
-    """AWS::SES::EmailIdentity, verified at once: an address, or a domain any of whose addresses
-    may send."""
+    """AWS::SES::EmailIdentity: an address, or a domain any of whose addresses may send. Pending
+    in the SES sandbox (nobody can verify an address at an unverifiable domain), verified in
+    production mode (see ses_sandbox.py)."""
 
     def __init__(self, identity: Any) -> None:
         self.identity = identity
@@ -296,8 +299,8 @@ class EmailIdentity(LocalModel):
         identity = _ses(account_id, region_name).create_email_identity_v2(
             name, None, properties.get("DkimSigningAttributes"), configuration_set
         )
-        identity.verified_for_sending_status = True
-        identity.verification_status = "SUCCESS"
+        identity.local_from_cloudformation = True
+        ses_sandbox.settle(identity)
         return cls(identity)
 
     @classmethod

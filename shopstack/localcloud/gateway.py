@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from shopstack.localcloud import auth, mail
+from shopstack.localcloud import auth, control, mail
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 LOCALCLOUD_PATH = "/_localcloud"
@@ -228,6 +228,9 @@ class LocalGateway:
     def _handle(self, request: Request) -> tuple[int, Headers, bytes]:
         if request.path == LOCALCLOUD_PATH and request.method == "GET":
             return _json_response(200, self._localcloud_info(), request)
+        if request.path in control.PATHS:
+            status, document = control.handle(request.method, request.path, _read_body(request.environ) or b"")
+            return _json_response(status, document, request)
         if request.path == mail.MAIL_PATH and request.method == "GET":
             to = (query_parameters(request.environ.get("QUERY_STRING", ""))[0] or {}).get("to")
             return _json_response(200, mail.captured(self.account_id, self.region, to), request)

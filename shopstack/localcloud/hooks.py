@@ -93,6 +93,25 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint("ses_capture_bodies", "moto.ses.responses", "EmailResponse", "send_raw_email", ("self",)),
     PatchPoint("ses_capture_bodies", "moto.sesv2.responses", "SESV2Response", "send_email", ("self",)),
     PatchPoint(
+        "ses_sandbox",
+        "moto.ses.models",
+        "SESBackend",
+        "send_email",
+        ("self", "source", "subject", "body", "destinations"),
+    ),
+    PatchPoint(
+        "ses_sandbox", "moto.ses.models", "SESBackend", "send_raw_email", ("self", "source", "destinations", "raw_data")
+    ),
+    PatchPoint(
+        "ses_sandbox",
+        "moto.ses.models",
+        "SESBackend",
+        "send_templated_email",
+        ("self", "source", "template", "template_data", "destinations"),
+    ),
+    PatchPoint("ses_sandbox", "moto.sesv2.responses", "SESV2Response", "get_account", ()),
+    PatchPoint("ses_sandbox", "moto.sesv2.urls", "", "url_paths", ()),
+    PatchPoint(
         "events_lambda_sfn_targets",
         "moto.events.models",
         "Rule",
@@ -336,6 +355,42 @@ def hook_ses_capture_bodies() -> None:
     _replace(_point("ses_capture_bodies", "send_email", "SESV2Response"), send_email_v2)
 
 
+# --- SES: the sandbox (see ses_sandbox.py) ----------------------------------------------------
+
+
+def hook_ses_sandbox() -> None:
+    """Senders (and, in the sandbox, recipients) must be verified identities, with SES's error;
+    sesv2 GetAccount reports the sandbox or production access."""
+    from shopstack.localcloud import ses_sandbox
+
+    def send_email(self: Any, source: str, subject: str, body: str, destinations: dict[str, list[str]]) -> Any:
+        ses_sandbox.check_send(self, source, ses_sandbox.destination_addresses(destinations))
+        return _original("ses_sandbox", "send_email", "SESBackend")(self, source, subject, body, destinations)
+
+    def send_raw_email(self: Any, source: str, destinations: list[str], raw_data: str) -> Any:
+        recipients = [*ses_sandbox.destination_addresses(destinations), *ses_sandbox.raw_recipients(raw_data)]
+        ses_sandbox.check_send(self, ses_sandbox.raw_sender(source, raw_data), recipients)
+        return _original("ses_sandbox", "send_raw_email", "SESBackend")(self, source, destinations, raw_data)
+
+    def send_templated_email(
+        self: Any, source: str, template: str, template_data: str, destinations: dict[str, list[str]]
+    ) -> Any:
+        ses_sandbox.check_send(self, source, ses_sandbox.destination_addresses(destinations))
+        return _original("ses_sandbox", "send_templated_email")(self, source, template, template_data, destinations)
+
+    def get_account(self: Any) -> str:
+        return json.dumps(ses_sandbox.account(self.sesv2_backend.core_backend))
+
+    _replace(_point("ses_sandbox", "send_email", "SESBackend"), send_email)
+    _replace(_point("ses_sandbox", "send_raw_email", "SESBackend"), send_raw_email)
+    _replace(_point("ses_sandbox", "send_templated_email"), send_templated_email)
+    _replace(_point("ses_sandbox", "get_account"), get_account)
+    from moto.sesv2 import urls
+    from moto.sesv2.responses import SESV2Response
+
+    _replace(_point("ses_sandbox", "url_paths"), {**urls.url_paths, "{0}/v2/email/account$": SESV2Response.dispatch})
+
+
 # --- EventBridge: Lambda and Step Functions targets ---------------------------------------------
 
 OUR_TARGET_SERVICES = ("lambda", "states")
@@ -443,6 +498,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "ddb_stream_dispatch_detach": hook_ddb_stream_dispatch_detach,
     "ddb_stream_live_shard": hook_ddb_stream_live_shard,
     "ses_capture_bodies": hook_ses_capture_bodies,
+    "ses_sandbox": hook_ses_sandbox,
     "events_lambda_sfn_targets": hook_events_targets,
     "cfn_physical_ids": hook_cfn_physical_ids,
     "cfn_resource_types": hook_cfn_resource_types,

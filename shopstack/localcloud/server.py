@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from shopstack.localcloud.chaos import CHAOS, Chaos
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -25,15 +28,39 @@ class SerializedDynamoDB:
     reads take it too: moto applies a transaction item by item and rolls back by swapping tables.
     """
 
-    def __init__(self, app: WsgiApp) -> None:
+    def __init__(self, app: WsgiApp, chaos: Chaos = CHAOS) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.chaos = chaos
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if not is_dynamodb_request(environ):
             return self.app(environ, start_response)
+        operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        fault = self.chaos.dynamodb_fault(operation, lambda: _request_body(environ))
+        if fault is not None:
+            status, body = fault
+            start_response(
+                f"{status} Bad Request",
+                [
+                    ("Content-Type", "application/x-amz-json-1.0"),
+                    ("Content-Length", str(len(body))),
+                    ("x-amzn-RequestId", str(uuid.uuid4())),
+                ],
+            )
+            return [body]
         with self.lock:
             return list(self.app(environ, start_response))
+
+
+def _request_body(environ: dict[str, Any]) -> bytes:
+    """The request body; read only for a refused call, which never reaches moto."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    data: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    return data
 
 
 def is_dynamodb_request(environ: dict[str, Any]) -> bool:

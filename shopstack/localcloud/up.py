@@ -11,12 +11,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from shopstack.localcloud import hooks
+from shopstack.localcloud import hooks, ses_sandbox
+from shopstack.localcloud.chaos import CHAOS
 from shopstack.localcloud.deploy import Deployer, read_stacks, synth
 from shopstack.localcloud.lambda_pool import DEFAULT_CODE_PATHS, REPO_ROOT, LambdaPool
 from shopstack.localcloud.pollers import Pollers
@@ -68,7 +69,11 @@ class LocalCloud:
         code_paths: Sequence[Path] = DEFAULT_CODE_PATHS,
         log_stream: TextIO | None = None,
         idle_seconds: float = 300.0,
+        ses_mode: str = ses_sandbox.SANDBOX,
+        chaos: Mapping[str, float] | None = None,
     ) -> None:
+        self.ses_mode = ses_mode
+        self.chaos = dict(chaos or {})
         self.server = MotoServer(port=moto_port)
         self.code_paths = code_paths
         self.log_stream = log_stream
@@ -104,6 +109,8 @@ class LocalCloud:
             log_stream=self.log_stream,
         )
         hooks.install(self.pool)
+        ses_sandbox.set_mode(self.ses_mode)
+        CHAOS.set(**{"dynamodb": 0.0, **self.chaos})
         return self
 
     def deploy(self, assembly: Path) -> dict[str, dict[str, str]]:
@@ -315,10 +322,20 @@ def save_state(cloud: LocalCloud, path: Path) -> None:
         print(f"could not save DynamoDB state to {path}: {exc}", file=sys.stderr, flush=True)
 
 
-def run(*, host: str, port: int, moto_port: int, seed: str, fresh: bool, stripe_port: int | None = None) -> int:
+def run(
+    *,
+    host: str,
+    port: int,
+    moto_port: int,
+    seed: str,
+    fresh: bool,
+    stripe_port: int | None = None,
+    ses_mode: str = ses_sandbox.SANDBOX,
+    chaos: Mapping[str, float] | None = None,
+) -> int:
     """Run the local cloud until Ctrl-C or SIGTERM; stops everything it started."""
     previous = signal.signal(signal.SIGTERM, _raise_stop)
-    cloud = LocalCloud(moto_port=moto_port)
+    cloud = LocalCloud(moto_port=moto_port, ses_mode=ses_mode, chaos=chaos)
     try:
         serve(cloud=cloud, host=host, port=port, seed=seed, fresh=fresh, stripe_port=stripe_port)
     except (KeyboardInterrupt, Stop):

@@ -12,7 +12,7 @@ from shopstack.harness import LocalCloud, start
 
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start(state_dir=tmp_path_factory.mktemp("state"))
+    running = start(state_dir=tmp_path_factory.mktemp("state"), ses="production")
     yield running
     running.stop()
 

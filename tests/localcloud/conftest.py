@@ -30,7 +30,7 @@ def reset_moto() -> None:
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
     reset_moto()
-    local = LocalCloud(code_paths=[FIXTURES], log_stream=io.StringIO()).start()
+    local = LocalCloud(code_paths=[FIXTURES], log_stream=io.StringIO(), ses_mode="production").start()
     try:
         local.deploy(ASSEMBLY)
         local.start_pollers()
