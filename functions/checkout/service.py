@@ -19,7 +19,7 @@ from checkout.domain.cart import Cart, check_quantity, token_hash
 from checkout.domain.order import Order, Payment, PaymentStatus
 from checkout.domain.pricing import PricedLine, PricingRules, price
 from commerce.clock import utcnow_str
-from commerce.errors import Conflict, NotFound, PaymentDeclined
+from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable
 from commerce.events import DomainEvent, EventPublisher
 from commerce.http import problem_body
 from commerce.ids import new_id, stable_id
@@ -83,6 +83,7 @@ class Orders(Protocol):
 
 
 class Payments(Protocol):
+    def require_configured(self) -> None: ...
     def authorize(self, order: Order, payment_method: str | None) -> Payment: ...
     def retrieve(self, intent_id: str) -> Payment: ...
     def cancel(self, intent_id: str) -> None: ...
@@ -199,7 +200,12 @@ def order_id_for(scope: str, idempotency_key: str) -> str:
 
 def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: str) -> tuple[int, dict[str, Any]]:
     """Reserve every line and write the order PENDING_PAYMENT, then take payment.
-    Returns (HTTP status, body): 201 with the order, or 402 when the card is declined."""
+    Returns (HTTP status, body): 201 with the order, or 402 when the card is declined.
+
+    Payments not configured (Stripe keys missing, placeholders, malformed): 503
+    `payments_unavailable` before anything is reserved. Keys Stripe refuses at payment time: the
+    order is cancelled with its stock released, and the answer is the same 503."""
+    deps.payments.require_configured()
     order_token = secrets.token_urlsafe(24)
     order = deps.orders.get(order_id)
     if order is None:
@@ -208,7 +214,7 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
         deps.orders.set_token(order_id, token_hash(order_token))
     payment: Payment | None = None
     if order.status is OrderStatus.PENDING_PAYMENT:
-        payment = deps.payments.authorize(order, request.payment_method)
+        payment = _authorize(deps, order, request.payment_method)
         if order.payment_intent_id != payment.intent_id:
             deps.orders.set_payment(order_id, payment.intent_id)
         order = settle(deps, order, payment, final=request.payment_method is not None)
@@ -225,6 +231,18 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
         )
         return declined.status, problem_body(declined)
     return 201, _checkout_json(order, order_token, payment)
+
+
+def _authorize(deps: Checkout, order: Order, payment_method: str | None) -> Payment:
+    """Authorize the order's payment; keys Stripe refuses release the order's stock at once
+    (rather than holding it until the reservation expires) and answer 503."""
+    try:
+        return deps.payments.authorize(order, payment_method)
+    except PaymentsUnavailable:
+        current = deps.orders.get(order.order_id) or order
+        if current.status is OrderStatus.PENDING_PAYMENT and not current.payment_intent_id:
+            deps.orders.transition(current, OrderStatus.CANCELLED, "payments unavailable", release_stock=True)
+        raise
 
 
 def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, token: str) -> Order:

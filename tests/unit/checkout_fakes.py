@@ -107,8 +107,22 @@ class FakePayments:
     def __init__(self) -> None:
         self.intents: dict[str, Payment] = {}
         self.created = 0
+        self.problems: list[str] = []
+        """What is wrong with the keys (empty: payments are configured)."""
+        self.key_refused = False
+        """Stripe refuses the key at payment time (AuthenticationError)."""
+
+    def require_configured(self) -> None:
+        from commerce.stripe_client import not_configured
+
+        if self.problems:
+            raise not_configured(self.problems)
 
     def authorize(self, order: Order, payment_method: str | None) -> Payment:
+        if self.key_refused:
+            from commerce.stripe_client import refused_keys
+
+            raise refused_keys(RuntimeError("AuthenticationError"))
         if order.payment_intent_id:
             return self.intents[order.payment_intent_id]
         self.created += 1

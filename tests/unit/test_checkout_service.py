@@ -165,3 +165,32 @@ def test_a_guest_cart_joins_the_account_of_the_customer_who_opens_it_with_its_to
     assert service.open_cart(deps, cart.cart_id, sub="user-1", token=None).cart_id == cart.cart_id
     with pytest.raises(NotFound):
         service.open_cart(deps, cart.cart_id, sub="user-2", token=None)
+
+
+def test_checkout_refuses_with_503_before_reserving_when_payments_are_not_configured() -> None:
+    from commerce.errors import PaymentsUnavailable
+
+    deps, parts = make_checkout(A=5)
+    cart = cart_with(deps, A=2)
+    parts["payments"].problems = ["secretKey is still the placeholder"]
+    with pytest.raises(PaymentsUnavailable) as refused:
+        service.checkout(deps, cart, request(), order_id="o1")
+    assert refused.value.status == 503 and refused.value.problem_code == "payments_unavailable"
+    assert refused.value.retry_after and "secretKey is still the placeholder" in refused.value.detail
+    assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
+    assert "o1" not in parts["stock"].orders and parts["workflows"].expiries == {}
+    parts["payments"].problems = []
+    status, body = service.checkout(deps, cart, request(), order_id="o1")
+    assert status == 201 and body["status"] == "PAID", "the same Idempotency-Key works once keys are in place"
+
+
+def test_keys_stripe_refuses_release_the_stock_at_once_and_answer_503() -> None:
+    from commerce.errors import PaymentsUnavailable
+
+    deps, parts = make_checkout(A=5)
+    cart = cart_with(deps, A=2)
+    parts["payments"].key_refused = True
+    with pytest.raises(PaymentsUnavailable):
+        service.checkout(deps, cart, request(), order_id="o1")
+    assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
+    assert parts["stock"].orders["o1"].status is OrderStatus.CANCELLED

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from checkout.domain.order import Order, Payment, PaymentStatus
-from commerce.stripe_client import client, plain, stripe_settings, transient_errors, unavailable
+from commerce.stripe_client import (
+    client,
+    key_errors,
+    plain,
+    refused_keys,
+    require_configured,
+    stripe_settings,
+    transient_errors,
+    unavailable,
+)
 
 
 def _payment(sdk_intent: Any) -> Payment:
@@ -24,7 +33,11 @@ def _payment(sdk_intent: Any) -> Payment:
 
 
 class StripePayments:
-    """The `Payments` port on Stripe: manual capture, idempotency keys derived from the order."""
+    """The `Payments` port on Stripe: manual capture, idempotency keys derived from the order.
+    A key Stripe refuses (AuthenticationError, PermissionError) is `PaymentsUnavailable`, a 503."""
+
+    def require_configured(self) -> None:
+        require_configured()
 
     def authorize(self, order: Order, payment_method: str | None) -> Payment:
         import stripe
@@ -48,6 +61,8 @@ class StripePayments:
             )
         except stripe.CardError as declined:
             return self._declined(declined)
+        except key_errors() as exc:
+            raise refused_keys(exc) from exc
         except transient_errors() as exc:
             raise unavailable(exc) from exc
         return _payment(intent)
@@ -70,6 +85,8 @@ class StripePayments:
 
         try:
             return _payment(client().v1.payment_intents.retrieve(intent_id))
+        except key_errors() as exc:
+            raise refused_keys(exc) from exc
         except transient_errors() as exc:
             raise unavailable(exc) from exc
 
@@ -85,6 +102,8 @@ class StripePayments:
         except stripe.InvalidRequestError:
             if self.retrieve(intent_id).status != PaymentStatus.CANCELED:
                 raise
+        except key_errors() as exc:
+            raise refused_keys(exc) from exc
         except transient_errors() as exc:
             raise unavailable(exc) from exc
 

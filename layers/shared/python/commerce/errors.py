@@ -66,6 +66,13 @@ class DependencyUnavailable(ProblemError):
     status, code, title = 503, "dependency_unavailable", "A dependency is unavailable"
 
 
+class PaymentsUnavailable(DependencyUnavailable):
+    """Payments cannot be taken: the Stripe keys are missing, placeholders, malformed or refused
+    by Stripe. Only an operator fixes it, by putting valid keys in the Stripe secret."""
+
+    code, title = "payments_unavailable", "Payments are unavailable"
+
+
 class TransientError(DependencyUnavailable):
     """A dependency stayed busy or unreachable through bounded retries; trying again later may work.
 

@@ -1,25 +1,117 @@
 """The `stripe` SDK client every service shares. The keys live in Secrets Manager (read through
-Powertools parameters with a cache); `apiBase` in the secret points the SDK elsewhere (the local
-Stripe emulator), so real Stripe test mode needs configuration only."""
+Powertools parameters with a short cache); `apiBase` in the secret points the SDK elsewhere (the
+local Stripe emulator), so real Stripe test mode needs configuration only.
+
+Payments are "configured" when the secret holds a Stripe secret or restricted key (`sk_test_`,
+`sk_live_`, `rk_test_`, `rk_live_`) and a webhook signing secret (`whsec_`), neither of them the
+placeholder the stack creates the secret with. `require_configured` refuses with a 503
+`payments_unavailable` otherwise; its detail names what is missing, never a value."""
 
 from __future__ import annotations
 
+import json
+import logging
 from functools import cache
 from typing import Any
 
 from commerce.config import setting
-from commerce.errors import DependencyUnavailable
+from commerce.errors import DependencyUnavailable, PaymentsUnavailable
 
-SECRET_MAX_AGE_SECONDS = 300
+SECRET_MAX_AGE_SECONDS = 30
+"""How long a function trusts the secret it read: a key put in place, rolled or removed takes
+effect within this time (one Secrets Manager call per warm function and 30 s at most)."""
+
+SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+WEBHOOK_SECRET_PREFIX = "whsec_"
+PLACEHOLDER_MARK = "replace_me"
+"""The stack creates the secret with `sk_test_replace_me` / `whsec_replace_me` (infra/stacks/shared.py)."""
+RETRY_AFTER_SECONDS = 30
+
+_log = logging.getLogger("commerce.stripe_client")
+
+
+def configuration_problems(raw: str | None) -> list[str]:
+    """What stops the secret's value from taking payments (empty when it is usable). Pure; the
+    answer names fields, never their values."""
+    if raw is None or not raw.strip():
+        return ["the Stripe secret is empty"]
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ["the Stripe secret is not a JSON object"]
+    if not isinstance(value, dict):
+        return ["the Stripe secret is not a JSON object"]
+    problems = []
+    key = value.get("secretKey")
+    if not isinstance(key, str) or not key.strip():
+        problems.append("secretKey is missing")
+    elif PLACEHOLDER_MARK in key:
+        problems.append("secretKey is still the placeholder")
+    elif not key.startswith(SECRET_KEY_PREFIXES):
+        problems.append("secretKey is not a Stripe secret or restricted key (sk_test_, sk_live_, rk_test_, rk_live_)")
+    hook = value.get("webhookSecret")
+    if not isinstance(hook, str) or not hook.strip():
+        problems.append("webhookSecret is missing")
+    elif PLACEHOLDER_MARK in hook:
+        problems.append("webhookSecret is still the placeholder")
+    elif not hook.startswith(WEBHOOK_SECRET_PREFIX):
+        problems.append("webhookSecret is not a Stripe webhook signing secret (whsec_)")
+    return problems
+
+
+def not_configured(problems: list[str]) -> PaymentsUnavailable:
+    return PaymentsUnavailable(
+        "Payments are not configured: " + "; ".join(problems) + ". Nothing was reserved or charged.",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+def _raw_secret() -> str | None:
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    name = setting("STRIPE_SECRET_NAME")
+    try:
+        raw = parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
+    except GetParameterError as exc:
+        _log.error("cannot read the Stripe secret %s: %s", name, exc)
+        raise not_configured(["the Stripe secret cannot be read"]) from exc
+    return raw if isinstance(raw, str) else None
 
 
 def stripe_settings() -> dict[str, Any]:
+    """The secret's value, after checking it can take payments (else `PaymentsUnavailable`)."""
+    raw = _raw_secret()
+    problems = configuration_problems(raw)
+    if problems:
+        _log.error("payments are not configured: %s", "; ".join(problems))
+        raise not_configured(problems)
+    value: dict[str, Any] = json.loads(raw or "{}")
+    return value
+
+
+def require_configured() -> None:
+    """Refuse (503 `payments_unavailable`) unless the Stripe secret holds usable keys."""
+    stripe_settings()
+
+
+def refused_keys(exc: Exception) -> PaymentsUnavailable:
+    """Stripe refused the key (AuthenticationError) or its permissions (PermissionError): the next
+    call re-reads the secret, and the caller answers 503."""
     from aws_lambda_powertools.utilities import parameters
 
-    value: dict[str, Any] = parameters.get_secret(
-        setting("STRIPE_SECRET_NAME"), transform="json", max_age=SECRET_MAX_AGE_SECONDS
+    parameters.clear_caches()
+    _log.error("Stripe refused the configured key: %s", type(exc).__name__)
+    return PaymentsUnavailable(
+        "Payments are not configured: Stripe refused the secret key. Nothing was charged.",
+        retry_after=RETRY_AFTER_SECONDS,
     )
-    return value
+
+
+def key_errors() -> tuple[type[Exception], ...]:
+    import stripe
+
+    return (stripe.AuthenticationError, stripe.PermissionError)
 
 
 @cache

@@ -1,0 +1,68 @@
+"""Which Stripe secret values can take payments (commerce.stripe_client), without any I/O."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from commerce.errors import PaymentsUnavailable
+from commerce.http import problem_response
+from commerce.stripe_client import configuration_problems, not_configured
+
+GOOD = {"secretKey": "sk_test_51Habc", "webhookSecret": "whsec_abc"}
+PLACEHOLDER = {"secretKey": "sk_test_replace_me", "webhookSecret": "whsec_replace_me"}
+"""As infra/stacks/shared.py creates the secret (tests/infra/test_stripe_placeholder.py ties the two)."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        GOOD,
+        {**GOOD, "secretKey": "sk_live_51Habc"},
+        {**GOOD, "secretKey": "rk_test_51Habc"},
+        {**GOOD, "apiBase": "http://127.0.0.1:12111"},
+    ],
+)
+def test_real_looking_keys_are_configured(value: dict[str, str]) -> None:
+    assert configuration_problems(json.dumps(value)) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (None, "the Stripe secret is empty"),
+        ("", "the Stripe secret is empty"),
+        ("  ", "the Stripe secret is empty"),
+        ("{not json", "the Stripe secret is not a JSON object"),
+        ('"sk_test_51Habc"', "the Stripe secret is not a JSON object"),
+        (json.dumps(PLACEHOLDER), "secretKey is still the placeholder"),
+        (json.dumps({**GOOD, "secretKey": ""}), "secretKey is missing"),
+        (json.dumps({"webhookSecret": "whsec_abc"}), "secretKey is missing"),
+        (json.dumps({**GOOD, "secretKey": "pk_test_51Habc"}), "secretKey is not a Stripe secret or restricted key"),
+        (json.dumps({**GOOD, "webhookSecret": ""}), "webhookSecret is missing"),
+        (json.dumps({**GOOD, "webhookSecret": "whsec_replace_me"}), "webhookSecret is still the placeholder"),
+        (json.dumps({**GOOD, "webhookSecret": "abc"}), "webhookSecret is not a Stripe webhook signing secret"),
+    ],
+)
+def test_missing_placeholder_and_malformed_keys_are_named(raw: str | None, problem: str) -> None:
+    problems = configuration_problems(raw)
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_the_placeholder_the_stack_creates_is_not_configured() -> None:
+    assert configuration_problems(json.dumps(PLACEHOLDER)) == [
+        "secretKey is still the placeholder",
+        "webhookSecret is still the placeholder",
+    ]
+
+
+def test_the_refusal_is_a_503_payments_unavailable_that_never_shows_a_key() -> None:
+    secret = {"secretKey": "pk_live_SENSITIVE", "webhookSecret": "whsec_replace_me"}
+    error = not_configured(configuration_problems(json.dumps(secret)))
+    assert isinstance(error, PaymentsUnavailable)
+    response = problem_response(error)
+    body = json.loads(response.body)
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert body["code"] == "payments_unavailable" and body["status"] == 503
+    assert "SENSITIVE" not in response.body and "secretKey" in body["detail"] and "webhookSecret" in body["detail"]
