@@ -15,6 +15,16 @@ from typing import Any
 from shopstack.localcloud import ses_sandbox
 
 
+class CreateFailed(Exception):
+    """A resource AWS would refuse to create; the stack fails and rolls back, as on AWS."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+
+
 class LocalModel:
     """Just enough of moto's CloudFormationModel for its CloudFormation engine."""
 
@@ -361,7 +371,35 @@ def method_setting_operations(setting: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+NO_LOGS_ROLE = (
+    "CloudWatch Logs role ARN must be set in account settings to enable logging "
+    "(Service: AmazonApiGateway; Status Code: 400; Error Code: BadRequestException)"
+)
+
+
+class ApiGatewayAccount(NamedModel):
+    """AWS::ApiGateway::Account: the region's API Gateway settings, its CloudWatch Logs role."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> ApiGatewayAccount:
+        role_arn = cloudformation_json.get("Properties", {}).get("CloudWatchRoleArn")
+        if role_arn:
+            _apigateway(account_id, region_name).update_account(
+                [{"op": "replace", "path": "/cloudwatchRoleArn", "value": str(role_arn)}]
+            )
+        return cls(resource_name)
+
+
 class Stage(NamedModel):
+    """AWS::ApiGateway::Stage; with access logs it needs the account's CloudWatch Logs role, as on AWS."""
+
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -373,6 +411,8 @@ class Stage(NamedModel):
     ) -> Stage:
         properties = cloudformation_json.get("Properties", {})
         backend = _apigateway(account_id, region_name)
+        if properties.get("AccessLogSetting") and not backend.get_account().cloudwatch_role_arn:
+            raise CreateFailed(str(kw.get("LogicalId", resource_name)), "AWS::ApiGateway::Stage", NO_LOGS_ROLE)
         api_id = properties["RestApiId"]
         name = properties.get("StageName", resource_name)
         stage = backend.create_stage(
@@ -492,6 +532,7 @@ MODELS: dict[str, type[LocalModel]] = {
     "AWS::Cognito::UserPoolGroup": UserPoolGroup,
     "AWS::SecretsManager::Secret": Secret,
     "AWS::ApiGateway::Stage": Stage,
+    "AWS::ApiGateway::Account": ApiGatewayAccount,
     "AWS::ApiGateway::Authorizer": Authorizer,
     "AWS::SES::EmailIdentity": EmailIdentity,
     "AWS::SES::ConfigurationSet": ConfigurationSet,

@@ -229,9 +229,19 @@ class Deployer:
             if status == "CREATE_COMPLETE":
                 return stack
             if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
-                reason = stack.get("StackStatusReason", "")
-                raise DeployError(f"stack {name} ended {status}: {reason}")
+                reasons = [stack.get("StackStatusReason", ""), *self._failures(cfn, name)]
+                raise DeployError(f"stack {name} ended {status}: {'; '.join(r for r in reasons if r)}")
             time.sleep(0.1)
+
+    @staticmethod
+    def _failures(cfn: Any, name: str) -> list[str]:
+        """`LogicalId: reason` of each resource that failed to create, as the console lists them."""
+        events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+        return [
+            f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+            for e in events
+            if e.get("ResourceStatus") == "CREATE_FAILED"
+        ]
 
     def deploy(self, stacks: list[StackArtifact]) -> dict[str, dict[str, str]]:
         """Create every stack in order; returns each stack's outputs."""

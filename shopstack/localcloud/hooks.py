@@ -132,6 +132,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "create_from_cloudformation_json",
         ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
     ),
+    PatchPoint("cfn_create_failed", "moto.cloudformation.models", "Stack", "create_resources", ("self",)),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.events.models", "Archive", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
@@ -490,6 +491,36 @@ def hook_cfn_apigateway_method() -> None:
     )
 
 
+def hook_cfn_create_failed() -> None:
+    """A resource AWS would refuse to create (cfn_models.CreateFailed) fails the stack: a
+    CREATE_FAILED event with the reason, then ROLLBACK_COMPLETE, instead of a server error."""
+    from moto.cloudformation.models import Event
+
+    from shopstack.localcloud import cfn_models
+
+    def create_resources(self: Any) -> None:
+        try:
+            _original("cfn_create_failed", "create_resources")(self)
+        except cfn_models.CreateFailed as exc:
+            failed = Event(
+                stack_id=self.stack_id,
+                stack_name=self.name,
+                logical_resource_id=exc.logical_id,
+                physical_resource_id="",
+                resource_type=exc.resource_type,
+                resource_status="CREATE_FAILED",
+                resource_status_reason=exc.reason,
+                resource_properties=None,
+            )
+            self.events.append(failed)
+            reason = f"The following resource(s) failed to create: [{exc.logical_id}]. Rollback requested by user."
+            self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+            self._add_stack_event("ROLLBACK_COMPLETE")
+            self.status = "ROLLBACK_COMPLETE"
+
+    _replace(_point("cfn_create_failed", "create_resources"), create_resources)
+
+
 HOOKS: dict[str, Callable[[], None]] = {
     "lambda_invoke": hook_lambda_invoke,
     "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
@@ -501,6 +532,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "ses_sandbox": hook_ses_sandbox,
     "events_lambda_sfn_targets": hook_events_targets,
     "cfn_physical_ids": hook_cfn_physical_ids,
+    "cfn_create_failed": hook_cfn_create_failed,
     "cfn_resource_types": hook_cfn_resource_types,
     "cfn_apigateway_method": hook_cfn_apigateway_method,
 }
