@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import TYPE_CHECKING
 
 from orders.service import Orders
+
+if TYPE_CHECKING:
+    from orders.adapters.messaging import SqsRetryLater
 
 
 @cache
@@ -25,6 +29,13 @@ def orders() -> Orders:
         seller={
             "name": shop,
             "address": os.environ.get("SELLER_ADDRESS", ""),
-            "email": os.environ.get("MAIL_FROM", ""),
+            "email": os.environ.get("SELLER_EMAIL", ""),
         },
     )
+
+
+@cache
+def retry_later() -> SqsRetryLater:
+    from orders.adapters.messaging import SqsRetryLater
+
+    return SqsRetryLater()

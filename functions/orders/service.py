@@ -1,9 +1,13 @@
 """Order use cases behind small ports: the order store, payments, mail and the fulfilment queue.
 
 Workflow tasks are idempotent: each effect is recorded on the order in the same conditional
-write (stock state, payment state, invoice number, fulfilment and email marks), so a task run
-twice finds its mark and does nothing. Compensations are the same functions whatever started
-them: the workflow's Catch, a customer's or staff's cancellation."""
+write (stock state, payment state, invoice number, fulfilment mark), so a task run twice finds
+its mark and does nothing. Compensations are the same functions whatever started them: the
+workflow's Catch, a customer's or staff's cancellation.
+
+No workflow task and no API path sends email: customers are emailed from the order events
+(`notify`, run by the OrderNotifications consumer of an SQS queue), so a mail provider's
+refusal never decides an order's fate."""
 
 from __future__ import annotations
 
@@ -145,16 +149,7 @@ def confirm_order(deps: Orders, order_id: str) -> dict[str, Any]:
         deps.store.transition(order, OrderStatus.CONFIRMED, "captured, stock committed, invoice issued")
         order = deps.order(order_id)
     order.check_active(OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-    _send_once(deps, order, "confirmation", emails.confirmation(order, deps.shop_name))
     return {"status": order.status.value}
-
-
-def _send_once(deps: Orders, order: Order, name: str, email: emails.Email) -> None:
-    """At least once: sent, then marked; a retry after a crash in between sends it again."""
-    if name in order.emails:
-        return
-    deps.mailer.send(email)
-    deps.store.mark(order, f"emails.{name}")
 
 
 # --- compensations ---------------------------------------------------------------------------
@@ -182,10 +177,7 @@ def end_order(deps: Orders, order_id: str, outcome: str, reason: str) -> dict[st
     if order.status in ENDED:
         return {"status": order.status.value}
     deps.store.transition(order, target, reason[:500])
-    order = deps.order(order_id)
-    if order.status is OrderStatus.CANCELLED:
-        _send_once(deps, order, "cancellation", emails.cancelled(order, deps.shop_name, reason[:200]))
-    return {"status": order.status.value}
+    return {"status": deps.order(order_id).status.value}
 
 
 def cancel(deps: Orders, order_id: str, *, by: str) -> Order:
@@ -220,8 +212,6 @@ def create_shipment(deps: Orders, order_id: str, *, carrier: str, tracking_numbe
         events=(TrackingEvent(TrackingStatus.SHIPPED, now),),
     )
     deps.store.add_shipment(order, shipment)
-    order = deps.order(order_id)
-    _send_once(deps, order, f"shipped-{shipment.shipment_id}", emails.shipped(order, shipment, deps.shop_name))
     return shipment
 
 
@@ -247,7 +237,6 @@ def _after_delivery(deps: Orders, shipment: Shipment) -> None:
         return
     if all(s.status is TrackingStatus.DELIVERED for s in deps.store.shipments(order.order_id)):
         deps.store.transition(order, OrderStatus.DELIVERED, f"delivered by {shipment.carrier}")
-        _send_once(deps, deps.order(order.order_id), "delivered", emails.delivered(order, deps.shop_name))
 
 
 def shipment_or_404(deps: Orders, shipment_id: str) -> Shipment:
@@ -255,6 +244,28 @@ def shipment_or_404(deps: Orders, shipment_id: str) -> Shipment:
     if shipment is None:
         raise NotFound("No such shipment.", code="shipment_not_found")
     return shipment
+
+
+# --- customer emails, from the order events -------------------------------------------------
+
+
+def notify(deps: Orders, event_name: str, data: dict[str, Any]) -> list[str]:
+    """Send the emails an order event warrants and mark each on the order (`emails.<name>`), so
+    a redelivered event sends nothing twice. At least once: sent, then marked; a crash between
+    the two sends that email again on redelivery. A refused send raises, for the queue to retry
+    the event (and dead-letter it after its receives). Returns the names sent now."""
+    order = deps.store.get(str(data.get("orderId") or ""))
+    if order is None:
+        return []
+    shipments = deps.store.shipments(order.order_id) if event_name in ("OrderShipped", "ShipmentUpdated") else []
+    sent = []
+    for name, email in emails.for_event(event_name, data, order, shipments, deps.shop_name):
+        if name in order.emails:
+            continue
+        deps.mailer.send(email)
+        deps.store.mark(order, f"emails.{name}")
+        sent.append(name)
+    return sent
 
 
 # --- returns and refunds ---------------------------------------------------------------------

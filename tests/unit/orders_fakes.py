@@ -30,6 +30,7 @@ def paid_order(order_id: str = "o1", **changes: Any) -> Order:
         created_at="2026-01-01T00:00:00.000Z",
         payment_intent_id=f"pi_{order_id}",
         payment_state=PaymentState.AUTHORIZED,
+        history=({"status": "PENDING_PAYMENT", "note": "checkout"}, {"status": "PAID", "note": "payment authorized"}),
     )
     return replace(order, **changes)
 
@@ -177,10 +178,17 @@ class FakeOrderPayments:
 
 
 class FakeMailer:
+    """Records what it sends; with `refuse` set it fails like SES in the sandbox."""
+
     def __init__(self) -> None:
         self.sent: list[Email] = []
+        self.refuse: str | None = None
+        self.tries = 0
 
     def send(self, email: Email) -> None:
+        self.tries += 1
+        if self.refuse:
+            raise RuntimeError(self.refuse)
         self.sent.append(email)
 
 

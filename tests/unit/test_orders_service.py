@@ -33,7 +33,7 @@ def test_a_paid_order_is_captured_committed_invoiced_and_confirmed_once_even_whe
     assert parts["store"].stock["A"] == {"onHand": 8, "reserved": 0, "available": 8}
     assert order.invoice_number == "INV-2026-000001" and parts["store"].sequence == 1
     assert parts["fulfilment"].requested == ["o1"]
-    assert [m.subject for m in parts["mailer"].sent] == ["shopstack: order o1 confirmed"]
+    assert parts["mailer"].tries == 0, "no workflow step sends email"
 
 
 def test_invoice_numbers_follow_each_other_without_gaps() -> None:
@@ -69,7 +69,7 @@ def test_a_failure_after_capture_refunds_and_puts_committed_stock_back() -> None
     assert order.status is OrderStatus.CANCELLED and order.stock_state is StockState.RESTORED
     assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
     assert parts["payments"].returned == [("pi_o1", PaymentState.REFUNDED)]
-    assert [m.subject for m in parts["mailer"].sent] == ["shopstack: order o1 was cancelled"]
+    assert parts["mailer"].tries == 0, "no compensation sends email"
 
 
 def test_steps_after_a_cancellation_stop_the_workflow() -> None:
@@ -106,8 +106,7 @@ def test_shipping_then_delivery_moves_the_order_and_emails_the_customer() -> Non
         TrackingStatus.DELIVERED,
     ]
     assert parts["store"].orders["o1"].status is OrderStatus.DELIVERED
-    subjects = [m.subject for m in parts["mailer"].sent]
-    assert subjects[-2:] == ["shopstack: order o1 has shipped", "shopstack: order o1 was delivered"]
+    assert parts["mailer"].tries == 0, "shipping and tracking send no email inline"
 
 
 def test_a_late_in_transit_event_never_undoes_a_delivery() -> None:

@@ -1,4 +1,4 @@
-"""Email through Amazon SES and fulfilment requests through SQS."""
+"""Email through Amazon SES, fulfilment requests through SQS, and retry backoff for queued work."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ class SesMailer:
                     },
                 }
             },
+        )
+
+
+class SqsRetryLater:
+    """A received SQS message made visible again after `seconds` (its consumer failed it)."""
+
+    def later(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
+        _client("sqs").change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
 
 
