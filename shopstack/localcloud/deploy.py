@@ -148,6 +148,27 @@ def _dependency_order(stacks: dict[str, StackArtifact]) -> list[StackArtifact]:
     return ordered
 
 
+def asset_directories(assembly: Path) -> dict[str, Path]:
+    """Each zip asset's folder by its S3 object key (`<hash>.zip`), from the `*.assets.json`
+    manifests: what a function's or layer's `Code.S3Key` holds on AWS. Assets whose folder is
+    missing are left out (their functions then fail to import, as an empty zip would)."""
+    found: dict[str, Path] = {}
+    for manifest in sorted(assembly.glob("*.assets.json")):
+        document = json.loads(manifest.read_text())
+        for entry in document.get("files", {}).values():
+            source = entry.get("source", {})
+            if source.get("packaging") != "zip" or not source.get("path"):
+                continue
+            folder = Path(source["path"])
+            folder = folder if folder.is_absolute() else assembly / folder
+            if not folder.is_dir():
+                continue
+            for destination in entry.get("destinations", {}).values():
+                if destination.get("objectKey"):
+                    found[str(destination["objectKey"])] = folder
+    return found
+
+
 def asset_locations(template: dict[str, Any]) -> Iterator[tuple[Any, str]]:
     """(bucket expression, key) of every Lambda code and layer asset in a template."""
     for resource in template.get("Resources", {}).values():

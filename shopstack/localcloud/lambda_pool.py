@@ -13,12 +13,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from shopstack.localcloud import asset_imports
 from shopstack.localcloud.worker import read_message, write_message
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,14 +49,27 @@ class FunctionConfig:
     memory_size: int = 128
     version: str = "$LATEST"
     environment: dict[str, str] = field(default_factory=dict)
+    code_key: str | None = None
+    layer_keys: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
-        blob = json.dumps([self.arn, self.handler, self.timeout, self.memory_size, self.environment])
+        blob = json.dumps(
+            [self.arn, self.handler, self.timeout, self.memory_size, self.environment, self.code_key, self.layer_keys]
+        )
         return hashlib.sha1(blob.encode()).hexdigest()
 
 
 Resolver = Callable[[str], FunctionConfig]
+
+
+@dataclass(frozen=True)
+class CodeLocation:
+    """The folders a worker imports the function from (the asset, then its layers' `python/`)."""
+
+    paths: tuple[str, ...]
+    cwd: Path
+    confined: bool
 
 
 def moto_resolver(region: str, account_id: str) -> Resolver:
@@ -66,6 +80,7 @@ def moto_resolver(region: str, account_id: str) -> Resolver:
 
         backend = lambda_backends[account_id][region]
         fn = backend.get_function(name_or_arn)
+        layers = [backend.layers_versions_by_arn(layer["Arn"]) for layer in fn.layers or []]
         return FunctionConfig(
             name=fn.function_name,
             arn=fn.function_arn,
@@ -74,16 +89,18 @@ def moto_resolver(region: str, account_id: str) -> Resolver:
             memory_size=int(fn.memory_size or 128),
             version=str(fn.version),
             environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
+            code_key=(fn.code or {}).get("S3Key"),
+            layer_keys=tuple(str(layer.content["S3Key"]) for layer in layers if layer and "S3Key" in layer.content),
         )
 
     return resolve
 
 
-_CDK_NAME = re.compile(r"^[^-]+-(?P<id>.+?)(?:Function)?[0-9A-F]{8}-[A-Z0-9]+$")
+_CDK_NAME = re.compile(r"^(?:.*-)?(?P<id>[A-Za-z0-9]+?)(?:Function)?[0-9A-F]{8}-[A-Z0-9]+$")
 
 
 def display_name(function_name: str) -> str:
-    """`ShopstackInventory-InventoryApiFunction55841460-1L31WGNF7YHI` -> `InventoryApi`."""
+    """`shopstack-dev-inventory-InventoryApiFunction55841460-1L31WGNF7YHI` -> `InventoryApi`."""
     match = _CDK_NAME.match(function_name)
     return match.group("id") if match else function_name
 
@@ -116,7 +133,7 @@ class LogSink:
 class Worker:
     """One `python -m shopstack.localcloud.worker` process serving one function."""
 
-    def __init__(self, config: FunctionConfig, env: dict[str, str], sink: LogSink) -> None:
+    def __init__(self, config: FunctionConfig, env: dict[str, str], sink: LogSink, cwd: Path = REPO_ROOT) -> None:
         self.config = config
         child_in, self.request_fd = os.pipe()
         self.response_fd, child_out = os.pipe()
@@ -131,7 +148,7 @@ class Worker:
         self.process = subprocess.Popen(
             cmd,
             env=env,
-            cwd=str(REPO_ROOT),
+            cwd=str(cwd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -303,6 +320,7 @@ class LambdaPool:
         self.cap = max_workers_per_function
         self.idle_seconds = idle_seconds
         self.sink = LogSink(log_stream)
+        self.assets: dict[str, Path] = {}
         self._functions: dict[str, FunctionWorkers] = {}
         self._lock = threading.Lock()
         self._live: set[Worker] = set()
@@ -356,14 +374,39 @@ class LambdaPool:
                 workers = self._functions[config.key] = FunctionWorkers(config, self._spawn, self.cap)
             return workers
 
+    def set_assets(self, assets: Mapping[str, Path]) -> None:
+        """The synthesized asset folders by S3 key (`<hash>.zip`): functions whose code key is one
+        of them run from that folder plus their layers' `python/`, and import nothing else of the
+        project; other functions (no assets known) run from `code_paths`."""
+        self.assets = dict(assets)
+
+    def code_location(self, config: FunctionConfig) -> CodeLocation:
+        """Where a worker of this function imports from, and its working directory."""
+        if not self.assets:
+            return CodeLocation(tuple(self.code_paths), REPO_ROOT, confined=False)
+        task = self.assets.get(config.code_key or "")
+        if task is None:
+            raise LambdaInvocationError(
+                config.name,
+                {
+                    "errorType": "Runtime.ImportModuleError",
+                    "errorMessage": f"Unable to import module '{config.handler.rpartition('.')[0]}': "
+                    f"the function's code {config.code_key!r} is not an asset of the cloud assembly",
+                },
+            )
+        layers = [self.assets[key] / "python" for key in config.layer_keys if key in self.assets]
+        return CodeLocation((str(task), *[str(p) for p in layers]), task, confined=True)
+
     def _spawn(self, config: FunctionConfig) -> Worker:
-        worker = Worker(config, self.worker_env(config), self.sink)
+        location = self.code_location(config)
+        worker = Worker(config, self.worker_env(config, location), self.sink, cwd=location.cwd)
         with self._lock:
             self._live.add(worker)
         worker.wait_ready(timeout=max(10.0, config.timeout) * 3)
         return worker
 
-    def worker_env(self, config: FunctionConfig) -> dict[str, str]:
+    def worker_env(self, config: FunctionConfig, location: CodeLocation | None = None) -> dict[str, str]:
+        location = location or CodeLocation(tuple(self.code_paths), REPO_ROOT, confined=False)
         env = {k: os.environ[k] for k in PASSED_THROUGH_ENV if k in os.environ}
         env.update(config.environment)
         env.update(
@@ -381,10 +424,14 @@ class LambdaPool:
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
                 "_HANDLER": config.handler,
-                "PYTHONPATH": os.pathsep.join(self.code_paths),
+                "PYTHONPATH": os.pathsep.join(location.paths),
                 "PYTHONUNBUFFERED": "1",
+                "LAMBDA_TASK_ROOT": str(location.cwd),
             }
         )
+        if location.confined:
+            env[asset_imports.ALLOWED_ENV] = json.dumps(list(location.paths))
+            env[asset_imports.PROJECT_ENV] = str(REPO_ROOT)
         return env
 
     def _reap(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from shopstack.localcloud import hooks, ses_sandbox
 from shopstack.localcloud.chaos import CHAOS
-from shopstack.localcloud.deploy import Deployer, read_stacks, synth
+from shopstack.localcloud.deploy import Deployer, asset_directories, read_stacks, synth
 from shopstack.localcloud.lambda_pool import DEFAULT_CODE_PATHS, REPO_ROOT, LambdaPool
 from shopstack.localcloud.pollers import Pollers
 from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
@@ -115,6 +115,8 @@ class LocalCloud:
 
     def deploy(self, assembly: Path) -> dict[str, dict[str, str]]:
         stacks = read_stacks(assembly)
+        if self.pool is not None:
+            self.pool.set_assets(asset_directories(assembly))
         self.outputs = Deployer(self.moto_url, REGION, ACCOUNT_ID).deploy(stacks)
         self.stack_names = [s.stack_name for s in stacks]
         return self.outputs

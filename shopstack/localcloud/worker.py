@@ -148,6 +148,12 @@ def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
     handler: Handler | None = None
     try:
         handler = load_handler(handler_spec)
+    except ImportError as exc:
+        module = handler_spec.rpartition(".")[0]
+        init_error = error_payload(
+            ImportError(f"Unable to import module '{module}': {exc}"), "Runtime.ImportModuleError"
+        )
+        traceback.print_exc()
     except Exception as exc:
         init_error = error_payload(exc, f"Runtime.{type(exc).__name__}")
         traceback.print_exc()
@@ -161,6 +167,10 @@ def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
 
 def main(argv: list[str]) -> int:
     handler_spec, request_fd, response_fd = argv[0], int(argv[1]), int(argv[2])
+    # From here on the handler sees only its asset and layers: no `shopstack` imports after this.
+    from shopstack.localcloud.asset_imports import confine_from_env
+
+    confine_from_env()
     watch_parent(os.getppid())
     serve(handler_spec, request_fd, response_fd)
     return 0
