@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--admin", action="store_true", help="make the user a member of group admin")
     token.add_argument("--endpoint", default="http://127.0.0.1:3000")
 
+    doctor = sub.add_parser(
+        "doctor", help="list what the operator still has to do before a deploy works (exit 0: nothing)"
+    )
+    doctor.add_argument("--stage", default=None, help="the stage to check (default: context stage in cdk.json)")
+    doctor.add_argument(
+        "--endpoint", default=None, help="a local cloud's gateway URL (default: AWS, with your credentials)"
+    )
+
     mail = sub.add_parser("mail", help="list the email the local cloud captured, oldest first")
     mail.add_argument("--endpoint", default="http://127.0.0.1:3000")
     mail.add_argument("--to", default=None, help="only mail addressed to this address")
@@ -77,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ses_mode=args.ses,
             chaos=chaos,
         )
+    if args.command == "doctor":
+        from shopstack.doctor import run as doctor
+
+        return doctor(stage=args.stage, endpoint=args.endpoint)
     if args.command == "mail":
         return _mail(args.endpoint, args.to, args.json)
     from shopstack.localcloud.tokens import issue_token
