@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shopstack.localcloud import dynamodb_hooks
+
 
 class Invoker(Protocol):
     def invoke_raw(self, function_name_or_arn: str, event: Any) -> tuple[str, bool, str]: ...
@@ -88,6 +90,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "DynamoDBStreamsBackend",
         "get_records",
         ("self", "iterator_arn", "limit"),
+    ),
+    PatchPoint(
+        "ddb_transaction_item_undo",
+        "moto.dynamodb.models",
+        "DynamoDBBackend",
+        "transact_write_items",
+        ("self", "transact_items"),
     ),
     PatchPoint("ses_capture_bodies", "moto.ses.responses", "EmailResponse", "send_email", ("self",)),
     PatchPoint("ses_capture_bodies", "moto.ses.responses", "EmailResponse", "send_raw_email", ("self",)),
@@ -283,12 +292,13 @@ def hook_sqs_mapping_detach() -> None:
 
 # --- DynamoDB streams: records only; pollers.py runs the mappings, outside any request -----------
 
-MAX_SHARD_ITERATORS = 1000
+MAX_SHARD_ITERATORS = dynamodb_hooks.MAX_LIVE_ITERATORS + dynamodb_hooks.MAX_SUPERSEDED_ITERATORS
 
 
 def hook_ddb_stream_dispatch_detach() -> None:
     """A write appends its stream record and invokes nothing: moto would call the mapped function
-    inside the write, holding the DynamoDB lock the function's own writes wait for."""
+    inside the write, holding the DynamoDB lock the function's own writes wait for. Records past
+    retention or the per-shard bound, that every reader has read, are trimmed (dynamodb_hooks)."""
     from moto.dynamodb.models.table import StreamRecord
 
     def add(self: Any, old: Any, new: Any) -> None:
@@ -296,6 +306,7 @@ def hook_ddb_stream_dispatch_detach() -> None:
         event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
         sequence_number = len(self.items) + self.starting_sequence_number
         self.items.append(StreamRecord(self.table, view_type, event_name, old, new, sequence_number))
+        dynamodb_hooks.after_append(self)
 
     _replace(_point("ddb_stream_dispatch_detach", "add"), add)
 
@@ -303,26 +314,32 @@ def hook_ddb_stream_dispatch_detach() -> None:
 def hook_ddb_stream_live_shard() -> None:
     """GetRecords reads the table's current shard, and old shard iterators expire.
 
-    A failed transaction makes moto swap each table it touched for a copy taken before, so an
-    iterator would keep reading the discarded table's shard. Iterators beyond the newest
-    MAX_SHARD_ITERATORS are dropped (AWS expires them after 15 minutes), since every GetRecords
-    creates one."""
+    A table deleted and created again has a new shard, so an iterator follows the table's current
+    one. Every GetRecords creates an iterator: the one it used is marked superseded (it no longer
+    holds back stream trimming), and superseded iterators are dropped first, then the oldest
+    beyond MAX_SHARD_ITERATORS (AWS expires them after 15 minutes). An iterator whose records were
+    trimmed reads from the oldest record kept."""
 
     def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
         iterator = self.shard_iterators[iterator_arn]
         table = self.dynamodb.tables.get(iterator.stream_shard.table.name)
         if table is not None and table.stream_shard is not None:
             iterator.stream_shard = table.stream_shard
+        if iterator.sequence_number < iterator.stream_shard.starting_sequence_number:
+            iterator.sequence_number = iterator.stream_shard.starting_sequence_number
         result: dict[str, Any] = _original("ddb_stream_live_shard", "get_records")(self, iterator_arn, limit)
-        _expire_oldest(self.shard_iterators, MAX_SHARD_ITERATORS)
+        setattr(iterator, dynamodb_hooks.SUPERSEDED, True)
+        dynamodb_hooks.expire_iterators(self.shard_iterators)
         return result
 
     _replace(_point("ddb_stream_live_shard", "get_records"), get_records)
 
 
-def _expire_oldest(iterators: dict[str, Any], keep: int) -> None:
-    for arn in list(iterators)[: max(0, len(iterators) - keep)]:
-        iterators.pop(arn, None)
+# --- DynamoDB transactions: undo the items touched, not whole-table copies ----------------------
+
+
+def hook_ddb_transaction_item_undo() -> None:
+    _replace(_point("ddb_transaction_item_undo", "transact_write_items"), dynamodb_hooks.transact_write_items)
 
 
 # --- SES: keep both bodies of a message and when it was sent -----------------------------------
@@ -528,6 +545,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "sqs_mapping_detach": hook_sqs_mapping_detach,
     "ddb_stream_dispatch_detach": hook_ddb_stream_dispatch_detach,
     "ddb_stream_live_shard": hook_ddb_stream_live_shard,
+    "ddb_transaction_item_undo": hook_ddb_transaction_item_undo,
     "ses_capture_bodies": hook_ses_capture_bodies,
     "ses_sandbox": hook_ses_sandbox,
     "events_lambda_sfn_targets": hook_events_targets,

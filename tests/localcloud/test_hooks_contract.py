@@ -234,34 +234,161 @@ def test_a_write_records_its_stream_record_and_invokes_nothing_inline(aws: Aws, 
     assert int(last["dynamodb"]["SequenceNumber"]) == shard.starting_sequence_number + before
 
 
-def test_get_records_follows_the_table_moto_swaps_in_after_a_failed_transaction(
-    aws: Aws, outputs: dict[str, str]
-) -> None:
-    streams, dynamodb, name = aws("dynamodbstreams"), aws("dynamodb"), outputs["OrdersTableName"]
+def _shard_iterator(aws: Aws, outputs: dict[str, str], kind: str = "LATEST") -> str:
+    streams = aws("dynamodbstreams")
     shard_id = streams.describe_stream(StreamArn=outputs["OrdersStreamArn"])["StreamDescription"]["Shards"][0][
         "ShardId"
     ]
-    iterator = streams.get_shard_iterator(
-        StreamArn=outputs["OrdersStreamArn"], ShardId=shard_id, ShardIteratorType="LATEST"
+    iterator: str = streams.get_shard_iterator(
+        StreamArn=outputs["OrdersStreamArn"], ShardId=shard_id, ShardIteratorType=kind
     )["ShardIterator"]
-    swapped = _orders_table(outputs)
-    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+    return iterator
+
+
+def _item(aws: Aws, name: str, pk: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = (
+        aws("dynamodb")
+        .get_item(TableName=name, Key={"pk": {"S": pk}, "sk": {"S": "other"}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return found
+
+
+def test_a_failed_transaction_leaves_its_items_and_stream_as_they_were(aws: Aws, outputs: dict[str, str]) -> None:
+    """ddb_transaction_item_undo: the third of three actions fails its condition; the first two
+    (an update of an existing item, a new item) are undone, the table object is the same one, and
+    no stream record of the failed transaction is ever read."""
+    streams, dynamodb, name = aws("dynamodbstreams"), aws("dynamodb"), outputs["OrdersTableName"]
+    existing, new, guard = (f"tx-{uuid.uuid4().hex[:8]}-{n}" for n in ("existing", "new", "guard"))
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": existing}, "sk": {"S": "other"}, "n": {"N": "1"}})
+    iterator = _shard_iterator(aws, outputs)
+    table = _orders_table(outputs)
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException) as failed:
         dynamodb.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": name, "Item": {"pk": {"S": "c-phantom"}, "sk": {"S": "other"}}}},
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": existing}, "sk": {"S": "other"}},
+                        "UpdateExpression": "SET n = n + :one, extra = :x",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":x": {"S": "x"}},
+                    }
+                },
+                {"Put": {"TableName": name, "Item": {"pk": {"S": new}, "sk": {"S": "other"}}}},
                 {
                     "Put": {
                         "TableName": name,
-                        "Item": {"pk": {"S": "c-guard"}, "sk": {"S": "other"}},
+                        "Item": {"pk": {"S": guard}, "sk": {"S": "other"}},
                         "ConditionExpression": "attribute_exists(pk)",
                     }
                 },
             ]
         )
-    assert _orders_table(outputs) is not swapped, "moto no longer swaps tables on rollback"
+    reasons = [r["Code"] for r in failed.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    assert _orders_table(outputs) is table
+    assert _item(aws, name, existing) == {"pk": {"S": existing}, "sk": {"S": "other"}, "n": {"N": "1"}}
+    assert _item(aws, name, new) is None and _item(aws, name, guard) is None
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "c-real"}, "sk": {"S": "other"}})
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["c-real"]
+
+
+def test_a_successful_transaction_applies_every_action_once(aws: Aws, outputs: dict[str, str]) -> None:
+    dynamodb, name = aws("dynamodb"), outputs["OrdersTableName"]
+    first, second = (f"tx-{uuid.uuid4().hex[:8]}-{n}" for n in ("a", "b"))
+    iterator = _shard_iterator(aws, outputs)
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": name, "Item": {"pk": {"S": first}, "sk": {"S": "other"}}}},
+            {
+                "Update": {
+                    "TableName": name,
+                    "Key": {"pk": {"S": second}, "sk": {"S": "other"}},
+                    "UpdateExpression": "SET n = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "5"}},
+                }
+            },
+        ]
+    )
+    assert _item(aws, name, first) is not None and _item(aws, name, second)["n"] == {"N": "5"}  # type: ignore[index]
+    records = aws("dynamodbstreams").get_records(ShardIterator=iterator)["Records"]
+    assert {r["dynamodb"]["Keys"]["pk"]["S"] for r in records} == {first, second}
+
+
+def test_a_transaction_naming_one_item_twice_changes_nothing(aws: Aws, outputs: dict[str, str]) -> None:
+    dynamodb, name = aws("dynamodb"), outputs["OrdersTableName"]
+    key = f"tx-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"pk": {"S": key}, "sk": {"S": "other"}}}},
+                {"Delete": {"TableName": name, "Key": {"pk": {"S": key}, "sk": {"S": "other"}}}},
+            ]
+        )
+    assert _item(aws, name, key) is None
+
+
+def test_a_transaction_copies_no_table(aws: Aws, outputs: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto deep-copied each table a transaction touched (its items, its stream records and the
+    mapped functions' code); the hook copies only the touched items."""
+    import copy
+
+    from moto.dynamodb.models.table import Table
+
+    copied: list[str] = []
+    real = copy.deepcopy
+
+    def watching(value: Any, memo: Any = None) -> Any:
+        copied.append(type(value).__name__)
+        return real(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", watching)
+    name = outputs["OrdersTableName"]
+    with pytest.raises(aws("dynamodb").exceptions.TransactionCanceledException):
+        aws("dynamodb").transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"pk": {"S": f"tx-{uuid.uuid4()}"}, "sk": {"S": "other"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "tx-absent"}, "sk": {"S": "other"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert Table.__name__ not in copied
+
+
+def test_stream_records_are_trimmed_once_read_and_never_before(
+    aws: Aws, outputs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the per-shard bound, records every live iterator has read go; an unread one stays."""
+    from shopstack.localcloud import dynamodb_hooks
+
+    monkeypatch.setattr(dynamodb_hooks, "MAX_STREAM_RECORDS", 5)
+    monkeypatch.setattr(dynamodb_hooks, "TRIM_SLACK", 0)
+    streams, dynamodb, name = aws("dynamodbstreams"), aws("dynamodb"), outputs["OrdersTableName"]
+    reader = _shard_iterator(aws, outputs)
+    keys = [f"trim-{uuid.uuid4().hex[:8]}-{n}" for n in range(12)]
+    for key in keys:
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": key}, "sk": {"S": "other"}})
+    shard = _orders_table(outputs).stream_shard
+    assert len(shard.items) >= 12, "a record the reader has not read was trimmed"
+    read = streams.get_records(ShardIterator=reader, Limit=100)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read["Records"]] == keys
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    for iterator in list(dynamodbstreams_backends[ACCOUNT_ID][REGION].shard_iterators.values()):
+        if iterator.stream_shard is shard and iterator.sequence_number < shard.starting_sequence_number + len(
+            shard.items
+        ):
+            setattr(iterator, dynamodb_hooks.SUPERSEDED, True)  # other readers of this test module
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "trim-last"}, "sk": {"S": "other"}})
+    assert len(shard.items) <= 5
+    after = streams.get_records(ShardIterator=read["NextShardIterator"])["Records"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in after] == ["trim-last"]
 
 
 def test_old_shard_iterators_expire(aws: Aws, outputs: dict[str, str]) -> None:
