@@ -132,12 +132,16 @@ def compose(app: cdk.App) -> None:
         orders.orders_table.grant_read_write_data(function)
         inventory.products_table.grant_read_write_data(function)
         shared.stripe_secret.grant_read(function)
-        orders.email_identity.grant_send_email(function)
     orders.fulfilment_queue.grant_send_messages(orders.tasks_function)
     orders.tasks_function.grant_invoke(orders.workflow)
     shared.idempotency_table.grant_read_write_data(orders.api_function)
     orders.carrier_secret.grant_read(orders.api_function)
     orders.orders_table.grant_read_write_data(orders.fulfilment_consumer)
+    # Only OrderNotifications sends email (ses:SendEmail on the sender identity); it marks each
+    # email sent on the order and backs failed messages off (ChangeMessageVisibility, part of the
+    # consume grant its event source adds).
+    orders.orders_table.grant_read_write_data(orders.notifications_function)
+    orders.email_identity.grant_send_email(orders.notifications_function)
     shared.event_bus.grant_put_events_to(orders.events_publisher)
 
     analytics.analytics_table.grant_read_write_data(analytics.consumer)

@@ -45,6 +45,11 @@ ORDERS_TABLE_INDEXES = (
     "by shipment, tracking number and return through its byOwner, byStatus, byShipment, byTracking "
     "and byReturn GSIs."
 )
+NOTIFY_ORDERS_INDEXES = (
+    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
+    "grant_read_write_data includes with the table; OrderNotifications reads an order and its "
+    "shipments by key and marks the emails it sent on the order, through no index."
+)
 ORDERS_TABLE_INDEXES_CHECKOUT = (
     "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
     "grant_read_write_data includes with the table; GSIs are read-only, and checkout writes its "
@@ -241,6 +246,10 @@ def acknowledge_findings(
     _ack(
         _role(orders.fulfilment_consumer),
         {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES},
+    )
+    _ack(
+        _role(orders.notifications_function),
+        {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{orders_table}.Arn>/index/*]": NOTIFY_ORDERS_INDEXES},
     )
     _ack(_role(orders.events_publisher), {"IAM5[Resource::*]": PUBLISHER_WILDCARD})
     _ack(orders.order_events_dlq, {"SQS3": ORDER_EVENTS_DLQ})

@@ -1,5 +1,5 @@
 """ShopstackOrders: Orders table and stream, fulfilment queue, carrier secret, SES identity, the orders
-functions and the OrderWorkflow."""
+functions, the OrderWorkflow, and customer emails from the order events (OrderNotifications)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -31,6 +33,14 @@ STREAM_RETRY_ATTEMPTS = 5
 CARRIER_SIGNING_KEY = "signingSecret"
 CARRIER_SECRET_LENGTH = 48
 COMPENSATION_ERROR_PATH = "$.compensationError"
+NOTIFY_TIMEOUT = Duration.seconds(15)
+NOTIFY_BATCH_SIZE = 10
+NOTIFY_MAX_RECEIVES = 5
+"""An order email is tried 5 times (the consumer backs off 2, 4, 8 and 16 s between tries),
+then its event waits in the OrderNotifications dead-letter queue, which an alarm watches."""
+ORDERS_SOURCE = "shopstack.orders"
+MAIL_EVENTS = ["OrderConfirmed", "OrderCancelled", "OrderShipped", "OrderDelivered"]
+"""Order events that warrant an email; ShipmentUpdated does too, for a shipment's SHIPPED event."""
 
 
 def carrier_secret_name(stage: str) -> str:
@@ -103,6 +113,7 @@ class OrdersStack(Stack):
         self.email_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(settings.mail_from))
 
         mail = {"MAIL_FROM": settings.mail_from, "SHOP_NAME": settings.shop_name}
+        shop = {"SHOP_NAME": settings.shop_name, "SELLER_EMAIL": settings.mail_from}
         common = {
             "ORDERS_TABLE": self.orders_table.table_name,
             "PRODUCTS_TABLE": products_table.table_name,
@@ -118,7 +129,7 @@ class OrdersStack(Stack):
             timeout=TASK_TIMEOUT,
             layers=[layer],
             log_retention=settings.log_retention,
-            environment={**common, "FULFILMENT_QUEUE_URL": self.fulfilment_queue.queue_url, **mail},
+            environment={**common, "FULFILMENT_QUEUE_URL": self.fulfilment_queue.queue_url, **shop},
         ).function
 
         self.api_function = ServiceFunction(
@@ -135,7 +146,7 @@ class OrdersStack(Stack):
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
                 "CARRIER_SECRET_NAME": self.carrier_secret_name,
                 "RETURN_WINDOW_DAYS": str(settings.return_window_days),
-                **mail,
+                **shop,
                 "USER_POOL_ID": user_pool.user_pool_id,
                 "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
             },
@@ -181,6 +192,8 @@ class OrdersStack(Stack):
             )
         )
 
+        self._notifications(settings, event_bus=event_bus, layer=layer, mail=mail)
+
         self.workflow = self._workflow(settings)
 
         CfnOutput(self, "OrdersTableName", value=self.orders_table.table_name)
@@ -188,6 +201,76 @@ class OrdersStack(Stack):
         CfnOutput(self, "FulfilmentQueueUrl", value=self.fulfilment_queue.queue_url)
         CfnOutput(self, "OrderEventsDlqUrl", value=self.order_events_dlq.queue_url)
         CfnOutput(self, "CarrierSecretName", value=self.carrier_secret_name)
+        CfnOutput(self, "OrderNotificationsQueueUrl", value=self.notifications_queue.queue_url)
+        CfnOutput(self, "OrderNotificationsDlqUrl", value=self.notifications_dlq.queue_url)
+
+    def _notifications(
+        self, settings: Settings, *, event_bus: events.IEventBus, layer: lambda_.ILayerVersion, mail: dict[str, str]
+    ) -> None:
+        """Customer emails off the workflow's critical path: the order events that warrant one are
+        queued (EventBridge rules -> SQS with a DLQ) for OrderNotifications, the only function
+        that may send email; failed sends are retried by the queue and dead-lettered after
+        NOTIFY_MAX_RECEIVES receives, where an alarm fires."""
+        notifications = QueueWithDeadLetter(
+            self, "Notifications", consumer_timeout=NOTIFY_TIMEOUT, max_receive_count=NOTIFY_MAX_RECEIVES
+        )
+        self.notifications_queue = notifications.queue
+        self.notifications_dlq = notifications.dlq
+        target = targets.SqsQueue(self.notifications_queue, dead_letter_queue=self.notifications_dlq)
+        self.notifications_rule = events.Rule(
+            self,
+            "OrderMailEvents",
+            event_bus=event_bus,
+            description="Order events that warrant a customer email, for OrderNotifications",
+            event_pattern=events.EventPattern(source=[ORDERS_SOURCE], detail_type=MAIL_EVENTS),
+            targets=[target],
+        )
+        self.shipment_mail_rule = events.Rule(
+            self,
+            "ShipmentMailEvents",
+            event_bus=event_bus,
+            description="A shipment's SHIPPED event (every shipment is emailed), for OrderNotifications",
+            event_pattern=events.EventPattern(
+                source=[ORDERS_SOURCE], detail_type=["ShipmentUpdated"], detail={"data": {"status": ["SHIPPED"]}}
+            ),
+            targets=[target],
+        )
+        self.notifications_function = ServiceFunction(
+            self,
+            "OrderNotifications",
+            service="orders",
+            handler="orders.entrypoints.on_notify.handler",
+            description="shopstack orders: emails customers from the order events",
+            timeout=NOTIFY_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={
+                "ORDERS_TABLE": self.orders_table.table_name,
+                **mail,
+                "NOTIFY_QUEUE_URL": self.notifications_queue.queue_url,
+                "NOTIFY_MAX_RECEIVES": str(NOTIFY_MAX_RECEIVES),
+            },
+        ).function
+        self.notifications_function.add_event_source(
+            sources.SqsEventSource(
+                self.notifications_queue, batch_size=NOTIFY_BATCH_SIZE, report_batch_item_failures=True
+            )
+        )
+        self.notifications_alarm = cloudwatch.Alarm(
+            self,
+            "OrderNotificationsDlqAlarm",
+            alarm_description=(
+                "Order emails failed every retry and wait in the OrderNotifications dead-letter queue: "
+                "check SES (sandbox, unverified sender, quota), then redrive the queue"
+            ),
+            metric=self.notifications_dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
     def _task(
         self,

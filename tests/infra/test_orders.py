@@ -16,6 +16,7 @@ TASKS = "orders.entrypoints.tasks.handler"
 API = "orders.entrypoints.api.handler"
 FULFILMENT = "orders.entrypoints.on_fulfilment.handler"
 PUBLISHER = "orders.entrypoints.on_change.handler"
+NOTIFY = "orders.entrypoints.on_notify.handler"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 SES_ACTIONS = {"ses:SendEmail", "ses:SendRawEmail"}
 ORDER_ROUTES = [
@@ -134,7 +135,8 @@ def test_order_events_publisher_reads_the_stream(synthesized: Synthesized) -> No
 
 def test_fulfilment_consumer_reads_the_queue(synthesized: Synthesized) -> None:
     mappings = synthesized.resources(STACK, "AWS::Lambda::EventSourceMapping")
-    (props,) = (m["Properties"] for m in mappings.values() if "StartingPosition" not in m["Properties"])
+    fulfilment = {"Ref": _function_id(synthesized, FULFILMENT)}
+    (props,) = (m["Properties"] for m in mappings.values() if m["Properties"]["FunctionName"] == fulfilment)
     queue_id = props["EventSourceArn"]["Fn::GetAtt"][0]
     assert "RedrivePolicy" in synthesized.raw[STACK]["Resources"][queue_id]["Properties"]
     assert props["FunctionName"] == {"Ref": _function_id(synthesized, FULFILMENT)}
@@ -148,17 +150,17 @@ def test_ses_identity_and_send_grants(synthesized: Synthesized) -> None:
     identity_id, props = _only(synthesized, "AWS::SES::EmailIdentity")
     mail_from = load_cdk_json_context()["mailFrom"]
     assert props["EmailIdentity"] == mail_from
-    for handler in (TASKS, API):
-        assert _variables(synthesized, handler)["MAIL_FROM"] == mail_from
-        statements = [s for s in _statements(synthesized, handler) if set(_as_list(s["Action"])) & SES_ACTIONS]
-        assert len(statements) == 1, handler
-        (statement,) = statements
-        assert set(_as_list(statement["Action"])) == SES_ACTIONS
-        (resource,) = _as_list(statement["Resource"])
-        parts = resource["Fn::Join"][1]
-        assert parts[-2:] == [":identity/", {"Ref": identity_id}], "scoped to the sender identity"
-    for handler in (FULFILMENT, PUBLISHER):
-        assert not any(action.startswith("ses:") for action in _actions(_statements(synthesized, handler)))
+    assert _variables(synthesized, NOTIFY)["MAIL_FROM"] == mail_from
+    statements = [s for s in _statements(synthesized, NOTIFY) if set(_as_list(s["Action"])) & SES_ACTIONS]
+    assert len(statements) == 1
+    (statement,) = statements
+    assert set(_as_list(statement["Action"])) == SES_ACTIONS
+    (resource,) = _as_list(statement["Resource"])
+    parts = resource["Fn::Join"][1]
+    assert parts[-2:] == [":identity/", {"Ref": identity_id}], "scoped to the sender identity"
+    for handler in (TASKS, API, FULFILMENT, PUBLISHER):
+        assert not any(action.startswith("ses:") for action in _actions(_statements(synthesized, handler))), handler
+        assert "MAIL_FROM" not in _variables(synthesized, handler), "only OrderNotifications sends email"
 
 
 def test_carrier_secret_is_generated(synthesized: Synthesized) -> None:
@@ -228,7 +230,7 @@ def test_publisher_puts_events_and_reads_only_its_stream(synthesized: Synthesize
 
 
 def test_only_xray_and_list_streams_use_a_bare_wildcard(synthesized: Synthesized) -> None:
-    for handler in (TASKS, API, FULFILMENT, PUBLISHER):
+    for handler in (TASKS, API, FULFILMENT, PUBLISHER, NOTIFY):
         for statement in _statements(synthesized, handler):
             actions = set(_as_list(statement["Action"]))
             assert not any(action.endswith("*") for action in actions), statement
@@ -241,8 +243,10 @@ def test_mail_settings_in_the_environment(synthesized: Synthesized) -> None:
     context = load_cdk_json_context()
     for handler in (TASKS, API):
         variables = _variables(synthesized, handler)
-        assert (variables["MAIL_FROM"], variables["SHOP_NAME"]) == (context["mailFrom"], context["shopName"])
+        assert (variables["SELLER_EMAIL"], variables["SHOP_NAME"]) == (context["mailFrom"], context["shopName"])
         assert variables["POWERTOOLS_SERVICE_NAME"] == "orders"
+    variables = _variables(synthesized, NOTIFY)
+    assert (variables["MAIL_FROM"], variables["SHOP_NAME"]) == (context["mailFrom"], context["shopName"])
 
 
 def test_mail_settings_default_and_validation() -> None:

@@ -38,7 +38,14 @@ FUNCTIONS = {
         "ShopstackOrders",
         "orders.entrypoints.tasks.handler",
         frozenset(
-            {"ORDERS_TABLE", "PRODUCTS_TABLE", "STRIPE_SECRET_NAME", "FULFILMENT_QUEUE_URL", "MAIL_FROM", "SHOP_NAME"}
+            {
+                "ORDERS_TABLE",
+                "PRODUCTS_TABLE",
+                "STRIPE_SECRET_NAME",
+                "FULFILMENT_QUEUE_URL",
+                "SELLER_EMAIL",
+                "SHOP_NAME",
+            }
         ),
         "orders",
         30,
@@ -54,7 +61,7 @@ FUNCTIONS = {
                 "STRIPE_SECRET_NAME",
                 "CARRIER_SECRET_NAME",
                 "RETURN_WINDOW_DAYS",
-                "MAIL_FROM",
+                "SELLER_EMAIL",
                 "SHOP_NAME",
                 "USER_POOL_ID",
                 "USER_POOL_CLIENT_ID",
@@ -65,6 +72,13 @@ FUNCTIONS = {
     ),
     "FulfilmentConsumer": Expected(
         "ShopstackOrders", "orders.entrypoints.on_fulfilment.handler", frozenset({"ORDERS_TABLE"}), "orders", 30
+    ),
+    "OrderNotifications": Expected(
+        "ShopstackOrders",
+        "orders.entrypoints.on_notify.handler",
+        frozenset({"ORDERS_TABLE", "MAIL_FROM", "SHOP_NAME", "NOTIFY_QUEUE_URL", "NOTIFY_MAX_RECEIVES"}),
+        "orders",
+        15,
     ),
     "OrderEventsPublisher": Expected(
         "ShopstackOrders", "orders.entrypoints.on_change.handler", frozenset({"EVENT_BUS_NAME"}), "orders", 30
@@ -204,18 +218,26 @@ def test_products_by_category_index(synthesized: Synthesized) -> None:
 
 
 @pytest.mark.parametrize(
-    ("stack", "consumer_timeout", "queue_count"), [("ShopstackOrders", 30, 3), ("ShopstackAnalytics", 30, 2)]
+    ("stack", "work_count", "queue_count"), [("ShopstackOrders", 2, 5), ("ShopstackAnalytics", 1, 2)]
 )
-def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, consumer_timeout: int, queue_count: int) -> None:
+def test_queues_have_dlq_and_tls(synthesized: Synthesized, stack: str, work_count: int, queue_count: int) -> None:
     queues = synthesized.resources(stack, "AWS::SQS::Queue")
     assert len(queues) == queue_count
-    work = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
-    assert len(work) == 1
-    props = work[0]["Properties"]
-    assert props["RedrivePolicy"]["maxReceiveCount"] == 5
-    dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert dlq_id in queues
-    assert props["VisibilityTimeout"] >= 6 * consumer_timeout
+    work = {key: q for key, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    assert len(work) == work_count
+    functions = synthesized.resources(stack, "AWS::Lambda::Function")
+    mappings = synthesized.resources(stack, "AWS::Lambda::EventSourceMapping").values()
+    for key, queue in work.items():
+        props = queue["Properties"]
+        assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+        dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert dlq_id in queues
+        (consumer,) = (
+            m["Properties"]["FunctionName"]["Ref"]
+            for m in mappings
+            if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [key, "Arn"]}
+        )
+        assert props["VisibilityTimeout"] >= 6 * functions[consumer]["Properties"]["Timeout"]
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     policies = synthesized.resources(stack, "AWS::SQS::QueuePolicy")
     secure = [
