@@ -526,6 +526,30 @@ def _put_integration(backend: Any, api_id: str, resource_id: str, verb: str, int
         )
 
 
+class SsmParameter(LocalModel):
+    """AWS::SSM::Parameter whose Tags are CloudFormation's key-value map (moto expects a list)."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Any:
+        from moto.ssm.models import Parameter
+
+        properties = dict(cloudformation_json.get("Properties", {}))
+        tags = properties.get("Tags")
+        if isinstance(tags, dict):
+            properties["Tags"] = [{"Key": str(k), "Value": str(v)} for k, v in tags.items()]
+        properties.setdefault("Name", resource_name)
+        return Parameter.create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kw
+        )
+
+
 MODELS: dict[str, type[LocalModel]] = {
     "AWS::Cognito::UserPool": UserPool,
     "AWS::Cognito::UserPoolClient": UserPoolClient,
@@ -533,6 +557,7 @@ MODELS: dict[str, type[LocalModel]] = {
     "AWS::SecretsManager::Secret": Secret,
     "AWS::ApiGateway::Stage": Stage,
     "AWS::ApiGateway::Account": ApiGatewayAccount,
+    "AWS::SSM::Parameter": SsmParameter,
     "AWS::ApiGateway::Authorizer": Authorizer,
     "AWS::SES::EmailIdentity": EmailIdentity,
     "AWS::SES::ConfigurationSet": ConfigurationSet,

@@ -160,7 +160,7 @@ def asset_directories(assembly: Path) -> dict[str, Path]:
             if source.get("packaging") != "zip" or not source.get("path"):
                 continue
             folder = Path(source["path"])
-            folder = folder if folder.is_absolute() else assembly / folder
+            folder = folder if folder.is_absolute() else (assembly / folder).absolute()
             if not folder.is_dir():
                 continue
             for destination in entry.get("destinations", {}).values():

@@ -142,6 +142,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
     ),
     PatchPoint("cfn_create_failed", "moto.cloudformation.models", "Stack", "create_resources", ("self",)),
+    PatchPoint(
+        "cfn_lambda_layers",
+        "moto.awslambda.models",
+        "LambdaFunction",
+        "create_from_cloudformation_json",
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+    ),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.events.models", "Archive", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
@@ -538,6 +545,23 @@ def hook_cfn_create_failed() -> None:
     _replace(_point("cfn_create_failed", "create_resources"), create_resources)
 
 
+def hook_cfn_lambda_layers() -> None:
+    """moto's CloudFormation drops a function's Layers: keep them (an unknown layer version fails
+    the stack, as on AWS), so workers import from the layers the function really has."""
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        original = _original("cfn_lambda_layers", "create_from_cloudformation_json", "LambdaFunction")
+        function = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        layers = cloudformation_json.get("Properties", {}).get("Layers") or []
+        if layers:
+            function.layers = function._get_layers_data([str(arn) for arn in layers])
+        return function
+
+    _replace(_point("cfn_lambda_layers", "create_from_cloudformation_json", "LambdaFunction"), classmethod(create))
+
+
 HOOKS: dict[str, Callable[[], None]] = {
     "lambda_invoke": hook_lambda_invoke,
     "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
@@ -551,6 +575,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "events_lambda_sfn_targets": hook_events_targets,
     "cfn_physical_ids": hook_cfn_physical_ids,
     "cfn_create_failed": hook_cfn_create_failed,
+    "cfn_lambda_layers": hook_cfn_lambda_layers,
     "cfn_resource_types": hook_cfn_resource_types,
     "cfn_apigateway_method": hook_cfn_apigateway_method,
 }
