@@ -14,6 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from infra import names
 from infra.nag import acknowledge_findings
 from infra.settings import Settings, load_cdk_json_context
 from infra.stacks import (
@@ -53,18 +54,39 @@ def build_app(
     if local:
         merged[BUNDLING_STACKS] = []
     app = cdk.App(outdir=outdir, context=merged)
-    compose(app)
+    compose(app, env=None if local else environment())
     return app
 
 
-def compose(app: cdk.App) -> None:
-    """Create the stacks and wire them together."""
+def environment() -> cdk.Environment | None:
+    """The account and region the CDK CLI resolved (`CDK_DEFAULT_ACCOUNT`/`CDK_DEFAULT_REGION`), or
+    None (environment-agnostic templates) when it resolved neither, as in an offline synth."""
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT") or None
+    region = os.environ.get("CDK_DEFAULT_REGION") or None
+    if account is None and region is None:
+        return None
+    return cdk.Environment(account=account, region=region)
+
+
+def _stack(settings: Settings, service: str, env: cdk.Environment | None) -> dict[str, Any]:
+    """Stack props: the stage-aware stack name `shopstack-<stage>-<service>` and the environment."""
+    return {"stack_name": names.stack_name(settings.stage, service), "env": env}
+
+
+def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
+    """Create the stacks and wire them together.
+
+    Stacks share nothing through CloudFormation exports (see infra.references): each stack makes
+    its own references to what it uses, grants go to those references, and the deploy order is
+    declared here with `add_dependency`.
+    """
     settings = Settings.from_node(app.node)
 
-    shared = SharedStack(app, "ShopstackShared", settings=settings)
+    shared = SharedStack(app, "ShopstackShared", settings=settings, **_stack(settings, "shared", env))
     inventory = InventoryStack(
         app,
         "ShopstackInventory",
+        **_stack(settings, "inventory", env),
         settings=settings,
         layer=shared.layer,
         event_bus=shared.event_bus,
@@ -73,6 +95,7 @@ def compose(app: cdk.App) -> None:
     orders = OrdersStack(
         app,
         "ShopstackOrders",
+        **_stack(settings, "orders", env),
         settings=settings,
         layer=shared.layer,
         event_bus=shared.event_bus,
@@ -83,11 +106,17 @@ def compose(app: cdk.App) -> None:
         stripe_secret_name=shared.stripe_secret_name,
     )
     analytics = AnalyticsStack(
-        app, "ShopstackAnalytics", settings=settings, layer=shared.layer, event_bus=shared.event_bus
+        app,
+        "ShopstackAnalytics",
+        **_stack(settings, "analytics", env),
+        settings=settings,
+        layer=shared.layer,
+        event_bus=shared.event_bus,
     )
     checkout = CheckoutStack(
         app,
         "ShopstackCheckout",
+        **_stack(settings, "checkout", env),
         settings=settings,
         layer=shared.layer,
         event_bus=shared.event_bus,
@@ -102,6 +131,7 @@ def compose(app: cdk.App) -> None:
     customers = CustomersStack(
         app,
         "ShopstackCustomers",
+        **_stack(settings, "customers", env),
         settings=settings,
         layer=shared.layer,
         event_bus=shared.event_bus,
@@ -113,6 +143,7 @@ def compose(app: cdk.App) -> None:
     api = ApiStack(
         app,
         "ShopstackApi",
+        **_stack(settings, "api", env),
         settings=settings,
         user_pool=shared.user_pool,
         layer=shared.layer,
@@ -124,17 +155,31 @@ def compose(app: cdk.App) -> None:
         },
     )
 
+    # Deploy order: a stack reads the SSM parameters and names of the stacks it uses at deploy time.
+    for consumer, producers in (
+        (inventory, [shared]),
+        (orders, [shared, inventory]),
+        (analytics, [shared]),
+        (checkout, [shared, inventory, orders]),
+        (customers, [shared, orders, checkout]),
+        (api, [shared, inventory, orders, checkout, customers]),
+    ):
+        for producer in producers:
+            consumer.add_stack_dependency(producer)
+
+    # Grants across stacks go to the using stack's own references (a grant on the owner's construct
+    # would put its ARN in the other stack and create an export).
     inventory.products_table.grant_read_write_data(inventory.api_function)
-    shared.idempotency_table.grant_read_write_data(inventory.api_function)
-    shared.event_bus.grant_put_events_to(inventory.api_function)
+    inventory.idempotency_table.grant_read_write_data(inventory.api_function)
+    inventory.event_bus.grant_put_events_to(inventory.api_function)
 
     for function in (orders.tasks_function, orders.api_function):
         orders.orders_table.grant_read_write_data(function)
-        inventory.products_table.grant_read_write_data(function)
-        shared.stripe_secret.grant_read(function)
+        orders.products_table.grant_read_write_data(function)
+        orders.stripe_secret.grant_read(function)
     orders.fulfilment_queue.grant_send_messages(orders.tasks_function)
     orders.tasks_function.grant_invoke(orders.workflow)
-    shared.idempotency_table.grant_read_write_data(orders.api_function)
+    orders.idempotency_table.grant_read_write_data(orders.api_function)
     orders.carrier_secret.grant_read(orders.api_function)
     orders.orders_table.grant_read_write_data(orders.fulfilment_consumer)
     # Only OrderNotifications sends email (ses:SendEmail on the sender identity); it marks each
@@ -142,30 +187,30 @@ def compose(app: cdk.App) -> None:
     # consume grant its event source adds).
     orders.orders_table.grant_read_write_data(orders.notifications_function)
     orders.email_identity.grant_send_email(orders.notifications_function)
-    shared.event_bus.grant_put_events_to(orders.events_publisher)
+    orders.event_bus.grant_put_events_to(orders.events_publisher)
 
     analytics.analytics_table.grant_read_write_data(analytics.consumer)
     analytics.queue.grant_consume_messages(analytics.consumer)
 
     for function in (checkout.api_function, checkout.tasks_function):
         checkout.carts_table.grant_read_write_data(function)
-        inventory.products_table.grant_read_write_data(function)
-        orders.orders_table.grant_read_write_data(function)
-        shared.event_bus.grant_put_events_to(function)
-        shared.stripe_secret.grant_read(function)
-    shared.idempotency_table.grant_read_write_data(checkout.api_function)
-    orders.workflow.grant_start_execution(checkout.api_function)
+        checkout.products_table.grant_read_write_data(function)
+        checkout.orders_table.grant_read_write_data(function)
+        checkout.event_bus.grant_put_events_to(function)
+        checkout.stripe_secret.grant_read(function)
+    checkout.idempotency_table.grant_read_write_data(checkout.api_function)
+    checkout.order_workflow.grant_start_execution(checkout.api_function)
     checkout.reservation_workflow.grant_start_execution(checkout.api_function)
     checkout.tasks_function.grant_invoke(checkout.reservation_workflow)
 
     # Erasure deletes the customer's carts and items, anonymizes their orders and invoices in place
     # (UpdateItem only: orders are kept for accounting) and deletes their Cognito user.
     customers.customers_table.grant_read_write_data(customers.api_function)
-    orders.orders_table.grant_read_data(customers.api_function)
-    orders.orders_table.grant(customers.api_function, "dynamodb:UpdateItem")
-    checkout.carts_table.grant_read_write_data(customers.api_function)
-    shared.event_bus.grant_put_events_to(customers.api_function)
-    shared.user_pool.grant(customers.api_function, "cognito-idp:AdminDeleteUser", "cognito-idp:AdminGetUser")
+    customers.orders_table.grant_read_data(customers.api_function)
+    customers.orders_table.grant(customers.api_function, "dynamodb:UpdateItem")
+    customers.carts_table.grant_read_write_data(customers.api_function)
+    customers.event_bus.grant_put_events_to(customers.api_function)
+    customers.user_pool.grant(customers.api_function, "cognito-idp:AdminDeleteUser", "cognito-idp:AdminGetUser")
 
     for stack in (shared, inventory, orders, analytics, checkout, customers, api):
         cdk.Tags.of(stack).add("project", "shopstack")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -150,15 +150,12 @@ REQUEST_VALIDATION = (
     "RFC 9457 problem+json 400/422 with a field list; an API Gateway validator would duplicate the "
     "schema and answer in another format."
 )
-EXECUTION_LOGS = (
-    "Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), "
-    "a per-account singleton this app must not own; the stage has JSON access logs, X-Ray tracing "
-    "and detailed metrics instead."
-)
-NO_WAF = (
-    "No WAF web ACL yet: the API is protected by stage throttling (rate and burst limits), the "
-    "Cognito authorizer on /admin routes and handler-side validation; a WAFv2 web ACL (billed per "
-    "ACL and request) is associated per environment by the account's edge configuration."
+GATEWAY_ACCOUNT_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+GATEWAY_ACCOUNT_ROLE = (
+    "This is the account-wide role API Gateway assumes to write access and execution logs "
+    "(AWS::ApiGateway::Account CloudWatchRoleArn); AmazonAPIGatewayPushToCloudWatchLogs is the "
+    "AWS managed policy API Gateway documents for it, kept current by AWS, and the role trusts "
+    "apigateway.amazonaws.com only."
 )
 MFA_OPTIONAL = (
     "Shoppers sign up themselves and must be able to check out without a second factor, so MFA is "
@@ -191,14 +188,28 @@ def _workflow_invoke(function_name: str) -> str:
     )
 
 
-def _imported(producer: cdk.Stack, value: str) -> str:
-    """The export name under which `producer` shares `value`, as cdk-nag prints the import.
+def _flatten(node: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag prints it in finding ids (its flattenCfnReference):
+    `{"Ref": X}` as `<X>`, `{"Fn::GetAtt": [X, A]}` as `<X.A>`, Fn::Join joined, `${X}` as `<X>`."""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict) and "Fn::Join" in node:
+        delimiter, items = node["Fn::Join"]
+        return str(delimiter).join(_flatten(item) for item in items)
+    if isinstance(node, dict) and "Fn::Sub" in node:
+        return _flatten(node["Fn::Sub"])
+    if isinstance(node, dict) and "Fn::GetAtt" in node:
+        resource, attribute = node["Fn::GetAtt"]
+        return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+    if isinstance(node, dict) and "Ref" in node:
+        return f"<{_flatten(node['Ref'])}>"
+    raise ValueError(f"no cdk-nag rendering for {node!r}")
 
-    `export_value` names the export exactly as an automatic cross-stack reference does and reuses it.
-    """
-    resolved = producer.resolve(producer.export_value(value))
-    assert isinstance(resolved, dict) and "Fn::ImportValue" in resolved, resolved
-    return str(resolved["Fn::ImportValue"])
+
+def _referenced(stack: cdk.Stack, value: str) -> str:
+    """A resource reference (an ARN built from another stack's resource name) as cdk-nag prints it
+    in the findings of `stack`."""
+    return _flatten(stack.resolve(value))
 
 
 def _public_route_reasons(path: str) -> tuple[str, str]:
@@ -233,14 +244,14 @@ def acknowledge_findings(
         {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{products}.Arn>/index/*]": TABLE_INDEXES},
     )
     orders_table = _logical_id(orders.orders_table)
-    imported_products = _imported(inventory, inventory.products_table.table_arn)
+    orders_products = _referenced(orders, orders.products_table.table_arn)
     for function in (orders.tasks_function, orders.api_function):
         _ack(
             _role(function),
             {
                 "IAM5[Resource::*]": XRAY_WILDCARD,
                 f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES,
-                f"IAM5[Resource::{imported_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
+                f"IAM5[Resource::{orders_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
             },
         )
     _ack(
@@ -264,14 +275,15 @@ def acknowledge_findings(
         },
     )
 
-    imported_orders = _imported(orders, orders.orders_table.table_arn)
+    checkout_products = _referenced(checkout, checkout.products_table.table_arn)
+    checkout_orders = _referenced(checkout, checkout.orders_table.table_arn)
     for function in (checkout.api_function, checkout.tasks_function):
         _ack(
             _role(function),
             {
                 "IAM5[Resource::*]": XRAY_WILDCARD,
-                f"IAM5[Resource::{imported_products}/index/*]": SHARED_TABLE_INDEXES,
-                f"IAM5[Resource::{imported_orders}/index/*]": ORDERS_TABLE_INDEXES_CHECKOUT,
+                f"IAM5[Resource::{checkout_products}/index/*]": SHARED_TABLE_INDEXES,
+                f"IAM5[Resource::{checkout_orders}/index/*]": ORDERS_TABLE_INDEXES_CHECKOUT,
             },
         )
     checkout_tasks = _logical_id(checkout.tasks_function)
@@ -290,13 +302,19 @@ def acknowledge_findings(
         {
             "IAM5[Resource::*]": XRAY_WILDCARD,
             f"IAM5[Resource::<{customers_table}.Arn>/index/*]": CUSTOMERS_TABLE_INDEXES,
-            f"IAM5[Resource::{imported_orders}/index/*]": CUSTOMERS_ORDERS_INDEXES,
+            f"IAM5[Resource::{_referenced(customers, customers.orders_table.table_arn)}/index/*]": (
+                CUSTOMERS_ORDERS_INDEXES
+            ),
         },
     )
 
     _ack(_role(api.docs_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})
-    _ack(api.rest_api.deployment_stage, {"APIG3": NO_WAF, "APIG6": EXECUTION_LOGS})
+    if api.gateway_account_role is not None:
+        _ack(
+            api.gateway_account_role,
+            {f"IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{GATEWAY_ACCOUNT_POLICY}]": GATEWAY_ACCOUNT_ROLE},
+        )
     for route, method in api.methods.items():
         if route.auth == "none":
             apig4, cog4 = _public_route_reasons(route.path)

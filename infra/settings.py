@@ -23,6 +23,13 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 
 DEFAULT_MAIL_FROM = "orders@shopstack.example"
 DEFAULT_SHOP_NAME = "shopstack"
+DEFAULT_RATE_LIMIT_PER_IP = 2000
+
+CREATE = "create"
+EXISTING = "existing"
+OWNERSHIP = (CREATE, EXISTING)
+"""Values of `apiGatewayAccountRole` and `mailIdentity`: this stage's stacks create the account-level
+prerequisite, or the account already has it."""
 
 
 def load_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -59,6 +66,9 @@ class Settings:
     pricing_rules: str | None = None
     mail_from: str = DEFAULT_MAIL_FROM
     shop_name: str = DEFAULT_SHOP_NAME
+    api_gateway_account_role: str = CREATE
+    mail_identity: str = CREATE
+    api_rate_limit_per_ip: int = DEFAULT_RATE_LIMIT_PER_IP
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -87,13 +97,45 @@ class Settings:
             reservation_ttl_seconds=_positive_int("reservationTtlSeconds", get("reservationTtlSeconds", 900)),
             return_window_days=_positive_int("returnWindowDays", get("returnWindowDays", 30)),
             pricing_rules=_pricing_rules(node.try_get_context("pricingRules")),
-            mail_from=_mail_from(str(get("mailFrom", DEFAULT_MAIL_FROM))),
+            mail_from=_mail_from(_for_stage("mailFrom", get("mailFrom", DEFAULT_MAIL_FROM), stage)),
             shop_name=str(get("shopName", DEFAULT_SHOP_NAME)),
+            api_gateway_account_role=_ownership("apiGatewayAccountRole", get("apiGatewayAccountRole", CREATE)),
+            mail_identity=_ownership("mailIdentity", get("mailIdentity", CREATE)),
+            api_rate_limit_per_ip=_rate_limit_per_ip(get("apiRateLimitPerIp", DEFAULT_RATE_LIMIT_PER_IP)),
         )
 
 
+def _for_stage(key: str, value: Any, stage: str) -> str:
+    """A context value given once (a string) or per stage (`{"<stage>": ..., "default": ...}`)."""
+    if not isinstance(value, dict):
+        return str(value)
+    chosen = value.get(stage, value.get("default"))
+    if chosen is None:
+        raise ValueError(f"context {key} has no entry for stage {stage!r} and no 'default'")
+    return str(chosen)
+
+
+def _ownership(key: str, value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in OWNERSHIP:
+        raise ValueError(f"context {key} must be one of {', '.join(OWNERSHIP)}, got {value!r}")
+    return text
+
+
+def _rate_limit_per_ip(value: Any) -> int:
+    """Context `apiRateLimitPerIp`: requests one client IP may make in 5 minutes before the web ACL
+    blocks it (WAF accepts 10 to 2,000,000,000)."""
+    number = int(value)
+    if not 10 <= number <= 2_000_000_000:
+        raise ValueError(f"context apiRateLimitPerIp must be between 10 and 2000000000, got {value!r}")
+    return number
+
+
 def _mail_from(value: str) -> str:
-    """Context `mailFrom`: the sender address of order emails, verified as an SES email identity."""
+    """Context `mailFrom`: the sender address of order emails, verified as an SES email identity.
+
+    An SES identity is one per address in an account and region, so two stages in one account need
+    different addresses (a per-stage object) or all but one stage set `mailIdentity` to `existing`."""
     local, _, domain = value.strip().rpartition("@")
     if not local or "." not in domain or any(c.isspace() for c in value.strip()):
         raise ValueError(f"context mailFrom must be an email address, got {value!r}")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -123,7 +123,11 @@ def _docker_command() -> list[str]:
 
 
 class SharedLayer(Construct):
-    """`layers/shared` as a LayerVersion for the project's runtime and architecture."""
+    """`layers/shared` as a LayerVersion for the project's runtime and architecture.
+
+    Each change publishes a new version; earlier versions are retained, so that a function stack
+    rolled back after the layer changed can still point at the version it had.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, description: str) -> None:
         super().__init__(scope, construct_id)
@@ -147,4 +151,5 @@ class SharedLayer(Construct):
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description=description,
+            removal_policy=RemovalPolicy.RETAIN,
         )

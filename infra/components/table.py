@@ -12,13 +12,18 @@ def _string(name: str) -> dynamodb.Attribute:
 
 
 class OnDemandTable(Construct):
-    """A PAY_PER_REQUEST table, encrypted, with point-in-time recovery and an optional stream."""
+    """A PAY_PER_REQUEST table, encrypted, with point-in-time recovery and an optional stream.
+
+    `table_name` is stage-prefixed (`infra.names.resource_name`): other stacks find the table by it.
+    A named table cannot be replaced in place, which is what a table of data should refuse anyway.
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        table_name: str,
         partition_key: str,
         sort_key: str | None = None,
         time_to_live_attribute: str | None = None,
@@ -29,6 +34,7 @@ class OnDemandTable(Construct):
         self.table = dynamodb.Table(
             self,
             "Table",
+            table_name=table_name,
             partition_key=_string(partition_key),
             sort_key=_string(sort_key) if sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -12,6 +12,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra import names
+
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -112,18 +114,21 @@ def logged_state_machine(
 ) -> sfn.StateMachine:
     """A Standard state machine with X-Ray tracing and ALL-level logs (no execution data).
 
-    Its log group is `/aws/vendedlogs/states/shopstack-<stage>-<construct_id>`.
+    It is named `shopstack-<stage>-<construct_id>` (other stacks find it by that name) and its log
+    group is `/aws/vendedlogs/states/shopstack-<stage>-<construct_id>`.
     """
+    name = names.resource_name(stage, construct_id)
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}Logs",
-        log_group_name=f"/aws/vendedlogs/states/shopstack-{stage}-{construct_id}",
+        log_group_name=f"/aws/vendedlogs/states/{name}",
         retention=log_retention,
         removal_policy=RemovalPolicy.DESTROY,
     )
     return sfn.StateMachine(
         scope,
         construct_id,
+        state_machine_name=name,
         state_machine_type=sfn.StateMachineType.STANDARD,
         definition_body=sfn.DefinitionBody.from_chainable(definition),
         timeout=timeout,

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
+from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
 from infra.settings import Settings
 
@@ -33,9 +34,16 @@ class AnalyticsStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: analytics service", **kwargs)
+        layer = references.layer(self, "SharedLayerRef", layer, stage=settings.stage)
+        self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
 
         self.analytics_table = OnDemandTable(
-            self, "Analytics", partition_key="pk", sort_key="sk", removal_policy=settings.removal_policy
+            self,
+            "Analytics",
+            table_name=names.resource_name(settings.stage, "analytics"),
+            partition_key="pk",
+            sort_key="sk",
+            removal_policy=settings.removal_policy,
         ).table
 
         events_queue = QueueWithDeadLetter(self, "AnalyticsEvents", consumer_timeout=CONSUMER_TIMEOUT)

@@ -11,11 +11,13 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra import names, references
 from infra.components.service_function import ServiceFunction
 from infra.routes import ROUTES, Route
-from infra.settings import Settings
+from infra.settings import CREATE, Settings
 
 STAGE_NAME = "v1"
 ALLOWED_HEADERS = [
@@ -68,6 +70,13 @@ def _problem_template(title: str, status: str | None) -> str:
     return "{" + ",".join(fields) + "}"
 
 
+RATE_LIMIT_WINDOW_SECONDS = 300
+RATE_LIMITED_BODY = json.dumps(
+    {"type": "about:blank", "title": "Too Many Requests", "status": 429, "code": "RATE_LIMITED"},
+    separators=(",", ":"),
+)
+RATE_LIMITED_RETRY_AFTER = "60"
+
 DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers")
 """Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
 
@@ -88,6 +97,10 @@ class ApiStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: REST API", **kwargs)
+        stage = settings.stage
+        layer = references.layer(self, "SharedLayerRef", layer, stage=stage)
+        user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
+        functions = {name: references.function(self, name, fn, stage=stage) for name, fn in functions.items()}
 
         self.docs_function = ServiceFunction(
             self,
@@ -107,13 +120,19 @@ class ApiStack(Stack):
             self, "AccessLogs", retention=settings.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
         cors_origin = settings.cors_allow_origins
+        # Access and execution logs need the account's API Gateway CloudWatch role. With
+        # apiGatewayAccountRole=create this stack sets it (AWS::ApiGateway::Account with
+        # CloudWatchRoleArn, and its role, both retained: the setting is account-wide) and the Stage
+        # depends on it; with `existing` the account must already have it (shopstack doctor checks).
+        owns_account_role = settings.api_gateway_account_role == CREATE
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
-            rest_api_name=f"shopstack-{settings.stage}",
+            rest_api_name=names.resource_name(stage, "api"),
             description="shopstack HTTP API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=False,
+            cloud_watch_role=owns_account_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if owns_account_role else None,
             deploy=True,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
@@ -121,6 +140,8 @@ class ApiStack(Stack):
                 throttling_burst_limit=settings.api_burst_limit,
                 tracing_enabled=True,
                 metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
             ),
@@ -133,6 +154,11 @@ class ApiStack(Stack):
             ),
         )
         self._add_problem_responses(cors_origin)
+        # The RestApi's AWS::ApiGateway::Account ("Account") and its role ("CloudWatchRole"), when created.
+        self.gateway_account = self.rest_api.node.try_find_child("Account")
+        self.gateway_account_role = self.rest_api.node.try_find_child("CloudWatchRole")
+        self.execution_logs = self._execution_logs(settings)
+        self.web_acl = self._web_acl(settings)
 
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self,
@@ -164,6 +190,79 @@ class ApiStack(Stack):
             self.methods[route] = method
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url)
+
+    def _execution_logs(self, settings: Settings) -> logs.LogGroup:
+        """The log group API Gateway writes the stage's execution logs (ERROR level) to, created here
+        first so that it has a retention and goes with the stack."""
+        log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{STAGE_NAME}",
+            retention=settings.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api.deployment_stage.node.add_dependency(log_group)
+        return log_group
+
+    def _web_acl(self, settings: Settings) -> wafv2.CfnWebACL:
+        """A WAFv2 web ACL on the stage: each client IP may make `apiRateLimitPerIp` requests per
+        5 minutes, then gets 429 problem details until its rate falls (the stage's throttling is a
+        limit for all clients together)."""
+        name = names.resource_name(settings.stage, "api")
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            )
+
+        web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=name,
+            description="shopstack API: per-client rate limit",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(name),
+            custom_response_bodies={
+                "RateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=RATE_LIMITED_BODY
+                )
+            },
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerClientIp",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(
+                        block=wafv2.CfnWebACL.BlockActionProperty(
+                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                                response_code=429,
+                                custom_response_body_key="RateLimited",
+                                response_headers=[
+                                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                                        name="Retry-After", value=RATE_LIMITED_RETRY_AFTER
+                                    )
+                                ],
+                            )
+                        )
+                    ),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP",
+                            limit=settings.api_rate_limit_per_ip,
+                            evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
+                        )
+                    ),
+                    visibility_config=visibility(f"{name}-rate-limit-per-ip"),
+                )
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=web_acl.attr_arn,
+        )
+        return web_acl
 
     def _add_problem_responses(self, cors_origins: list[str]) -> None:
         for construct_id, response_type, status, title in PROBLEM_RESPONSES:

@@ -9,9 +9,11 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra import names, references
 from infra.components import OnDemandTable, ServiceFunction
 from infra.components.workflow import failure, lambda_task, logged_state_machine
 from infra.settings import Settings
@@ -41,10 +43,20 @@ class CheckoutStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: checkout service", **kwargs)
+        stage = settings.stage
+        layer = references.layer(self, "SharedLayerRef", layer, stage=stage)
+        self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
+        self.idempotency_table = idempotency_table = references.table(self, "IdempotencyTableRef", idempotency_table)
+        self.products_table = products_table = references.table(self, "ProductsTableRef", products_table)
+        self.orders_table = orders_table = references.table(self, "OrdersTableRef", orders_table)
+        self.order_workflow = order_workflow = references.state_machine(self, "OrderWorkflowRef", order_workflow)
+        user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
+        user_pool_client_id = references.user_pool_client_id(self, user_pool_client, stage=stage)
 
         self.carts_table = OnDemandTable(
             self,
             "Carts",
+            table_name=names.resource_name(stage, "carts"),
             partition_key="pk",
             sort_key="sk",
             time_to_live_attribute="expiresAt",
@@ -52,6 +64,7 @@ class CheckoutStack(Stack):
         ).table
 
         self.stripe_secret_name = stripe_secret_name
+        self.stripe_secret = secretsmanager.Secret.from_secret_name_v2(self, "StripeSecretRef", stripe_secret_name)
 
         common = {
             "CARTS_TABLE": self.carts_table.table_name,
@@ -91,10 +104,11 @@ class CheckoutStack(Stack):
                 "RESERVATION_WORKFLOW_ARN": self.reservation_workflow.state_machine_arn,
                 "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),
                 "USER_POOL_ID": user_pool.user_pool_id,
-                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+                "USER_POOL_CLIENT_ID": user_pool_client_id,
                 **({"PRICING_RULES": settings.pricing_rules} if settings.pricing_rules else {}),
             },
         ).function
+        references.publish_function_arn(self, self.api_function, name="CheckoutApi", stage=stage)
 
         CfnOutput(self, "CartsTableName", value=self.carts_table.table_name)
         CfnOutput(

@@ -11,6 +11,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra import names, references
 from infra.components import OnDemandTable, ServiceFunction
 from infra.settings import Settings
 
@@ -33,9 +34,21 @@ class CustomersStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: customers service", **kwargs)
+        stage = settings.stage
+        layer = references.layer(self, "SharedLayerRef", layer, stage=stage)
+        self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
+        self.orders_table = orders_table = references.table(self, "OrdersTableRef", orders_table)
+        self.carts_table = carts_table = references.table(self, "CartsTableRef", carts_table)
+        user_pool_client_id = references.user_pool_client_id(self, user_pool_client, stage=stage)
+        self.user_pool = user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
 
         customers = OnDemandTable(
-            self, "Customers", partition_key="pk", sort_key="sk", removal_policy=settings.removal_policy
+            self,
+            "Customers",
+            table_name=names.resource_name(stage, "customers"),
+            partition_key="pk",
+            sort_key="sk",
+            removal_policy=settings.removal_policy,
         )
         customers.add_index(index_name="byEmail", partition_key="email")
         self.customers_table = customers.table
@@ -55,8 +68,9 @@ class CustomersStack(Stack):
                 "CARTS_TABLE": carts_table.table_name,
                 "EVENT_BUS_NAME": event_bus.event_bus_name,
                 "USER_POOL_ID": user_pool.user_pool_id,
-                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+                "USER_POOL_CLIENT_ID": user_pool_client_id,
             },
         ).function
+        references.publish_function_arn(self, self.api_function, name="CustomersApi", stage=stage)
 
         CfnOutput(self, "CustomersTableName", value=self.customers_table.table_name)

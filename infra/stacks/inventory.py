@@ -10,6 +10,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra import names, references
 from infra.components import OnDemandTable, ServiceFunction
 from infra.settings import Settings
 
@@ -29,8 +30,17 @@ class InventoryStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: inventory service", **kwargs)
+        layer = references.layer(self, "SharedLayerRef", layer, stage=settings.stage)
+        self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
+        self.idempotency_table = idempotency_table = references.table(self, "IdempotencyTableRef", idempotency_table)
 
-        products = OnDemandTable(self, "Products", partition_key="sku", removal_policy=settings.removal_policy)
+        products = OnDemandTable(
+            self,
+            "Products",
+            table_name=names.resource_name(settings.stage, "products"),
+            partition_key="sku",
+            removal_policy=settings.removal_policy,
+        )
         products.add_keys_only_index(index_name="byCategory", partition_key="category", sort_key="sku")
         self.products_table = products.table
 
@@ -50,5 +60,6 @@ class InventoryStack(Stack):
                 "LOG_LEVEL": "INFO",
             },
         ).function
+        references.publish_function_arn(self, self.api_function, name="InventoryApi", stage=settings.stage)
 
         CfnOutput(self, "ProductsTableName", value=self.products_table.table_name)

@@ -20,9 +20,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
 from infra.components.workflow import effect_task, failure, logged_state_machine
-from infra.settings import Settings
+from infra.settings import CREATE, Settings
 
 API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
@@ -45,7 +46,7 @@ MAIL_EVENTS = ["OrderConfirmed", "OrderCancelled", "OrderShipped", "OrderDeliver
 
 def carrier_secret_name(stage: str) -> str:
     """`shopstack/<stage>/carrier`, the Secrets Manager name of the carrier webhook signing key."""
-    return f"shopstack/{stage}/carrier"
+    return names.secret_name(stage, "carrier")
 
 
 class OrdersStack(Stack):
@@ -67,10 +68,19 @@ class OrdersStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: orders service", **kwargs)
+        stage = settings.stage
+        layer = references.layer(self, "SharedLayerRef", layer, stage=stage)
+        self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
+        self.products_table = products_table = references.table(self, "ProductsTableRef", products_table)
+        self.idempotency_table = idempotency_table = references.table(self, "IdempotencyTableRef", idempotency_table)
+        user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
+        user_pool_client_id = references.user_pool_client_id(self, user_pool_client, stage=stage)
+        self.stripe_secret = secretsmanager.Secret.from_secret_name_v2(self, "StripeSecretRef", stripe_secret_name)
 
         orders = OnDemandTable(
             self,
             "Orders",
+            table_name=names.resource_name(stage, "orders"),
             partition_key="pk",
             sort_key="sk",
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
@@ -110,7 +120,13 @@ class OrdersStack(Stack):
             removal_policy=settings.removal_policy,
         )
 
-        self.email_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(settings.mail_from))
+        # One SES identity per address in an account and region: the stage that owns the address
+        # creates it (context mailIdentity=create), any other stage sending from it uses it as is.
+        self.email_identity: ses.IEmailIdentity = (
+            ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(settings.mail_from))
+            if settings.mail_identity == CREATE
+            else ses.EmailIdentity.from_email_identity_name(self, "SenderIdentity", settings.mail_from)
+        )
 
         mail = {"MAIL_FROM": settings.mail_from, "SHOP_NAME": settings.shop_name}
         shop = {"SHOP_NAME": settings.shop_name, "SELLER_EMAIL": settings.mail_from}
@@ -148,9 +164,10 @@ class OrdersStack(Stack):
                 "RETURN_WINDOW_DAYS": str(settings.return_window_days),
                 **shop,
                 "USER_POOL_ID": user_pool.user_pool_id,
-                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+                "USER_POOL_CLIENT_ID": user_pool_client_id,
             },
         ).function
+        references.publish_function_arn(self, self.api_function, name="OrdersApi", stage=stage)
 
         self.fulfilment_consumer = ServiceFunction(
             self,

@@ -11,6 +11,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra import names, references
 from infra.components import OnDemandTable, SharedLayer
 from infra.settings import Settings
 
@@ -21,7 +22,7 @@ STRIPE_PLACEHOLDER = {"secretKey": "sk_test_replace_me", "webhookSecret": "whsec
 
 def stripe_secret_name(stage: str) -> str:
     """`shopstack/<stage>/stripe`, the Secrets Manager name of the Stripe keys."""
-    return f"shopstack/{stage}/stripe"
+    return names.secret_name(stage, "stripe")
 
 
 class SharedStack(Stack):
@@ -35,6 +36,7 @@ class SharedStack(Stack):
         self.idempotency = OnDemandTable(
             self,
             "Idempotency",
+            table_name=names.resource_name(settings.stage, "idempotency"),
             partition_key="id",
             time_to_live_attribute="expiration",
             removal_policy=settings.removal_policy,
@@ -95,6 +97,28 @@ class SharedStack(Stack):
             description="Stripe API secret key and webhook signing secret (JSON: secretKey, webhookSecret)",
             secret_string_value=SecretValue.unsafe_plain_text(json.dumps(STRIPE_PLACEHOLDER)),
             removal_policy=settings.removal_policy,
+        )
+
+        references.publish(
+            self,
+            "SharedLayerArnParameter",
+            name=names.layer_arn_parameter(settings.stage),
+            value=self.layer.layer_version_arn,
+            description="Current version ARN of the shared layer, read by every function stack at deploy",
+        )
+        references.publish(
+            self,
+            "UserPoolIdParameter",
+            name=names.user_pool_id_parameter(settings.stage),
+            value=self.user_pool.user_pool_id,
+            description="Id of the shopstack Cognito user pool",
+        )
+        references.publish(
+            self,
+            "UserPoolClientIdParameter",
+            name=names.user_pool_client_id_parameter(settings.stage),
+            value=self.user_pool_client.user_pool_client_id,
+            description="Id of the shopstack Cognito app client",
         )
 
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)

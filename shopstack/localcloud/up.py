@@ -25,7 +25,8 @@ from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
 
 READY_TIMEOUT_SECONDS = 120.0
 STATE_FILE = "dynamodb.json"
-STRIPE_STACK = "ShopstackCheckout"
+STRIPE_STACK_SUFFIX = "-checkout"
+"""The checkout stack is `shopstack-<stage>-checkout` (infra.names.stack_name)."""
 STRIPE_SECRET_OUTPUT = "StripeSecretName"
 LOCAL_STRIPE_KEY = "sk_test_local"
 
@@ -244,7 +245,14 @@ def configure_stripe(cloud: LocalCloud, stripe: Any, gateway_url: str) -> bool:
     signing secret. False when the checkout stack or its secret output is not deployed."""
     from shopstack.stripe_emulator.webhooks import new_secret
 
-    secret_name = cloud.outputs.get(STRIPE_STACK, {}).get(STRIPE_SECRET_OUTPUT)
+    secret_name = next(
+        (
+            outputs[STRIPE_SECRET_OUTPUT]
+            for stack, outputs in cloud.outputs.items()
+            if stack.endswith(STRIPE_STACK_SUFFIX) and STRIPE_SECRET_OUTPUT in outputs
+        ),
+        None,
+    )
     if not secret_name:
         return False
     webhook_secret = new_secret()

@@ -33,10 +33,26 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = build_app(outdir=str(outdir), local=True)
     assembly = app.synth()
-    raw = {stack_id: assembly.get_stack_by_name(stack_id).template for stack_id in STACK_IDS}
+    raw = {stack_id: assembly.get_stack_artifact(stack_id).template for stack_id in STACK_IDS}
     templates = {stack_id: Template.from_json(template) for stack_id, template in raw.items()}
     return Synthesized(app=app, outdir=outdir, raw=raw, templates=templates)
 
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def render(value: Any) -> str:
+    """A CloudFormation value as one string, references as `<Logical.Attr>` / `<AWS::Region>` (the
+    way cdk-nag prints them), to compare ARNs built from another stack's resource names."""
+    if isinstance(value, str):
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, items = value["Fn::Join"]
+        return str(delimiter).join(render(item) for item in items)
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        resource, attribute = value["Fn::GetAtt"]
+        return f"<{resource}.{attribute}>"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    return json.dumps(value, sort_keys=True)

@@ -9,13 +9,15 @@ import aws_cdk as cdk
 import pytest
 
 from infra.settings import Settings, load_cdk_json_context
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, render
 
 STACK = "ShopstackCheckout"
 SHARED = "ShopstackShared"
 API_HANDLER = "checkout.entrypoints.api.handler"
 TASKS_HANDLER = "checkout.entrypoints.tasks.handler"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+STAGE = load_cdk_json_context()["stage"]
+ARN = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
 
 
 def _logical_id(synthesized: Synthesized, kind: str) -> str:
@@ -82,25 +84,27 @@ def test_stripe_secret_starts_with_placeholders(synthesized: Synthesized) -> Non
 
 
 def test_both_functions_read_the_secret_and_nothing_else_of_secrets_manager(synthesized: Synthesized) -> None:
-    (secret_id,) = synthesized.resources(SHARED, "AWS::SecretsManager::Secret")
+    """The secret is granted by its name (owned by ShopstackShared, not imported from an export)."""
+    stripe = ARN.format(service="secretsmanager", resource=f"secret:shopstack/{STAGE}/stripe-??????")
     for handler in (API_HANDLER, TASKS_HANDLER):
         statements = _statements(synthesized, handler)
         (resource,) = _resources_for(statements, "secretsmanager:GetSecretValue")
-        assert resource["Fn::ImportValue"].startswith(f"{SHARED}:ExportsOutputRef{secret_id}")
+        assert render(resource) == stripe
         actions = {a for s in statements for a in _as_list(s["Action"]) if a.startswith("secretsmanager:")}
         assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
 
 def test_checkout_api_starts_both_workflows(synthesized: Synthesized) -> None:
     resources = _resources_for(_statements(synthesized, API_HANDLER), "states:StartExecution")
+    """The order workflow (ShopstackOrders) is started by its stage-prefixed name, not an import."""
     reservation = {"Ref": _logical_id(synthesized, "AWS::StepFunctions::StateMachine")}
-    assert reservation in resources
-    imported = [r["Fn::ImportValue"] for r in resources if isinstance(r, dict) and "Fn::ImportValue" in r]
-    assert len(resources) == 2 and len(imported) == 1
-    assert imported[0].startswith("ShopstackOrders:") and "OrderWorkflow" in imported[0]
+    order_workflow = ARN.format(service="states", resource=f"stateMachine:shopstack-{STAGE}-OrderWorkflow")
+    assert sorted(map(render, resources)) == sorted([render(reservation), order_workflow])
+    (machine,) = synthesized.resources("ShopstackOrders", "AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["StateMachineName"] == f"shopstack-{STAGE}-OrderWorkflow"
     variables = _variables(synthesized, API_HANDLER)
     assert variables["RESERVATION_WORKFLOW_ARN"] == reservation
-    assert variables["ORDER_WORKFLOW_ARN"] == {"Fn::ImportValue": imported[0]}
+    assert render(variables["ORDER_WORKFLOW_ARN"]) == order_workflow
 
 
 def test_checkout_tasks_starts_no_workflow(synthesized: Synthesized) -> None:
@@ -114,19 +118,23 @@ def test_tables_and_bus_granted_as_agreed(synthesized: Synthesized) -> None:
         for resource in _resources_for(_statements(synthesized, handler), "dynamodb:PutItem"):
             if "Fn::GetAtt" in resource:
                 refs.add(resource["Fn::GetAtt"][0])
-            elif "Fn::ImportValue" in resource:
-                refs.add(resource["Fn::ImportValue"])
+            elif not render(resource).endswith("/index/*"):
+                refs.add(render(resource))
         return refs
 
     carts = _logical_id(synthesized, "AWS::DynamoDB::Table")
-    for handler, extra in ((API_HANDLER, {"Idempotency"}), (TASKS_HANDLER, set())):
+    for handler, extra in ((API_HANDLER, {"idempotency"}), (TASKS_HANDLER, set())):
         refs = table_refs(handler)
         assert carts in refs
-        named = {name for name in ("Products", "Orders", "Idempotency") if any(name in ref for ref in refs)}
-        assert named == {"Products", "Orders"} | extra, handler
+        named = {
+            name
+            for name in ("products", "orders", "idempotency")
+            if ARN.format(service="dynamodb", resource=f"table/shopstack-{STAGE}-{name}") in refs
+        }
+        assert named == {"products", "orders"} | extra, handler
         assert len(refs) == 3 + len(extra)
         events = _resources_for(_statements(synthesized, handler), "events:PutEvents")
-        assert len(events) == 1 and "EventBus" in events[0]["Fn::ImportValue"]
+        assert [render(e) for e in events] == [ARN.format(service="events", resource=f"event-bus/shopstack-{STAGE}")]
 
 
 def test_only_xray_uses_a_bare_wildcard(synthesized: Synthesized) -> None:

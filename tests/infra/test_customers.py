@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.routes import ROUTES, Route
-from tests.infra.conftest import Synthesized
+from infra.settings import load_cdk_json_context
+from tests.infra.conftest import Synthesized, render
 
 STACK = "ShopstackCustomers"
 API = "customers.entrypoints.api.handler"
@@ -19,6 +20,7 @@ CUSTOMER_ROUTES = [
     Route("GET", "/admin/customers/{customerId}", "CustomersApi", "cognito"),
     Route("POST", "/admin/customers/{customerId}/interactions", "CustomersApi", "cognito"),
 ]
+STAGE = load_cdk_json_context()["stage"]
 WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}
 
 
@@ -47,24 +49,22 @@ def _statements(synthesized: Synthesized) -> list[dict[str, Any]]:
     ]
 
 
-def _export(resource: Any) -> str | None:
-    """`Stack:Export` of an imported ARN (bare or `<arn>/index/*`), or None for a local resource."""
-    if "Fn::ImportValue" in resource:
-        return str(resource["Fn::ImportValue"])
-    if "Fn::Join" in resource:
-        return _export(resource["Fn::Join"][1][0])
-    return None
-
-
-def _actions_on(synthesized: Synthesized, stack_prefix: str, needle: str) -> set[str]:
-    """Every action granted on an imported resource whose export name holds both strings."""
+def _actions_on(synthesized: Synthesized, needle: str) -> set[str]:
+    """Every action granted on another stack's resource (an ARN built from its name) holding `needle`."""
     actions: set[str] = set()
     for statement in _statements(synthesized):
         for resource in _as_list(statement["Resource"]):
-            name = _export(resource) if isinstance(resource, dict) else None
-            if name and name.startswith(stack_prefix) and needle in name:
+            arn = render(resource)
+            if arn.startswith("arn:") and needle in arn:
                 actions |= set(_as_list(statement["Action"]))
     return actions
+
+
+def _ssm_parameter(synthesized: Synthesized, value: Any) -> str:
+    """The SSM parameter name behind a `{"Ref": <template parameter>}` read from SSM at deploy time."""
+    parameter = synthesized.raw[STACK]["Parameters"][value["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    return str(parameter["Default"])
 
 
 def test_customers_table_and_email_index(synthesized: Synthesized) -> None:
@@ -84,15 +84,14 @@ def test_environment_names_the_agreed_resources(synthesized: Synthesized) -> Non
     table_id, _ = _table(synthesized)
     variables = _function(synthesized)["Properties"]["Environment"]["Variables"]
     assert variables["CUSTOMERS_TABLE"] == {"Ref": table_id}
-    imported = {
-        key: value["Fn::ImportValue"]
-        for key, value in variables.items()
-        if isinstance(value, dict) and "Fn::ImportValue" in value
-    }
-    assert imported["ORDERS_TABLE"].startswith("ShopstackOrders:") and "OrdersTable" in imported["ORDERS_TABLE"]
-    assert imported["CARTS_TABLE"].startswith("ShopstackCheckout:") and "CartsTable" in imported["CARTS_TABLE"]
-    assert imported["EVENT_BUS_NAME"].startswith("ShopstackShared:") and "EventBus" in imported["EVENT_BUS_NAME"]
-    assert "UserPool" in imported["USER_POOL_ID"] and "AppClient" in imported["USER_POOL_CLIENT_ID"]
+    assert variables["ORDERS_TABLE"] == f"shopstack-{STAGE}-orders"
+    assert variables["CARTS_TABLE"] == f"shopstack-{STAGE}-carts"
+    assert variables["EVENT_BUS_NAME"] == f"shopstack-{STAGE}"
+    assert _ssm_parameter(synthesized, variables["USER_POOL_ID"]) == f"/shopstack/{STAGE}/cognito/user-pool-id"
+    assert (
+        _ssm_parameter(synthesized, variables["USER_POOL_CLIENT_ID"])
+        == f"/shopstack/{STAGE}/cognito/user-pool-client-id"
+    )
     assert variables["POWERTOOLS_SERVICE_NAME"] == "customers"
 
 
@@ -107,17 +106,17 @@ def test_grants(synthesized: Synthesized) -> None:
         for action in _as_list(s["Action"])
     }
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"} <= own
-    orders = _actions_on(synthesized, "ShopstackOrders:", "OrdersTable")
+    orders = _actions_on(synthesized, f"table/shopstack-{STAGE}-orders")
     assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= orders
     assert not {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & orders, "orders are kept"
-    carts = _actions_on(synthesized, "ShopstackCheckout:", "CartsTable")
+    carts = _actions_on(synthesized, f"table/shopstack-{STAGE}-carts")
     assert {"dynamodb:Scan", "dynamodb:DeleteItem"} <= carts
-    assert _actions_on(synthesized, "ShopstackShared:", "EventBus") == {"events:PutEvents"}
-    assert _actions_on(synthesized, "ShopstackShared:", "UserPool") == {
+    assert _actions_on(synthesized, f"event-bus/shopstack-{STAGE}") == {"events:PutEvents"}
+    assert _actions_on(synthesized, ":userpool/") == {
         "cognito-idp:AdminDeleteUser",
         "cognito-idp:AdminGetUser",
     }
-    assert not _actions_on(synthesized, "ShopstackInventory:", "Products"), "no access to the catalog"
+    assert not _actions_on(synthesized, f"table/shopstack-{STAGE}-products"), "no access to the catalog"
 
 
 def test_only_xray_uses_a_bare_wildcard(synthesized: Synthesized) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from infra.routes import ROUTES, Route
 from infra.settings import Settings, load_cdk_json_context
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, render
 
 STACK = "ShopstackOrders"
 TASKS = "orders.entrypoints.tasks.handler"
@@ -85,13 +85,16 @@ def _resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
 
 
 def _table_refs(synthesized: Synthesized, handler: str) -> set[str]:
-    """The tables a function may write, by logical id (this stack) or export name (other stacks)."""
+    """The tables a function may write, by logical id (this stack) or name (other stacks' tables,
+    whose ARNs are built from their stage-prefixed names)."""
     refs = set()
     for resource in _resources_for(_statements(synthesized, handler), "dynamodb:PutItem"):
         if "Fn::GetAtt" in resource:
             refs.add(resource["Fn::GetAtt"][0])
-        elif "Fn::ImportValue" in resource:
-            refs.add(resource["Fn::ImportValue"].split(":", 1)[0])
+        elif not render(resource).endswith("/index/*"):
+            arn = render(resource)
+            assert arn.startswith("arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/"), arn
+            refs.add(arn.split(":table/", 1)[1])
     return refs
 
 
@@ -180,20 +183,18 @@ def test_carrier_secret_is_generated(synthesized: Synthesized) -> None:
 
 
 def test_secret_reads(synthesized: Synthesized) -> None:
-    (stripe_id,) = synthesized.resources("ShopstackShared", "AWS::SecretsManager::Secret")
     carrier_id, _ = _only(synthesized, "AWS::SecretsManager::Secret")
     stripe_name = f"shopstack/{load_cdk_json_context()['stage']}/stripe"
-
-    stripe_export = f"ShopstackShared:ExportsOutputRef{stripe_id}"
+    stripe_arn = f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{stripe_name}-??????"
 
     def reads(handler: str) -> set[str]:
-        """The secrets a function reads: `stripe` (imported from ShopstackShared) or a local logical id."""
+        """The secrets a function reads: `stripe` (ShopstackShared's, by name) or a local logical id."""
         refs = set()
         for resource in _resources_for(_statements(synthesized, handler), "secretsmanager:GetSecretValue"):
             if "Ref" in resource:
                 refs.add(resource["Ref"])
             else:
-                assert resource["Fn::ImportValue"].startswith(stripe_export), resource
+                assert render(resource) == stripe_arn, resource
                 refs.add("stripe")
         return refs
 
@@ -206,21 +207,20 @@ def test_secret_reads(synthesized: Synthesized) -> None:
 
 def test_tables_granted_as_agreed(synthesized: Synthesized) -> None:
     orders_id, _ = _only(synthesized, "AWS::DynamoDB::Table")
-    assert _table_refs(synthesized, TASKS) == {orders_id, "ShopstackInventory"}
-    assert _table_refs(synthesized, API) == {orders_id, "ShopstackInventory", "ShopstackShared"}
+    stage = load_cdk_json_context()["stage"]
+    products, idempotency = f"shopstack-{stage}-products", f"shopstack-{stage}-idempotency"
+    assert _table_refs(synthesized, TASKS) == {orders_id, products}
+    assert _table_refs(synthesized, API) == {orders_id, products, idempotency}
     assert _table_refs(synthesized, FULFILMENT) == {orders_id}
     assert _table_refs(synthesized, PUBLISHER) == set()
-    shared_tables = [
-        ref for ref in _resources_for(_statements(synthesized, API), "dynamodb:PutItem") if "Fn::ImportValue" in ref
-    ]
-    assert any("Idempotency" in ref["Fn::ImportValue"] for ref in shared_tables)
 
 
 def test_publisher_puts_events_and_reads_only_its_stream(synthesized: Synthesized) -> None:
     table_id, _ = _only(synthesized, "AWS::DynamoDB::Table")
     statements = _statements(synthesized, PUBLISHER)
     (bus,) = _resources_for(statements, "events:PutEvents")
-    assert bus["Fn::ImportValue"].startswith("ShopstackShared:") and "EventBus" in bus["Fn::ImportValue"]
+    stage = load_cdk_json_context()["stage"]
+    assert render(bus) == f"arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/shopstack-{stage}"
     assert _resources_for(statements, "dynamodb:GetRecords") == [{"Fn::GetAtt": [table_id, "StreamArn"]}]
     assert not {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"} & _actions(statements)
     (dlq,) = _resources_for(statements, "sqs:SendMessage")

@@ -25,7 +25,7 @@ class FakeCloud:
 
 def test_secret_and_webhook_endpoint(server: EmulatorServer) -> None:
     with mock_aws():
-        cloud = FakeCloud({"ShopstackCheckout": {"StripeSecretName": "shopstack/dev/stripe"}})
+        cloud = FakeCloud({"shopstack-dev-checkout": {"StripeSecretName": "shopstack/dev/stripe"}})
         cloud.client("secretsmanager").create_secret(Name="shopstack/dev/stripe", SecretString="{}")
         assert configure_stripe(cloud, server, "http://127.0.0.1:3000")  # type: ignore[arg-type]
         value = json.loads(
@@ -41,5 +41,5 @@ def test_secret_and_webhook_endpoint(server: EmulatorServer) -> None:
 
 
 def test_without_the_checkout_stack_nothing_happens(server: EmulatorServer) -> None:
-    assert configure_stripe(FakeCloud({"ShopstackApi": {}}), server, "http://127.0.0.1:3000") is False  # type: ignore[arg-type]
+    assert configure_stripe(FakeCloud({"shopstack-dev-api": {}}), server, "http://127.0.0.1:3000") is False  # type: ignore[arg-type]
     assert server.emulator.state.webhook_endpoints == {}
