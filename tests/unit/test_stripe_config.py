@@ -66,3 +66,8 @@ def test_the_refusal_is_a_503_payments_unavailable_that_never_shows_a_key() -> N
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert body["code"] == "payments_unavailable" and body["status"] == 503
     assert "SENSITIVE" not in response.body and "secretKey" in body["detail"] and "webhookSecret" in body["detail"]
+
+
+def test_calls_that_need_only_the_api_key_ignore_the_webhook_secret() -> None:
+    assert configuration_problems(json.dumps({**GOOD, "webhookSecret": ""}), webhook=False) == []
+    assert configuration_problems(json.dumps({**GOOD, "secretKey": ""}), webhook=False) == ["secretKey is missing"]

@@ -30,9 +30,9 @@ RETRY_AFTER_SECONDS = 30
 _log = logging.getLogger("commerce.stripe_client")
 
 
-def configuration_problems(raw: str | None) -> list[str]:
-    """What stops the secret's value from taking payments (empty when it is usable). Pure; the
-    answer names fields, never their values."""
+def configuration_problems(raw: str | None, *, webhook: bool = True) -> list[str]:
+    """What stops the secret's value from taking payments (empty when it is usable); with
+    `webhook=False` only the API key counts. Pure; the answer names fields, never their values."""
     if raw is None or not raw.strip():
         return ["the Stripe secret is empty"]
     try:
@@ -50,6 +50,8 @@ def configuration_problems(raw: str | None) -> list[str]:
     elif not key.startswith(SECRET_KEY_PREFIXES):
         problems.append("secretKey is not a Stripe secret or restricted key (sk_test_, sk_live_, rk_test_, rk_live_)")
     hook = value.get("webhookSecret")
+    if not webhook:
+        return problems
     if not isinstance(hook, str) or not hook.strip():
         problems.append("webhookSecret is missing")
     elif PLACEHOLDER_MARK in hook:
@@ -79,10 +81,11 @@ def _raw_secret() -> str | None:
     return raw if isinstance(raw, str) else None
 
 
-def stripe_settings() -> dict[str, Any]:
-    """The secret's value, after checking it can take payments (else `PaymentsUnavailable`)."""
+def stripe_settings(*, webhook: bool = True) -> dict[str, Any]:
+    """The secret's value, after checking it can take payments (else `PaymentsUnavailable`);
+    `webhook=False` for calls that only need the API key (capture, refund in the workflow)."""
     raw = _raw_secret()
-    problems = configuration_problems(raw)
+    problems = configuration_problems(raw, webhook=webhook)
     if problems:
         _log.error("payments are not configured: %s", "; ".join(problems))
         raise not_configured(problems)
@@ -125,7 +128,7 @@ def _client(api_key: str, api_base: str | None) -> Any:
 
 
 def client() -> Any:
-    config = stripe_settings()
+    config = stripe_settings(webhook=False)
     return _client(str(config["secretKey"]), config.get("apiBase"))
 
 
