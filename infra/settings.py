@@ -99,8 +99,11 @@ class Settings:
             pricing_rules=_pricing_rules(node.try_get_context("pricingRules")),
             mail_from=_mail_from(_for_stage("mailFrom", get("mailFrom", DEFAULT_MAIL_FROM), stage)),
             shop_name=str(get("shopName", DEFAULT_SHOP_NAME)),
-            api_gateway_account_role=_ownership("apiGatewayAccountRole", get("apiGatewayAccountRole", CREATE)),
-            mail_identity=_ownership("mailIdentity", get("mailIdentity", CREATE)),
+            api_gateway_account_role=_ownership(
+                "apiGatewayAccountRole",
+                _for_stage("apiGatewayAccountRole", get("apiGatewayAccountRole", CREATE), stage),
+            ),
+            mail_identity=_ownership("mailIdentity", _for_stage("mailIdentity", get("mailIdentity", CREATE), stage)),
             api_rate_limit_per_ip=_rate_limit_per_ip(get("apiRateLimitPerIp", DEFAULT_RATE_LIMIT_PER_IP)),
         )
 
