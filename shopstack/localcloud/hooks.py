@@ -519,6 +519,7 @@ def hook_cfn_create_failed() -> None:
     """A resource AWS would refuse to create (cfn_models.CreateFailed) fails the stack: a
     CREATE_FAILED event with the reason, then ROLLBACK_COMPLETE, instead of a server error."""
     from moto.cloudformation.models import Event
+    from moto.cloudformation.parsing import OutputMap
 
     from shopstack.localcloud import cfn_models
 
@@ -539,6 +540,10 @@ def hook_cfn_create_failed() -> None:
             self.events.append(failed)
             reason = f"The following resource(s) failed to create: [{exc.logical_id}]. Rollback requested by user."
             self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+            # A rolled-back stack has no outputs, and what it created is gone (best effort).
+            self.output_map = OutputMap(self.resource_map, {}, self.stack_id)
+            with contextlib.suppress(Exception):
+                self.resource_map.delete()
             self._add_stack_event("ROLLBACK_COMPLETE")
             self.status = "ROLLBACK_COMPLETE"
 
@@ -554,9 +559,17 @@ def hook_cfn_lambda_layers() -> None:
     ) -> Any:
         original = _original("cfn_lambda_layers", "create_from_cloudformation_json", "LambdaFunction")
         function = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        layers = cloudformation_json.get("Properties", {}).get("Layers") or []
+        layers = [str(arn) for arn in cloudformation_json.get("Properties", {}).get("Layers") or []]
         if layers:
-            function.layers = function._get_layers_data([str(arn) for arn in layers])
+            from moto.awslambda.exceptions import UnknownLayerVersionException
+
+            from shopstack.localcloud.cfn_models import CreateFailed
+
+            try:
+                function.layers = function._get_layers_data(layers)
+            except UnknownLayerVersionException as exc:
+                logical_id = str(kwargs.get("LogicalId", resource_name))
+                raise CreateFailed(logical_id, "AWS::Lambda::Function", f"{exc.message} (Service: Lambda)") from exc
         return function
 
     _replace(_point("cfn_lambda_layers", "create_from_cloudformation_json", "LambdaFunction"), classmethod(create))

@@ -359,7 +359,10 @@ class LambdaPool:
         if self._stopped.is_set():
             raise LambdaInvocationError(config.name, {"errorType": "Stopped", "errorMessage": "pool stopped"})
         workers = self._workers_for(config)
-        worker = workers.acquire()
+        try:
+            worker = workers.acquire()
+        except LambdaInvocationError as exc:  # could not start: Lambda reports it as the call's error
+            return exc.payload, True
         try:
             if worker.init_error is not None:
                 return worker.init_error, True

@@ -112,3 +112,64 @@ def test_the_account_resource_sets_the_role_so_the_stage_creates(deployer: Deplo
     assert role.startswith(f"arn:aws:iam::{ACCOUNT_ID}:role/")
     # Account settings outlive the stack that set them: a later stack's stage finds the role.
     deployer.create_stack(f"Later{uuid.uuid4().hex[:6]}", api_template(access_logs=True, account=False))
+
+
+# --- cfn_lambda_layers: a function keeps its layers; an unknown layer fails the stack -------------
+
+
+def layer_template(layers: list[Any]) -> dict[str, Any]:
+    code = {"S3Bucket": "prereq-assets", "S3Key": "code.zip"}
+    return {
+        "Resources": {
+            "Layer": {"Type": "AWS::Lambda::LayerVersion", "Properties": {"Content": code}},
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Code": code,
+                    "Handler": "index.handler",
+                    "Runtime": "python3.12",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Layers": layers,
+                },
+            },
+        },
+        "Outputs": {"Fn": {"Value": {"Ref": "Fn"}}, "Layer": {"Value": {"Ref": "Layer"}}},
+    }
+
+
+@pytest.fixture
+def assets(aws: Aws) -> None:
+    from shopstack.localcloud.deploy import stub_zip
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="prereq-assets")
+    s3.put_object(Bucket="prereq-assets", Key="code.zip", Body=stub_zip())
+
+
+def test_a_function_keeps_the_layers_its_template_names(deployer: Deployer, aws: Aws, assets: None) -> None:
+    outputs = deployer.create_stack(f"Layers{uuid.uuid4().hex[:6]}", layer_template([{"Ref": "Layer"}]))
+    configuration = aws("lambda").get_function(FunctionName=outputs["Fn"])["Configuration"]
+    assert [layer["Arn"] for layer in configuration["Layers"]] == [outputs["Layer"]]
+
+
+def test_a_function_naming_an_unknown_layer_version_fails_to_create(deployer: Deployer, assets: None) -> None:
+    missing = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:nothing:9"
+    with pytest.raises(DeployError) as failed:
+        deployer.create_stack(f"NoLayer{uuid.uuid4().hex[:6]}", layer_template([missing]))
+    assert "ROLLBACK_COMPLETE" in str(failed.value)
+    assert "Fn: One or more LayerVersion does not exist" in str(failed.value)
