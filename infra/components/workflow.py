@@ -44,8 +44,9 @@ def lambda_task(
 ) -> tasks.LambdaInvoke:
     """A Lambda invocation whose result (`$.Payload`) is the state's output.
 
-    Lambda service errors are retried (2 s, doubling, 6 attempts); any other error is caught into
-    `$.error` and handed to `on_error`.
+    Lambda service errors are retried (2 s, doubling, 6 attempts), then `TransientError` (a
+    dependency still busy after the function's own retries: 2 s, doubling, 4); any other error is
+    caught into `$.error` and handed to `on_error`.
     """
     step = tasks.LambdaInvoke(
         scope,
@@ -56,7 +57,7 @@ def lambda_task(
         output_path="$.Payload",
         task_timeout=sfn.Timeout.duration(timeout),
     )
-    add_retries(step)
+    add_retries(step, transient_errors=[TRANSIENT_ERROR])
     step.add_catch(on_error, errors=[sfn.Errors.ALL], result_path="$.error")
     return step
 
