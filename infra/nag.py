@@ -36,7 +36,7 @@ WORKFLOW_WILDCARD = (
     "resource-level permissions, so AWS requires Resource '*'."
 )
 SHARED_TABLE_INDEXES = (
-    "The wildcard is limited to the indexes of the Products table (Products/index/*), which "
+    "The wildcard is limited to the indexes of the Products table (shopstack-<stage>-products/index/*), which "
     "grant_read_write_data includes with the table; checkout reads and reserves stock by SKU."
 )
 ORDERS_TABLE_INDEXES = (
@@ -51,12 +51,12 @@ NOTIFY_ORDERS_INDEXES = (
     "shipments by key and marks the emails it sent on the order, through no index."
 )
 ORDERS_TABLE_INDEXES_CHECKOUT = (
-    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
+    "The wildcard is limited to the indexes of the Orders table (shopstack-<stage>-orders/index/*), which "
     "grant_read_write_data includes with the table; GSIs are read-only, and checkout writes its "
     "orders by key."
 )
 ORDERS_PRODUCTS_INDEXES = (
-    "The wildcard is limited to the indexes of the Products table (Products/index/*), which "
+    "The wildcard is limited to the indexes of the Products table (shopstack-<stage>-products/index/*), which "
     "grant_read_write_data includes with the table; the orders service commits and releases "
     "reserved stock by SKU."
 )
@@ -133,7 +133,8 @@ CUSTOMERS_TABLE_INDEXES = (
     "grant_read_write_data includes with the table; staff search customers by email through byEmail."
 )
 CUSTOMERS_ORDERS_INDEXES = (
-    "The wildcard is limited to the indexes of the Orders table (Orders/index/*): the customers service "
+    "The wildcard is limited to the indexes of the Orders table (shopstack-<stage>-orders/index/*): the "
+    "customers service "
     "reads a customer's orders through the byOwner GSI for the CRM view, export and erasure; it writes "
     "orders only with UpdateItem by key, to anonymize them on erasure."
 )
@@ -158,8 +159,9 @@ GATEWAY_ACCOUNT_ROLE = (
     "apigateway.amazonaws.com only."
 )
 MFA_OPTIONAL = (
-    "Shoppers sign up themselves and must be able to check out without a second factor, so MFA is "
-    "optional (TOTP offered); staff in the admin group are required by the runbook to enable TOTP."
+    "Shoppers sign up themselves and must be able to check out without a second factor, and Cognito "
+    "sets MFA for the whole pool, not per group, so MFA is optional; TOTP is offered to every user, "
+    "staff included, but nothing enforces it for the admin group."
 )
 NO_PLUS_TIER = (
     "Threat protection (Plus feature plan) is billed per monthly active user; the pool enforces a "
