@@ -317,6 +317,13 @@ def _serve_gateway(
             f"(up in {time.monotonic() - started:.1f} s; AWS services at {cloud.moto_url}; "
             f"Stripe emulator at {stripe_url})"
         )
+        if ses_sandbox.mode() == ses_sandbox.SANDBOX:
+            _say(
+                "(SES is in the sandbox, as in a new AWS account: mail from or to unverified addresses is "
+                "rejected; `shopstack up --ses production` lifts it)"
+            )
+        if CHAOS.rates["dynamodb"] > 0:
+            _say(f"(chaos: {CHAOS.rates['dynamodb']:.0%} of DynamoDB writes fail as AWS conflicts and throttles)")
         _say(f"ready: http://{host}:{port}")
         while True:
             time.sleep(3600)
