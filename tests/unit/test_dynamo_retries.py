@@ -143,3 +143,43 @@ def test_reads_throttled_after_botocore_retries_are_a_503_not_a_500() -> None:
     throttled: Any = refused(GetError, "ProvisionedThroughputExceededException")
     assert unexpected_problem(throttled).status == 503
     assert unexpected_problem(ValueError("bug")).status == 500
+
+
+def test_the_idempotency_store_retries_its_writes_through_conflicts() -> None:
+    from botocore.exceptions import ClientError
+
+    from commerce.idempotency import RetryingWrites
+
+    class Client:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.exceptions = "modelled exceptions"
+
+        def put_item(self, **kwargs: Any) -> dict[str, Any]:
+            self.calls += 1
+            if self.calls == 1:
+                raise ClientError({"Error": {"Code": "TransactionConflictException"}}, "PutItem")
+            return {"put": kwargs}
+
+        def delete_item(self, **kwargs: Any) -> None:
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "DeleteItem")
+
+    client = Client()
+    wrapped = RetryingWrites(client)
+    assert wrapped.put_item(TableName="t") == {"put": {"TableName": "t"}} and client.calls == 2
+    assert wrapped.exceptions == "modelled exceptions"
+    with pytest.raises(ClientError):
+        wrapped.delete_item(TableName="t")
+
+
+def test_a_wrapped_transient_error_is_still_a_503() -> None:
+    class PersistenceError(Exception):
+        pass
+
+    try:
+        try:
+            raise TransientError("busy", retry_after=1)
+        except TransientError as inner:
+            raise PersistenceError("Failed to save in progress record") from inner
+    except PersistenceError as outer:
+        assert unexpected_problem(outer).status == 503

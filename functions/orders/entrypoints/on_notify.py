@@ -66,5 +66,8 @@ class RetryWithBackoff(BatchProcessor):
 
 def handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=RetryWithBackoff(EventType.SQS), context=context
+        event=event,
+        record_handler=record_handler,
+        processor=RetryWithBackoff(EventType.SQS, raise_on_entire_batch_failure=False),
+        context=context,
     )

@@ -92,8 +92,13 @@ def unexpected_problem(exc: Exception) -> ProblemError:
 
     from commerce.dynamo import error_code
 
-    if isinstance(exc, ConnectionError | ReadTimeoutError) or error_code(exc) in _TRANSIENT_CODES:
-        return DependencyUnavailable("A dependency is busy or unreachable; please retry.", retry_after=1)
+    cause: BaseException | None = exc
+    while cause is not None:  # e.g. Powertools idempotency wraps the store's error
+        if isinstance(cause, DependencyUnavailable):
+            return cause
+        if isinstance(cause, ConnectionError | ReadTimeoutError) or error_code(cause) in _TRANSIENT_CODES:
+            return DependencyUnavailable("A dependency is busy or unreachable; please retry.", retry_after=1)
+        cause = cause.__cause__
     return ProblemError("Something went wrong on our side.")
 
 

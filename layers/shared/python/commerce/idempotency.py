@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from commerce.config import setting
+from commerce.dynamo import retrying
 from commerce.errors import Conflict, ValidationFailed
 
 HEADER = "idempotency-key"
@@ -28,11 +29,34 @@ def idempotency_key(headers: dict[str, str] | None) -> str:
     return key
 
 
+class RetryingWrites:
+    """A DynamoDB client whose writes go through `commerce.dynamo.retrying`: the idempotency
+    record's conditional put, update and delete are run again when DynamoDB refused them with a
+    conflict or throttle (nothing applied); everything else is the wrapped client's."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        return retrying(lambda: self._client.put_item(**kwargs), what="idempotency record write")
+
+    def update_item(self, **kwargs: Any) -> Any:
+        return retrying(lambda: self._client.update_item(**kwargs), what="idempotency record write")
+
+    def delete_item(self, **kwargs: Any) -> Any:
+        return retrying(lambda: self._client.delete_item(**kwargs), what="idempotency record write")
+
+
 @cache
 def _persistence() -> Any:
+    import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=setting("IDEMPOTENCY_TABLE"))
+    client = RetryingWrites(boto3.session.Session().client("dynamodb"))
+    return DynamoDBPersistenceLayer(table_name=setting("IDEMPOTENCY_TABLE"), boto3_client=client)
 
 
 def run_once(
