@@ -199,7 +199,19 @@ def check_bootstrap(facts: Facts) -> Finding:
     return Finding("bootstrap", True, f"CDK bootstrap version {version} (needs {facts.required_bootstrap_version})")
 
 
+def check_credentials(facts: Facts) -> Finding:
+    if facts.local or facts.account:
+        return Finding("credentials", True, f"credentials for {'the local cloud' if facts.local else facts.account}")
+    return Finding(
+        "credentials",
+        False,
+        "AWS credentials: none usable, so nothing else could be checked",
+        "aws configure (or aws sso login / export AWS_PROFILE=...), and AWS_REGION for the region to deploy to",
+    )
+
+
 CHECKS: tuple[Callable[[Facts], Finding], ...] = (
+    check_credentials,
     check_bootstrap,
     check_api_logs_role,
     check_stripe,
@@ -391,14 +403,17 @@ def aws_clients(endpoint: str | None) -> tuple[ClientFactory, str, str, bool]:
             str(info.get("accountId") or ""),
             True,
         )
+    from botocore.config import Config
+
+    config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"})
     session = boto3.session.Session()
     region = session.region_name or "us-east-1"
     try:
-        account = str(session.client("sts").get_caller_identity()["Account"])
+        account = str(session.client("sts", config=config).get_caller_identity()["Account"])
     except Exception as exc:
         print(f"shopstack doctor: no AWS credentials usable ({_describe(exc)})", file=sys.stderr)
         account = ""
-    return (lambda service: session.client(service, region_name=region)), region, account, False
+    return (lambda service: session.client(service, region_name=region, config=config)), region, account, False
 
 
 def run(*, stage: str | None, endpoint: str | None) -> int:

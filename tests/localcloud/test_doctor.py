@@ -168,3 +168,10 @@ def test_gathered_with_the_secret_emptied(cloud: LocalCloud, project: Path, aws:
     left = todo(facts_of(cloud, project))
     assert set(left) == {"stripe"}
     assert "secretKey is missing; webhookSecret is missing" in left["stripe"].summary
+
+
+def test_the_cli_says_so_when_no_local_cloud_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    from shopstack.cli import main
+
+    assert main(["doctor", "--endpoint", "http://127.0.0.1:9"]) == 2
+    assert "no local cloud" in capsys.readouterr().err
