@@ -265,3 +265,47 @@ def test_two_stages_share_no_physical_name(synthesized: Synthesized, prod: tuple
     shared = {name for _, name in dev_names} & {name for _, name in prod_names}
     assert shared == set()
     assert _outputs_exported(prod_raw) == {}
+
+
+def test_the_sender_identity_is_owned_by_one_stage() -> None:
+    """An SES identity exists once per address in an account and region: a stage that does not own
+    the address sends from it without creating it."""
+    app = build_app(local=True, context={"stage": "qa", "mailIdentity": "existing"})
+    template = Template.from_stack(app.node.find_child("ShopstackOrders"))  # type: ignore[arg-type]
+    template.resource_count_is("AWS::SES::EmailIdentity", 0)
+    granted = [
+        render(resource)
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "ses:SendEmail" in statement["Action"]
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+    ]
+    assert granted == ["arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/orders@shopstack.example"]
+
+
+def test_settings_by_stage() -> None:
+    from aws_cdk import App
+
+    from infra.settings import Settings
+
+    per_stage = {"mailFrom": {"default": "a@shop.example", "prod": "b@shop.example"}}
+    assert Settings.from_node(App(context={**per_stage, "stage": "dev"}).node).mail_from == "a@shop.example"
+    assert Settings.from_node(App(context={**per_stage, "stage": "prod"}).node).mail_from == "b@shop.example"
+    role = {"apiGatewayAccountRole": {"default": "create", "prod": "existing"}}
+    assert Settings.from_node(App(context={**role, "stage": "prod"}).node).api_gateway_account_role == "existing"
+    with pytest.raises(ValueError, match="mailFrom"):
+        Settings.from_node(App(context={"mailFrom": {"prod": "b@shop.example"}, "stage": "dev"}).node)
+    with pytest.raises(ValueError, match="apiRateLimitPerIp"):
+        Settings.from_node(App(context={"apiRateLimitPerIp": 5}).node)
+
+
+def test_environment_comes_from_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.app import environment
+
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    assert environment() is None, "offline synth: environment-agnostic"
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111122223333")
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    env = environment()
+    assert env is not None and (env.account, env.region) == ("111122223333", "eu-west-1")
