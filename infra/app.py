@@ -78,7 +78,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
 
     Stacks share nothing through CloudFormation exports (see infra.references): each stack makes
     its own references to what it uses, grants go to those references, and the deploy order is
-    declared here with `add_dependency`.
+    declared here with `add_stack_dependency`.
     """
     settings = Settings.from_node(app.node)
 
