@@ -550,25 +550,49 @@ def hook_cfn_create_failed() -> None:
     _replace(_point("cfn_create_failed", "create_resources"), create_resources)
 
 
+def _missing_code(account_id: str, code: dict[str, Any]) -> str | None:
+    """Lambda's error when a function's S3 code object does not exist (moto accepts it silently)."""
+    if not isinstance(code.get("S3Bucket"), str) or not isinstance(code.get("S3Key"), str):
+        return None
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import s3_backends
+
+    prefix = "Error occurred while GetObject. S3 Error Code: "
+    try:
+        found = s3_backends[account_id]["aws"].get_object(code["S3Bucket"], code["S3Key"])
+    except MissingBucket:
+        return prefix + "NoSuchBucket. S3 Error Message: The specified bucket does not exist"
+    if found is None:
+        return prefix + "NoSuchKey. S3 Error Message: The specified key does not exist."
+    return None
+
+
 def hook_cfn_lambda_layers() -> None:
-    """moto's CloudFormation drops a function's Layers: keep them (an unknown layer version fails
-    the stack, as on AWS), so workers import from the layers the function really has."""
+    """moto's CloudFormation drops a function's Layers: keep them, so workers import from the
+    layers the function really has. An unknown layer version or a code object missing from S3
+    fails the stack with Lambda's message, as on AWS (moto would answer CreateStack with a 500)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException, UnknownLayerVersionException
+
+    from shopstack.localcloud.cfn_models import CreateFailed
 
     def create(
         cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
         original = _original("cfn_lambda_layers", "create_from_cloudformation_json", "LambdaFunction")
-        function = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        logical_id = str(kwargs.get("LogicalId", resource_name))
+        missing = _missing_code(account_id, cloudformation_json.get("Properties", {}).get("Code") or {})
+        if missing:
+            raise CreateFailed(logical_id, "AWS::Lambda::Function", f"{missing} (Service: Lambda)")
+        try:
+            function = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        except (InvalidParameterValueException, ValueError) as exc:
+            reason = exc.args[-1] if isinstance(exc, ValueError) else exc.message
+            raise CreateFailed(logical_id, "AWS::Lambda::Function", f"{reason} (Service: Lambda)") from exc
         layers = [str(arn) for arn in cloudformation_json.get("Properties", {}).get("Layers") or []]
         if layers:
-            from moto.awslambda.exceptions import UnknownLayerVersionException
-
-            from shopstack.localcloud.cfn_models import CreateFailed
-
             try:
                 function.layers = function._get_layers_data(layers)
             except UnknownLayerVersionException as exc:
-                logical_id = str(kwargs.get("LogicalId", resource_name))
                 raise CreateFailed(logical_id, "AWS::Lambda::Function", f"{exc.message} (Service: Lambda)") from exc
         return function
 

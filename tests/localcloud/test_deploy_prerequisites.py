@@ -173,3 +173,11 @@ def test_a_function_naming_an_unknown_layer_version_fails_to_create(deployer: De
         deployer.create_stack(f"NoLayer{uuid.uuid4().hex[:6]}", layer_template([missing]))
     assert "ROLLBACK_COMPLETE" in str(failed.value)
     assert "Fn: One or more LayerVersion does not exist" in str(failed.value)
+
+
+def test_a_function_whose_code_is_not_uploaded_fails_to_create(deployer: Deployer, assets: None) -> None:
+    template = layer_template([])
+    template["Resources"]["Fn"]["Properties"]["Code"] = {"S3Bucket": "prereq-assets", "S3Key": "never-uploaded.zip"}
+    with pytest.raises(DeployError) as failed:
+        deployer.create_stack(f"NoCode{uuid.uuid4().hex[:6]}", template)
+    assert "Fn: Error occurred while GetObject. S3 Error Code: NoSuchKey" in str(failed.value)
