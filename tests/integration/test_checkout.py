@@ -75,7 +75,7 @@ def inventory(cloud: LocalCloud, admin_token: str, sku: str) -> dict[str, int]:
 
 
 def order_item(aws: Any, order_id: str) -> dict[str, Any]:
-    table = next(t for t in aws("dynamodb").list_tables()["TableNames"] if "OrdersTable" in t)
+    table = next(t for t in aws("dynamodb").list_tables()["TableNames"] if t.endswith("-orders"))
     item = aws("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}, ConsistentRead=True
     )["Item"]

@@ -256,7 +256,7 @@ def test_invoice_numbers_are_gapless_under_concurrent_orders(cloud: LocalCloud, 
         orders = list(pool.map(lambda _: buy(cloud, sku, 1), range(5)))
     for order in orders:
         wait_for(cloud, order, "CONFIRMED")
-    table = next(t for t in aws("dynamodb").list_tables()["TableNames"] if "OrdersTable" in t)
+    table = next(t for t in aws("dynamodb").list_tables()["TableNames"] if t.endswith("-orders"))
     year = datetime.now(UTC).year
     numbers = sorted(
         int(item["invoiceNumber"]["S"].rsplit("-", 1)[1])
