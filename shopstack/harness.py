@@ -3,6 +3,7 @@ integration tests and the benchmarks."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,6 +121,15 @@ class LocalCloud:
             tree |= frontier
         return tree
 
+    def kill_group(self, timeout: float = 30) -> int:
+        """SIGKILL the cloud's whole process group, as the kernel's OOM killer or a crash would end
+        it (only for a cloud started with `own_process_group`)."""
+        if self.process.poll() is None and os.getpgid(self.process.pid) != self.process.pid:
+            raise RuntimeError("the local cloud shares this process group: start it with own_process_group=True")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait(timeout)
+
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -133,7 +143,11 @@ def start(
     timeout: float = 240,
     ses: str = "sandbox",
     chaos: dict[str, float] | None = None,
+    fresh: bool = True,
+    own_process_group: bool = False,
 ) -> LocalCloud:
+    """`fresh=False` restores the state saved in `state_dir`; `own_process_group` starts the cloud
+    in a session of its own, so that `kill_group` reaches its whole tree and nothing else."""
     port, moto_port, stripe_port = free_port(), free_port(), free_port()
     env = {**os.environ, "SHOPSTACK_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -150,7 +164,7 @@ def start(
             str(stripe_port),
             "--seed",
             seed,
-            "--fresh",
+            *(["--fresh"] if fresh else []),
             "--ses",
             ses,
             *[f"--chaos={service}={rate}" for service, rate in (chaos or {}).items()],
@@ -160,6 +174,7 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_process_group,
     )
     cloud = LocalCloud(
         process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{stripe_port}"

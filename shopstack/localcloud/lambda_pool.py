@@ -325,6 +325,7 @@ class LambdaPool:
         self._lock = threading.Lock()
         self._live: set[Worker] = set()
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
         self._stopped = threading.Event()
         threading.Thread(target=self._reap, daemon=True, name="lambda-reaper").start()
 
@@ -402,7 +403,10 @@ class LambdaPool:
 
     def _spawn(self, config: FunctionConfig) -> Worker:
         location = self.code_location(config)
-        worker = Worker(config, self.worker_env(config, location), self.sink, cwd=location.cwd)
+        env = self.worker_env(config, location)
+        # started from one long-lived thread: a worker asks the kernel to kill it when the thread
+        # that started it ends (worker.die_with_parent), and request threads come and go
+        worker = self._spawner.submit(Worker, config, env, self.sink, cwd=location.cwd).result()
         with self._lock:
             self._live.add(worker)
         worker.wait_ready(timeout=max(10.0, config.timeout) * 3)

@@ -32,6 +32,7 @@ class SerializedDynamoDB:
         self.app = app
         self.lock = threading.Lock()
         self.chaos = chaos
+        self.writes = 0  # DynamoDB requests that may have changed data (durable.Snapshotter)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if not is_dynamodb_request(environ):
@@ -50,6 +51,8 @@ class SerializedDynamoDB:
             )
             return [body]
         with self.lock:
+            if not operation.startswith(READ_OPERATIONS):
+                self.writes += 1
             return list(self.app(environ, start_response))
 
 
@@ -61,6 +64,9 @@ def _request_body(environ: dict[str, Any]) -> bytes:
         length = 0
     data: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
     return data
+
+
+READ_OPERATIONS = ("Get", "BatchGet", "TransactGet", "Query", "Scan", "Describe", "List")
 
 
 def is_dynamodb_request(environ: dict[str, Any]) -> bool:
@@ -103,6 +109,7 @@ class MotoServer:
         self.requested_port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self.dynamodb: SerializedDynamoDB | None = None
 
     @property
     def port(self) -> int:
@@ -115,7 +122,7 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MotoServer:
-        app = SerializedDynamoDB(_moto_app())
+        app = self.dynamodb = SerializedDynamoDB(_moto_app())
         self._server = make_server(self.host, self.requested_port, app, threaded=True, request_handler=_quiet_handler())
         configure_moto(self.port)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)

@@ -137,13 +137,51 @@ class LocalCloud:
 
     def tables(self) -> dict[str, str]:
         """Deployed DynamoDB tables: "<stack>/<logical id>" to table name."""
+        return self.resources("AWS::DynamoDB::Table")
+
+    def queues(self) -> dict[str, str]:
+        """Deployed SQS queues: "<stack>/<logical id>" to queue name (the physical id is its URL)."""
+        return {key: url.rstrip("/").rsplit("/", 1)[-1] for key, url in self.resources("AWS::SQS::Queue").items()}
+
+    def resources(self, resource_type: str) -> dict[str, str]:
+        """Deployed resources of one type: "<stack>/<logical id>" to physical id."""
         cfn = self.client("cloudformation")
         found: dict[str, str] = {}
         for stack in self.stack_names:
             for resource in cfn.describe_stack_resources(StackName=stack)["StackResources"]:
-                if resource["ResourceType"] == "AWS::DynamoDB::Table":
+                if resource["ResourceType"] == resource_type:
                     found[f"{stack}/{resource['LogicalResourceId']}"] = resource["PhysicalResourceId"]
         return found
+
+    def restore(self, directory: Path, stripe: Any = None) -> int:
+        """Put saved DynamoDB items, SQS messages and Stripe emulator objects back; returns how
+        many items and messages came back."""
+        from shopstack.localcloud import durable
+
+        if stripe is not None:
+            durable.restore_stripe(directory / durable.STRIPE_FILE, stripe)
+        path = directory / STATE_FILE
+        restored = durable.restore_dynamodb(path, self.tables(), ACCOUNT_ID, REGION)
+        if restored is None:  # a state file from before snapshots: items as a scan returns them
+            restored = self.restore_tables(path)
+        return restored + durable.restore_sqs(directory / durable.SQS_FILE, self.queues(), ACCOUNT_ID, REGION)
+
+    def snapshotter(self, directory: Path, stripe: Any = None) -> Any:
+        """A durable.Snapshotter over this cloud's tables, queues and the Stripe emulator."""
+        from shopstack.localcloud.durable import Snapshotter
+
+        dynamodb = self.server.dynamodb
+        assert dynamodb is not None
+        return Snapshotter(
+            directory,
+            account_id=ACCOUNT_ID,
+            region=REGION,
+            dynamodb_lock=dynamodb.lock,
+            dynamodb_writes=lambda: dynamodb.writes,
+            tables=self.tables(),
+            queues=self.queues(),
+            stripe=stripe,
+        )
 
     def dump_tables(self, path: Path) -> int:
         dynamodb = self.client("dynamodb")
@@ -288,17 +326,32 @@ def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool, st
         cloud.deploy(assembly)
         configure_stripe(cloud, stripe, f"http://{probe_host(host)}:{port}")
         _serve_gateway(
-            cloud=cloud, host=host, port=port, seed=seed, fresh=fresh, started=started, stripe_url=stripe.url
+            cloud=cloud,
+            host=host,
+            port=port,
+            seed=seed,
+            fresh=fresh,
+            started=started,
+            stripe_url=stripe.url,
+            stripe=stripe.emulator,
         )
     finally:
         stripe.stop()
 
 
 def _serve_gateway(
-    *, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool, started: float, stripe_url: str
+    *,
+    cloud: LocalCloud,
+    host: str,
+    port: int,
+    seed: str,
+    fresh: bool,
+    started: float,
+    stripe_url: str,
+    stripe: Any = None,
 ) -> None:
-    state_file = state_dir() / STATE_FILE
-    restored = 0 if fresh else cloud.restore_tables(state_file)
+    restored = 0 if fresh else cloud.restore(state_dir(), stripe)
+    snapshots = cloud.snapshotter(state_dir(), stripe).start()
     cloud.start_pollers(skip_stream_backlog=restored > 0)
     from shopstack.localcloud.gateway import LocalGateway
 
@@ -329,14 +382,14 @@ def _serve_gateway(
             time.sleep(3600)
     finally:
         server.stop()
-        save_state(cloud, state_file)
+        save_state(snapshots)
 
 
-def save_state(cloud: LocalCloud, path: Path) -> None:
+def save_state(snapshots: Any) -> None:
     try:
-        cloud.dump_tables(path)
+        snapshots.stop()
     except Exception as exc:
-        print(f"could not save DynamoDB state to {path}: {exc}", file=sys.stderr, flush=True)
+        print(f"could not save the local cloud's state to {state_dir()}: {exc}", file=sys.stderr, flush=True)
 
 
 def run(

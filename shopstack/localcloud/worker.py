@@ -143,6 +143,26 @@ def watch_parent(parent_pid: int, interval: float = 0.5) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Ask Linux to SIGKILL this worker when the thread that started it ends, whatever ends the
+    local cloud (SIGKILL, out of memory); False where prctl is not available."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(0)
+    return True
+
+
 def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
     init_error: dict[str, Any] | None = None
     handler: Handler | None = None
@@ -167,11 +187,13 @@ def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
 
 def main(argv: list[str]) -> int:
     handler_spec, request_fd, response_fd = argv[0], int(argv[1]), int(argv[2])
+    parent = os.getppid()
+    die_with_parent(parent)
+    watch_parent(parent)  # where prctl is unavailable, or the spawning thread outlives the parent
     # From here on the handler sees only its asset and layers: no `shopstack` imports after this.
     from shopstack.localcloud.asset_imports import confine_from_env
 
     confine_from_env()
-    watch_parent(os.getppid())
     serve(handler_spec, request_fd, response_fd)
     return 0
 
