@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test test-unit test-infra test-integration synth lint bench lock clean
+.PHONY: setup run test test-unit test-infra test-integration reliability synth lint bench lock clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -40,6 +40,10 @@ test-infra: setup
 
 test-integration: setup
 	$(BIN)/python -m pytest tests/integration
+
+## reliability: the reliability suite at full size (200 orders through the memory budget)
+reliability: setup
+	SHOPSTACK_MEMORY_ORDERS=200 $(BIN)/python -m pytest -s tests/reliability
 
 ## synth: the deployable CloudFormation templates in cdk.out/ (bundles the shared layer)
 synth: setup

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import local_cloud
+from bench import checkout_latency, local_cloud
 
 
 def main() -> int:
-    rows = local_cloud.run()
+    rows = local_cloud.run() + checkout_latency.run()
     width = max(len(r.name) for r in rows)
     print(f"\n{'benchmark':<{width}}  {'measured':>12}  {'baseline':>12}  {'ratio':>7}  budget")
     failed = 0

@@ -1,0 +1,55 @@
+"""Checkout latency stays flat as orders accumulate: the checkout request of orders 195-205 against
+orders 5-15 of the same run (4 concurrent buyers, one hot product, every order paid with
+pm_card_visa), and the main process's memory growth over those orders.
+
+moto's whole-table copies per transaction made each checkout slower than the last (and the main
+process grow about 25 MB per order); see docs/architecture.md, "Memory and latency"."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.local_cloud import Row
+from shopstack.buyer import buy, rss_mb, settle, stock_product, wait_until
+from shopstack.harness import start
+
+ORDERS = 205
+BUYERS = 4
+EARLY = slice(4, 15)  # orders 5-15
+LATE = slice(194, 205)  # orders 195-205
+WARM_UP = 5
+
+
+def run() -> list[Row]:
+    from shopstack.localcloud.tokens import issue_token
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cloud = start(state_dir=Path(tmp), ses="production")
+        try:
+            admin = issue_token(cloud.base_url, "bench@example.com", admin=True)
+            sku = stock_product(cloud, admin, ORDERS + WARM_UP + 10)
+            wait_until(cloud, [buy(cloud, sku) for _ in range(WARM_UP)], timeout=120)
+            baseline = settle(lambda: rss_mb(cloud.process.pid))
+            began = time.monotonic()
+            with ThreadPoolExecutor(BUYERS) as buyers:
+                bought = list(buyers.map(lambda _: buy(cloud, sku), range(ORDERS)))
+            elapsed = time.monotonic() - began
+            wait_until(cloud, bought, timeout=300)
+            growth = settle(lambda: rss_mb(cloud.process.pid)) - baseline
+        finally:
+            cloud.stop(timeout=120)
+    latencies = [b.checkout_seconds * 1000 for b in bought]
+    early, late = statistics.median(latencies[EARLY]), statistics.median(latencies[LATE])
+    print(
+        f"checkout latency: orders 5-15 median {early:.0f} ms, orders 195-205 median {late:.0f} ms "
+        f"(ratio {late / early:.2f}x); {ORDERS} orders in {elapsed:.0f} s; main process grew {growth:+.1f} MB",
+        flush=True,
+    )
+    return [
+        Row("checkout, order 200 vs order 10 (ms)", late, early, "ms", "<= 1.5x", 1.5),
+        Row("main process growth over 205 orders (MB)", max(growth, 0.0), 50.0, "MB", "<= 50 MB", 1.0),
+    ]
