@@ -75,6 +75,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
     ),
     PatchPoint(
+        "sfn_bounded_history",
+        "moto.stepfunctions.models",
+        "StateMachine",
+        "_handle_name_input_idempotency",
+        ("self", "name", "execution_input"),
+    ),
+    PatchPoint(
         "sqs_mapping_detach",
         "moto.awslambda.models",
         "LambdaBackend",
@@ -279,6 +286,24 @@ def hook_sfn_execution_name() -> None:
         )
 
     _replace(_point("sfn_execution_name", "start_execution"), start_execution)
+
+
+def hook_sfn_bounded_history() -> None:
+    """Each start drops the oldest finished executions of its state machine beyond a bound and
+    keeps their names, so a dropped name is still taken (retention.py)."""
+    from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+
+    from shopstack.localcloud import retention
+
+    def handle_name(self: Any, name: str, execution_input: str) -> Any:
+        arn = retention.forgotten(self).get(name)
+        if arn is not None:
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        found = _original("sfn_bounded_history", "_handle_name_input_idempotency")(self, name, execution_input)
+        retention.prune_executions(self)
+        return found
+
+    _replace(_point("sfn_bounded_history", "_handle_name_input_idempotency"), handle_name)
 
 
 # --- SQS: no Lambda inside SendMessage; pollers.py runs the mappings --------------------------
@@ -603,6 +628,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "lambda_invoke": hook_lambda_invoke,
     "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
     "sfn_execution_name": hook_sfn_execution_name,
+    "sfn_bounded_history": hook_sfn_bounded_history,
     "sqs_mapping_detach": hook_sqs_mapping_detach,
     "ddb_stream_dispatch_detach": hook_ddb_stream_dispatch_detach,
     "ddb_stream_live_shard": hook_ddb_stream_live_shard,

@@ -76,6 +76,26 @@ def _finished(sfn: Any, arn: str) -> dict[str, Any] | None:
     return None if execution["status"] == "RUNNING" else execution
 
 
+def test_finished_executions_are_bounded_and_their_names_stay_taken(
+    aws: Aws, outputs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sfn_bounded_history: a start keeps the newest finished executions; a dropped name is
+    still ExecutionAlreadyExists."""
+    from shopstack.localcloud import retention
+
+    monkeypatch.setattr(retention, "MAX_FINISHED_EXECUTIONS", 1)
+    sfn, arn = aws("stepfunctions"), outputs["WorkflowArn"]
+    names = [f"bounded-{uuid.uuid4().hex[:8]}-{n}" for n in range(3)]
+    for name in names:
+        started = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps({"value": 1}))
+        eventually(lambda started=started: _finished(sfn, started["executionArn"]))
+    listed = sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED")["executions"]
+    assert names[-1] in {e["name"] for e in listed}
+    assert len(listed) <= 2
+    with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
+        sfn.start_execution(stateMachineArn=arn, name=names[0], input=json.dumps({"value": 1}))
+
+
 # --- sqs_mapping_detach --------------------------------------------------------------------------
 
 
