@@ -15,6 +15,7 @@ from shopstack.harness import LocalCloud
 from shopstack.localcloud.tokens import issue_token
 from tests.integration.test_checkout import ADDRESS as ADA
 from tests.integration.test_orders import buy, product, wait_for
+from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["product"]  # the fixture, shared with test_orders
@@ -83,7 +84,13 @@ def test_crm_search_view_and_interactions(
     assert logged.status == 201, logged.text
     assert cloud.request("POST", path, body={"channel": "fax", "summary": "x"}, token=admin_token).status == 422
 
-    view = staff_view(cloud, admin_token, me["customerId"])
+    def confirmation_mailed() -> dict[str, Any] | None:
+        """The staff view once the confirmation email (sent from OrderConfirmed) is on the timeline."""
+        current = staff_view(cloud, admin_token, me["customerId"])
+        mailed = any(e["type"] == "email" and e["email"] == "confirmation" for e in current["timeline"])
+        return current if mailed else None
+
+    view = eventually(confirmation_mailed, timeout=30)
     assert view["profile"]["name"] == "Grace Hopper" and view["profile"]["phone"] == "+1 555 0142"
     assert view["stats"]["orders"] == 1
     assert view["stats"]["lifetimeValue"] == order["total"]
