@@ -144,3 +144,20 @@ def test_the_consumer_reports_only_the_failed_record_and_backs_it_off(monkeypatc
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert retry.calls == [("https://sqs.us-east-1.amazonaws.com/000000000000/notifications", "rh1", 4)]
     assert subjects(parts) == ["shopstack: order o1 confirmed"]
+
+
+def test_failed_sends_are_counted_as_emf_metrics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Shopstack")
+    bad = paid_order("o2", status=OrderStatus.CONFIRMED)
+    deps, parts = make_orders(bad)
+    parts["mailer"].refuse = "MessageRejected"
+    monkeypatch.setattr(on_notify.bootstrap, "orders", lambda: deps)
+    monkeypatch.setattr(on_notify.bootstrap, "retry_later", lambda: FakeRetryLater())
+    capsys.readouterr()
+    on_notify.handler(_sqs_event(_bridge("OrderConfirmed", "o2"), receive_count=5), None)
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    names = [m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics]
+    assert names == [on_notify.FAILED_METRIC, on_notify.DEAD_LETTERED_METRIC]
+    assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Shopstack" for m in metrics)

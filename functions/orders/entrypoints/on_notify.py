@@ -6,7 +6,8 @@ Each record is one EventBridge event (`detail-type` = the event name, `detail` =
 order mark. A send that fails raises: the record alone is reported as a batch item failure and
 made visible again after a backoff (2 s, 4 s, 8 s, 16 s: ChangeMessageVisibility), and its last
 failed receive leaves it for the queue's redrive policy to move to the dead-letter queue at once,
-where an alarm watches it."""
+where an alarm watches it. Each failed send is also an EMF metric (`OrderEmailsFailed`, and
+`OrderEmailsDeadLettered` on the last try) in the functions' metrics namespace."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from commerce.config import int_setting, setting
 from orders import bootstrap, service
 
+FAILED_METRIC = "OrderEmailsFailed"
+DEAD_LETTERED_METRIC = "OrderEmailsDeadLettered"
 RETRY_BASE_SECONDS = 2
 RETRY_MAX_SECONDS = 300
 DEFAULT_MAX_RECEIVES = 5
@@ -57,11 +60,25 @@ class RetryWithBackoff(BatchProcessor):
                 "error": repr(exception[1]),
             },
         )
+        _count(FAILED_METRIC)
+        if delay == 0:
+            _count(DEAD_LETTERED_METRIC)
         try:
             bootstrap.retry_later().later(setting("NOTIFY_QUEUE_URL", record.queue_url), record.receipt_handle, delay)
         except Exception:
             logger.exception("could not shorten the message's visibility; it returns after the queue's timeout")
         return super().failure_handler(record, exception)
+
+
+def _count(name: str) -> None:
+    """One EMF count (namespace from POWERTOOLS_METRICS_NAMESPACE), printed at once."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    try:
+        with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions={"service": "orders"}):
+            pass
+    except Exception:
+        logger.exception("could not emit metric %s", name)
 
 
 def handler(event: dict[str, Any], context: Any) -> Any:
