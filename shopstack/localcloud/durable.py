@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import io
 import json
 import os
 import sys
@@ -42,12 +43,16 @@ LOCAL_WEBHOOK_PATH = "/webhooks/stripe"
 # --- files -----------------------------------------------------------------------------------------
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves the old or the new content, never a mix."""
+def write_atomically(path: Path, data: bytes | Callable[[Any], None]) -> None:
+    """Replace `path` with `data` (bytes, or a function writing to a binary file) so that a crash
+    leaves the old or the new content, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(scratch, "wb") as handle:
-        handle.write(data)
+        if callable(data):
+            data(handle)
+        else:
+            handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(scratch, path)
@@ -88,6 +93,21 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def _dump_stream(handle: Any, items: dict[str, list[Any]]) -> None:
+    """DynamoDB JSON as moto holds it (binary as {"__b64__": ...}) written in chunks, without
+    building the whole document in memory."""
+    writer = io.TextIOWrapper(handle, encoding="utf-8", write_through=True)
+    json.dump({"format": FORMAT, "tables": items}, writer, separators=(",", ":"), default=_b64)
+    writer.flush()
+    writer.detach()
+
+
+def _b64(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return {"__b64__": base64.b64encode(bytes(value)).decode()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _dumps(data: Any) -> bytes:
     return json.dumps(_jsonable(data), separators=(",", ":"), default=str).encode()
 
@@ -123,7 +143,7 @@ def restore_dynamodb(path: Path, tables: dict[str, str], account_id: str, region
         name = tables.get(key)
         if name is None or name not in backend.tables:
             continue
-        for item in items:
+        for item in _from_json(items):
             backend.put_item(name, item)
             restored += 1
     return restored
@@ -317,7 +337,8 @@ class Snapshotter:
                 with self.dynamodb_lock:
                     writes = self.dynamodb_writes()
                     items = dynamodb_items(self.tables, self.account_id, self.region)
-                written += self._write(DYNAMODB_FILE, {"format": FORMAT, "tables": items})
+                write_atomically(self.directory / DYNAMODB_FILE, lambda handle: _dump_stream(handle, items))
+                written += 1
                 self._saved_writes = writes
             messages = sqs_messages(self.queues, self.account_id, self.region)
             written += self._write(SQS_FILE, {"format": FORMAT, "queues": messages})

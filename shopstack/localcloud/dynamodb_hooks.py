@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 STREAM_RETENTION = timedelta(hours=24)
-MAX_STREAM_RECORDS = 250
-TRIM_SLACK = 50  # trim in steps, not on every record
+MAX_STREAM_RECORDS = 100
+TRIM_SLACK = 25  # trim in steps, not on every record
 MAX_LIVE_ITERATORS = 1000
 MAX_SUPERSEDED_ITERATORS = 100
 SUPERSEDED = "_shopstack_superseded"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_FINISHED_EXECUTIONS = 100
+MAX_FINISHED_EXECUTIONS = 50
 FORGOTTEN = "_shopstack_forgotten_executions"
 
 
