@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shopstack.localcloud import memory
+
 SNAPSHOT_SECONDS = 2.0
 DYNAMODB_FILE = "dynamodb.json"
 SQS_FILE = "sqs.json"
@@ -345,6 +347,8 @@ class Snapshotter:
             if self.stripe is not None:
                 written += self._write(STRIPE_FILE, {"format": FORMAT, "stripe": stripe_state(self.stripe)})
             self.snapshots += bool(written)
+            if written:
+                memory.trim()  # the copies just written are garbage now; give their pages back
             return written
 
     def _write(self, name: str, data: dict[str, Any]) -> int:

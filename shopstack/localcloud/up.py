@@ -404,6 +404,9 @@ def run(
     chaos: Mapping[str, float] | None = None,
 ) -> int:
     """Run the local cloud until Ctrl-C or SIGTERM; stops everything it started."""
+    from shopstack.localcloud.memory import limit_arenas
+
+    limit_arenas()
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     cloud = LocalCloud(moto_port=moto_port, ses_mode=ses_mode, chaos=chaos)
     try:
