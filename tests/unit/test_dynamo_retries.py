@@ -34,7 +34,7 @@ def cancelled(*reasons: str) -> TransactWriteError:
 
 
 def refused(kind: type[Exception], code: str) -> Exception:
-    return kind("Failed", _client_error(code))  # type: ignore[call-arg]
+    return kind("Failed", _client_error(code))
 
 
 @pytest.mark.parametrize(
