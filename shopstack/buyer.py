@@ -22,6 +22,14 @@ ADDRESS = {
 SETTLED = ("CONFIRMED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED")
 
 
+class CheckoutFailed(RuntimeError):
+    """The checkout request did not answer 201; `seconds` is how long it took."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class Bought:
     order: dict[str, Any]
@@ -79,7 +87,9 @@ def buy(cloud: LocalCloud, sku: str, quantity: int = 1, payment_method: str = "p
         headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
     )
     elapsed = time.perf_counter() - began
-    return Bought(_checked(reply, 201, "checkout").json, elapsed)
+    if reply.status != 201:
+        raise CheckoutFailed(f"checkout: {reply.status} {reply.text[:500]}", elapsed)
+    return Bought(reply.json, elapsed)
 
 
 def order_status(cloud: LocalCloud, bought: Bought) -> str:
