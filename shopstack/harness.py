@@ -131,9 +131,18 @@ class LocalCloud:
         return self.process.wait(timeout)
 
     def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, as Ctrl-C would; a cloud that has not stopped after `timeout` is killed with its
+        whole tree (so no test run leaves it behind) and the timeout is raised."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            for pid in self.children():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self.process.wait(5)
+            raise
 
 
 def start(

@@ -24,6 +24,7 @@ from shopstack.localcloud.pollers import Pollers
 from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
 
 READY_TIMEOUT_SECONDS = 120.0
+SIGNAL_CHECK_SECONDS = 0.5
 STATE_FILE = "dynamodb.json"
 STRIPE_STACK_SUFFIX = "-checkout"
 """The checkout stack is `shopstack-<stage>-checkout` (infra.names.stack_name)."""
@@ -379,7 +380,9 @@ def _serve_gateway(
             _say(f"(chaos: {CHAOS.rates['dynamodb']:.0%} of DynamoDB writes fail as AWS conflicts and throttles)")
         _say(f"ready: http://{host}:{port}")
         while True:
-            time.sleep(3600)
+            # Short sleeps: the kernel may hand SIGTERM to any thread, and Python runs its handler in
+            # the main thread only when that thread next runs, so one long sleep could ignore it.
+            time.sleep(SIGNAL_CHECK_SECONDS)
     finally:
         server.stop()
         save_state(snapshots)
