@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
 from infra import names
@@ -201,6 +202,10 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     checkout.idempotency_table.grant_read_write_data(checkout.api_function)
     checkout.order_workflow.grant_start_execution(checkout.api_function)
     checkout.reservation_workflow.grant_start_execution(checkout.api_function)
+    # A paid or failed order's waiting expiry is stopped (it would find nothing to do).
+    checkout.api_function.add_to_role_policy(
+        iam.PolicyStatement(actions=["states:StopExecution"], resources=[checkout.reservation_executions])
+    )
     checkout.tasks_function.grant_invoke(checkout.reservation_workflow)
 
     # Erasure deletes the customer's carts and items, anonymizes their orders and invoices in place

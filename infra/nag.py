@@ -80,6 +80,11 @@ STRIPE_ROTATION = (
     "the Stripe dashboard (with an overlap period), not by a rotation Lambda; ops put the new "
     "values in this secret when they roll them."
 )
+RESERVATION_EXECUTIONS = (
+    "states:StopExecution on the executions of this stage's ReservationExpiry state machine only "
+    "(execution:<machine name>:*): there is one execution per order, named after the order id, and "
+    "CheckoutApi stops the one of an order once it is paid or has failed."
+)
 PUBLIC_ROUTE = (
     "Public by contract (API.md): health, the OpenAPI document and the product catalog are read "
     "anonymously by the storefront; every /admin route uses the Cognito authorizer."
@@ -190,28 +195,28 @@ def _workflow_invoke(function_name: str) -> str:
     )
 
 
-def _flatten(node: Any) -> str:
+def render_reference(node: Any) -> str:
     """A resolved CloudFormation value as cdk-nag prints it in finding ids (its flattenCfnReference):
     `{"Ref": X}` as `<X>`, `{"Fn::GetAtt": [X, A]}` as `<X.A>`, Fn::Join joined, `${X}` as `<X>`."""
     if isinstance(node, str):
         return node.replace("${", "<").replace("}", ">")
     if isinstance(node, dict) and "Fn::Join" in node:
         delimiter, items = node["Fn::Join"]
-        return str(delimiter).join(_flatten(item) for item in items)
+        return str(delimiter).join(render_reference(item) for item in items)
     if isinstance(node, dict) and "Fn::Sub" in node:
-        return _flatten(node["Fn::Sub"])
+        return render_reference(node["Fn::Sub"])
     if isinstance(node, dict) and "Fn::GetAtt" in node:
         resource, attribute = node["Fn::GetAtt"]
-        return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        return f"<{render_reference(resource)}.{render_reference(attribute)}>"
     if isinstance(node, dict) and "Ref" in node:
-        return f"<{_flatten(node['Ref'])}>"
+        return f"<{render_reference(node['Ref'])}>"
     raise ValueError(f"no cdk-nag rendering for {node!r}")
 
 
 def _referenced(stack: cdk.Stack, value: str) -> str:
     """A resource reference (an ARN built from another stack's resource name) as cdk-nag prints it
     in the findings of `stack`."""
-    return _flatten(stack.resolve(value))
+    return render_reference(stack.resolve(value))
 
 
 def _public_route_reasons(path: str) -> tuple[str, str]:
@@ -288,6 +293,10 @@ def acknowledge_findings(
                 f"IAM5[Resource::{checkout_orders}/index/*]": ORDERS_TABLE_INDEXES_CHECKOUT,
             },
         )
+    _ack(
+        _role(checkout.api_function),
+        {f"IAM5[Resource::{_referenced(checkout, checkout.reservation_executions)}]": RESERVATION_EXECUTIONS},
+    )
     checkout_tasks = _logical_id(checkout.tasks_function)
     _ack(
         checkout.reservation_workflow.role,

@@ -97,6 +97,7 @@ class WebhookLog(Protocol):
 class Workflows(Protocol):
     def start_order(self, order_id: str) -> None: ...
     def schedule_expiry(self, order_id: str, seconds: int) -> None: ...
+    def cancel_expiry(self, order_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
         payment = _authorize(deps, order, request.payment_method)
         if order.payment_intent_id != payment.intent_id:
             deps.orders.set_payment(order_id, payment.intent_id)
-        order = settle(deps, order, payment, final=request.payment_method is not None)
+        order = _settled(deps, settle(deps, order, payment, final=request.payment_method is not None))
     elif order.payment_intent_id:
         payment = deps.payments.retrieve(order.payment_intent_id)
     if order.status is OrderStatus.PAYMENT_FAILED:
@@ -312,6 +313,14 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
     return order
 
 
+def _settled(deps: Checkout, order: Order) -> Order:
+    """An order no longer waiting for payment has nothing left to expire: its reservation expiry,
+    waiting out the window, is stopped (it would only find the order settled and do nothing)."""
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        deps.workflows.cancel_expiry(order.order_id)
+    return order
+
+
 def _checkout_json(order: Order, order_token: str, payment: Payment | None) -> dict[str, Any]:
     return {
         "orderId": order.order_id,
@@ -346,7 +355,7 @@ def on_payment_event(deps: Checkout, intent_id: str) -> str:
         return "voided: the order had already ended"
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return f"order is {order.status.value}"
-    return settle(deps, order, payment, final=False).status.value
+    return _settled(deps, settle(deps, order, payment, final=False)).status.value
 
 
 PAYMENT_EVENTS = ("payment_intent.", "charge.")

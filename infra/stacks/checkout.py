@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -87,6 +87,13 @@ class CheckoutStack(Stack):
         ).function
 
         self.reservation_workflow = self._reservation_workflow(settings)
+        self.reservation_executions = self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{references.physical_name(self.reservation_workflow, 'state_machine_name')}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        """The ARN pattern of the reservation expiry's executions (one per order, named after it)."""
 
         self.api_function = ServiceFunction(
             self,

@@ -156,12 +156,16 @@ class FakeWorkflows:
     def __init__(self) -> None:
         self.started: set[str] = set()
         self.expiries: dict[str, int] = {}
+        self.expiries_cancelled: set[str] = set()
 
     def start_order(self, order_id: str) -> None:
         self.started.add(order_id)
 
     def schedule_expiry(self, order_id: str, seconds: int) -> None:
         self.expiries[order_id] = seconds
+
+    def cancel_expiry(self, order_id: str) -> None:
+        self.expiries_cancelled.add(order_id)
 
 
 class FakeWebhookLog:

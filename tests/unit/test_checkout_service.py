@@ -40,6 +40,7 @@ def test_paid_checkout_reserves_stock_and_starts_the_order_workflow() -> None:
     assert body["total"] == {"amount": 2000 + 599 + 160, "currency": "usd"}
     assert parts["stock"].available["A"] == 3 and parts["stock"].reserved["A"] == 2
     assert parts["workflows"].started == {"o1"} and parts["workflows"].expiries == {"o1": 900}
+    assert parts["workflows"].expiries_cancelled == {"o1"}, "a paid order has nothing left to expire"
     names = [e.name for _, e in parts["publisher"].published]
     assert names == ["CartCreated"], "order events come from the Orders table's stream, not from checkout"
 
@@ -60,15 +61,17 @@ def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
     assert status == 402 and problem["code"] == "card_declined" and problem["declineCode"] == "generic_decline"
     assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
     assert parts["stock"].orders["o1"].status is OrderStatus.PAYMENT_FAILED
+    assert parts["workflows"].expiries_cancelled == {"o1"}
 
 
 def test_three_d_secure_leaves_the_order_pending_with_a_client_secret() -> None:
-    deps, _ = make_checkout(A=5)
+    deps, parts = make_checkout(A=5)
     status, body = service.checkout(
         deps, cart_with(deps, A=1), request("pm_card_authenticationRequired"), order_id="o1"
     )
     assert status == 201 and body["status"] == "PENDING_PAYMENT"
     assert body["payment"]["status"] == "requires_action" and body["payment"]["clientSecret"]
+    assert parts["workflows"].expiries_cancelled == set(), "an unpaid order keeps its expiry"
 
 
 def test_short_stock_reserves_nothing() -> None:
@@ -94,7 +97,7 @@ def test_adding_more_than_available_is_409_and_unknown_sku_404() -> None:
 def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
     deps, parts = make_checkout(A=5)
     _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
-    assert body["status"] == "PENDING_PAYMENT"
+    assert body["status"] == "PENDING_PAYMENT" and parts["workflows"].expiries_cancelled == set()
     intent = body["payment"]["paymentIntentId"]
     parts["payments"].intents[intent] = authorized(intent)
     log = FakeWebhookLog()
@@ -106,6 +109,7 @@ def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
     assert service.on_stripe_event(deps, log, event) == "PAID"
     assert service.on_stripe_event(deps, log, event) == "duplicate"
     assert parts["stock"].orders["o1"].status is OrderStatus.PAID and parts["workflows"].started == {"o1"}
+    assert parts["workflows"].expiries_cancelled == {"o1"}, "paid by the webhook: nothing left to expire"
 
 
 def test_an_intent_for_another_amount_never_pays_the_order() -> None:

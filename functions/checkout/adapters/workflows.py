@@ -4,6 +4,7 @@ named after it, so a repeated start is a no-op."""
 from __future__ import annotations
 
 import json
+import logging
 from functools import cache
 from typing import Any
 
@@ -31,3 +32,15 @@ class StepFunctionsWorkflows:
 
     def schedule_expiry(self, order_id: str, seconds: int) -> None:
         _start("RESERVATION_WORKFLOW_ARN", order_id, {"orderId": order_id, "expiresInSeconds": seconds})
+
+    def cancel_expiry(self, order_id: str) -> None:
+        """Stop the order's waiting expiry execution. Best effort: the expiry task checks the order's
+        status anyway, so a failure here is logged and never fails the payment that settled it."""
+        from botocore.exceptions import ClientError
+
+        machine = setting("RESERVATION_WORKFLOW_ARN")
+        execution = machine.replace(":stateMachine:", ":execution:", 1) + f":{order_id}"
+        try:
+            _sfn().stop_execution(executionArn=execution, cause="the order is no longer waiting for payment")
+        except ClientError as exc:
+            logging.getLogger(__name__).warning("could not stop the expiry of order %s: %s", order_id, exc)
