@@ -75,23 +75,24 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def _jsonable(value: Any) -> Any:
+def encode_value(value: Any) -> Any:
+    """DynamoDB and SQS values as JSON-safe data (binary as {"__b64__": ...}); `decode_value` undoes it."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: encode_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [encode_value(v) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return {"__b64__": base64.b64encode(bytes(value)).decode()}
     return value
 
 
-def _from_json(value: Any) -> Any:
+def decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"__b64__"}:
             return base64.b64decode(value["__b64__"])
-        return {k: _from_json(v) for k, v in value.items()}
+        return {k: decode_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_from_json(v) for v in value]
+        return [decode_value(v) for v in value]
     return value
 
 
@@ -111,7 +112,7 @@ def _b64(value: Any) -> Any:
 
 
 def _dumps(data: Any) -> bytes:
-    return json.dumps(_jsonable(data), separators=(",", ":"), default=str).encode()
+    return json.dumps(encode_value(data), separators=(",", ":"), default=str).encode()
 
 
 # --- DynamoDB ----------------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def restore_dynamodb(path: Path, tables: dict[str, str], account_id: str, region
         name = tables.get(key)
         if name is None or name not in backend.tables:
             continue
-        for item in _from_json(items):
+        for item in decode_value(items):
             backend.put_item(name, item)
             restored += 1
     return restored
@@ -191,7 +192,7 @@ def restore_sqs(path: Path, queues: dict[str, str], account_id: str, region: str
         name = queues.get(key)
         if name is None or name not in backend.queues:
             continue
-        for message in _from_json(messages):
+        for message in decode_value(messages):
             backend.send_message(
                 name,
                 message["body"],
@@ -246,7 +247,7 @@ def restore_stripe(path: Path, emulator: Any) -> int:
     saved = read_json(path)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         return 0
-    data = _from_json(saved.get("stripe", {}))
+    data = decode_value(saved.get("stripe", {}))
     with emulator.lock:
         state = emulator.state
         state.payment_intents.update(data.get("payment_intents", {}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -35,30 +34,6 @@ LOCAL_STRIPE_KEY = "sk_test_local"
 def state_dir() -> Path:
     configured = os.environ.get("SHOPSTACK_STATE_DIR")
     return Path(configured) if configured else REPO_ROOT / ".shopstack" / "state"
-
-
-# --- DynamoDB state across runs ------------------------------------------------------------------
-
-
-def encode_value(value: Any) -> Any:
-    """A DynamoDB attribute value (boto3 client shape) as JSON-safe data."""
-    if isinstance(value, dict):
-        return {k: encode_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [encode_value(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return {"__b64__": base64.b64encode(bytes(value)).decode()}
-    return value
-
-
-def decode_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__b64__"}:
-            return base64.b64decode(value["__b64__"])
-        return {k: decode_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode_value(v) for v in value]
-    return value
 
 
 class LocalCloud:
@@ -185,6 +160,8 @@ class LocalCloud:
         )
 
     def dump_tables(self, path: Path) -> int:
+        from shopstack.localcloud.durable import encode_value
+
         dynamodb = self.client("dynamodb")
         state: dict[str, list[Any]] = {}
         for key, table in self.tables().items():
@@ -201,6 +178,8 @@ class LocalCloud:
     def restore_tables(self, path: Path) -> int:
         if not path.is_file():
             return 0
+        from shopstack.localcloud.durable import decode_value
+
         state: dict[str, list[Any]] = json.loads(path.read_text())
         dynamodb = self.client("dynamodb")
         restored = 0

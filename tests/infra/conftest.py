@@ -12,6 +12,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app import STACK_IDS, build_app
+from infra.nag import render_reference
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,7 @@ def load_json(path: Path) -> Any:
 def render(value: Any) -> str:
     """A CloudFormation value as one string, references as `<Logical.Attr>` / `<AWS::Region>` (the
     way cdk-nag prints them), to compare ARNs built from another stack's resource names."""
-    if isinstance(value, str):
-        return value.replace("${", "<").replace("}", ">")
-    if isinstance(value, dict) and "Fn::Join" in value:
-        delimiter, items = value["Fn::Join"]
-        return str(delimiter).join(render(item) for item in items)
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        resource, attribute = value["Fn::GetAtt"]
-        return f"<{resource}.{attribute}>"
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    return json.dumps(value, sort_keys=True)
+    try:
+        return render_reference(value)
+    except ValueError:
+        return json.dumps(value, sort_keys=True)

@@ -95,8 +95,8 @@ def test_both_functions_read_the_secret_and_nothing_else_of_secrets_manager(synt
 
 
 def test_checkout_api_starts_both_workflows(synthesized: Synthesized) -> None:
-    resources = _resources_for(_statements(synthesized, API_HANDLER), "states:StartExecution")
     """The order workflow (ShopstackOrders) is started by its stage-prefixed name, not an import."""
+    resources = _resources_for(_statements(synthesized, API_HANDLER), "states:StartExecution")
     reservation = {"Ref": _logical_id(synthesized, "AWS::StepFunctions::StateMachine")}
     order_workflow = ARN.format(service="states", resource=f"stateMachine:shopstack-{STAGE}-OrderWorkflow")
     assert sorted(map(render, resources)) == sorted([render(reservation), order_workflow])

@@ -14,7 +14,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from shopstack.localcloud.deploy import asset_locations, input_hash, read_stacks, resolve_bucket, synth
-from shopstack.localcloud.up import LocalCloud, decode_value, encode_value, wait_for_routes
+from shopstack.localcloud.durable import decode_value, encode_value
+from shopstack.localcloud.up import LocalCloud, wait_for_routes
 
 from .conftest import ASSEMBLY
 
