@@ -52,6 +52,7 @@ class PatchPoint:
 
 
 PATCH_POINTS: tuple[PatchPoint, ...] = (
+    PatchPoint("untracked_models", "moto.core.common_models", "BaseModel", "__new__", ("cls", "args", "kwargs")),
     PatchPoint("lambda_invoke", "moto.awslambda.models", "LambdaFunction", "_invoke_lambda", ("self", "event")),
     PatchPoint(
         "sfn_cfn_parser_backend",
@@ -367,6 +368,26 @@ def hook_ddb_stream_live_shard() -> None:
     _replace(_point("ddb_stream_live_shard", "get_records"), get_records)
 
 
+# --- Models: moto keeps every model object it ever created --------------------------------------
+
+TRACKED_MODEL_MODULES = ("moto.s3.",)
+"""S3 objects stay tracked: moto's S3 reset disposes their file buffers through the list."""
+
+
+def hook_untracked_models() -> None:
+    """`BaseModel.__new__` appends every instance to its class's `instances_tracked` (for moto's
+    reset and its /moto-api dashboard), so every DynamoDB item version, stream record, SQS message
+    and execution ever created stays in memory: about 0.5 MB per order. Only S3's are kept."""
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance: Any = object.__new__(cls)
+        if cls.__module__.startswith(TRACKED_MODEL_MODULES):
+            cls.instances_tracked.append(instance)  # type: ignore[attr-defined]
+        return instance
+
+    _replace(_point("untracked_models", "__new__"), staticmethod(__new__))
+
+
 # --- DynamoDB transactions: undo the items touched, not whole-table copies ----------------------
 
 
@@ -625,6 +646,7 @@ def hook_cfn_lambda_layers() -> None:
 
 
 HOOKS: dict[str, Callable[[], None]] = {
+    "untracked_models": hook_untracked_models,
     "lambda_invoke": hook_lambda_invoke,
     "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
     "sfn_execution_name": hook_sfn_execution_name,

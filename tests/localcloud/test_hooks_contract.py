@@ -45,6 +45,23 @@ def test_a_changed_signature_fails_loudly_naming_the_hook() -> None:
         hooks.check_patch_point(gone)
 
 
+# --- untracked_models ----------------------------------------------------------------------------
+
+
+def test_items_written_and_overwritten_are_not_kept_by_moto(aws: Aws, records_table: str) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.s3.models import FakeKey
+
+    before = len(Item.instances_tracked)  # type: ignore[attr-defined]
+    for version in range(20):
+        aws("dynamodb").put_item(TableName=records_table, Item={"pk": {"S": "tracked"}, "v": {"N": str(version)}})
+    assert len(Item.instances_tracked) == before, "20 item versions would stay in memory for good"  # type: ignore[attr-defined]
+    keys = len(FakeKey.instances_tracked)  # type: ignore[attr-defined]
+    aws("s3").create_bucket(Bucket="tracked-keys")
+    aws("s3").put_object(Bucket="tracked-keys", Key="k", Body=b"x")
+    assert len(FakeKey.instances_tracked) == keys + 1, "S3 keys stay tracked for moto's reset"  # type: ignore[attr-defined]
+
+
 # --- lambda_invoke -------------------------------------------------------------------------------
 
 
