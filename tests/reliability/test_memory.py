@@ -7,10 +7,8 @@ until every workflow settled, and holds the growth of the `shopstack up` process
 memory under GROWTH_BUDGET_MB.
 
 `make test` runs it with SHOPSTACK_MEMORY_ORDERS orders (30 unless set); `make reliability`
-with 200. Each order's ReservationExpiry execution waits out the reservation window
-(reservationTtlSeconds, 900 s) on two moto threads, so until the window passes every order placed
-in it holds about 0.6 MB of the main process (measured: 119.6 MB over 200 orders placed in four
-minutes); the 200-order run stays over budget until that wait no longer holds threads.
+with 200 (measured: +25.8 MB over 200 orders; before the local cloud stopped moto from keeping
+every model object it created, +119.6 MB).
 """
 
 from __future__ import annotations
