@@ -12,17 +12,10 @@ from typing import Any
 
 import pytest
 
+from shopstack.buyer import ADDRESS, stock_product
 from shopstack.harness import LocalCloud, Reply
 
 pytestmark = pytest.mark.integration
-
-ADDRESS = {
-    "name": "Ada Shopper",
-    "line1": "1 Main St",
-    "city": "Springfield",
-    "postalCode": "12345",
-    "country": "US",
-}
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +23,7 @@ def stock(cloud: LocalCloud, admin_token: str) -> Any:
     """A fresh product with the given stock, priced at 25.00."""
 
     def make(units: int, price: int = 2500) -> str:
-        sku = "CO-" + uuid.uuid4().hex[:10].upper()
-        body = {"name": f"Item {sku}", "category": "checkout", "price": {"amount": price, "currency": "usd"}}
-        assert cloud.request("PUT", f"/admin/products/{sku}", body=body, token=admin_token).status == 200
-        if units:
-            reply = cloud.request(
-                "POST",
-                f"/admin/inventory/{sku}/adjustments",
-                body={"delta": units, "reason": "stock"},
-                token=admin_token,
-                headers={"Idempotency-Key": f"stock-{sku}"},
-            )
-            assert reply.status == 200, reply.text
-        return sku
+        return stock_product(cloud, admin_token, units, price)
 
     return make
 

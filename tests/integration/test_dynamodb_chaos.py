@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from shopstack.buyer import stock_product
 from shopstack.harness import LocalCloud, Reply
 from tests.integration.test_checkout import add, checkout, intents_for, inventory
 from tests.integration.test_orders import _intents, view
@@ -26,21 +27,6 @@ WORKERS = 10
 CHAOS_RATE = 0.05
 STOCK = 60
 CONFIRM_TIMEOUT_SECONDS = 90
-
-
-def _hot_sku(cloud: LocalCloud, admin_token: str) -> str:
-    sku = "HOT-" + uuid.uuid4().hex[:10].upper()
-    body = {"name": f"Hot {sku}", "category": "chaos", "price": {"amount": 1500, "currency": "usd"}}
-    assert cloud.request("PUT", f"/admin/products/{sku}", body=body, token=admin_token).status == 200
-    reply = cloud.request(
-        "POST",
-        f"/admin/inventory/{sku}/adjustments",
-        body={"delta": STOCK, "reason": "stock"},
-        token=admin_token,
-        headers={"Idempotency-Key": f"stock-{sku}"},
-    )
-    assert reply.status == 200, reply.text
-    return sku
 
 
 def _call(attempt: Any, seen: Counter[str], what: str, tries: int = 8) -> Reply:
@@ -91,7 +77,7 @@ def _buy(cloud: LocalCloud, sku: str, statuses: Counter[str]) -> dict[str, Any] 
 def test_fifty_concurrent_checkouts_of_a_hot_sku_under_dynamodb_chaos_confirm_every_paid_order(
     cloud: LocalCloud, admin_token: str
 ) -> None:
-    sku = _hot_sku(cloud, admin_token)
+    sku = stock_product(cloud, admin_token, STOCK)
     statuses: Counter[str] = Counter()
     began = time.monotonic()
     cloud.set_chaos(dynamodb=CHAOS_RATE)

@@ -5,6 +5,7 @@ and other modules here reset them, so each module starts from empty backends."""
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from shopstack.localcloud.gateway import LocalGateway
 from shopstack.localcloud.lambda_pool import LambdaPool
 from shopstack.localcloud.server import ACCOUNT_ID, REGION
 from shopstack.localcloud.up import LocalCloud
@@ -68,6 +70,25 @@ def pool(cloud: LocalCloud) -> LambdaPool:
 @pytest.fixture(scope="module")
 def records_table(cloud: LocalCloud) -> str:
     return next(name for key, name in cloud.tables().items() if key.startswith("FixtureShared/Records"))
+
+
+@pytest.fixture(scope="module")
+def gateway_url(cloud: LocalCloud) -> Iterator[str]:
+    """The local gateway over the module's cloud, served on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    assert cloud.pool is not None
+    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
+    gateway.log_stream = io.StringIO()
+    gateway.refresh()
+    server = make_server("127.0.0.1", 0, gateway, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:

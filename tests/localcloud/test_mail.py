@@ -3,41 +3,19 @@ sesv2 APIs, `GET /_localcloud/mail`, and `shopstack mail`; and generated secrets
 
 from __future__ import annotations
 
-import io
 import json
 import string
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from shopstack.cli import main
 from shopstack.localcloud.cfn_models import generated_password, generated_secret
-from shopstack.localcloud.gateway import LocalGateway
-from shopstack.localcloud.server import ACCOUNT_ID, REGION
-from shopstack.localcloud.up import LocalCloud
 
 Aws = Callable[[str], Any]
-
-
-@pytest.fixture(scope="module")
-def endpoint(cloud: LocalCloud) -> Iterator[str]:
-    assert cloud.pool is not None
-    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
-    gateway.log_stream = io.StringIO()
-    gateway.refresh()
-    server = make_server("127.0.0.1", 0, gateway, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
 
 
 def send(aws: Aws, outputs: dict[str, str], **event: str) -> str:
@@ -47,10 +25,10 @@ def send(aws: Aws, outputs: dict[str, str], **event: str) -> str:
     return str(payload["messageId"])
 
 
-def listed(endpoint: str, query: str = "") -> list[dict[str, Any]]:
+def listed(gateway_url: str, query: str = "") -> list[dict[str, Any]]:
     import urllib.request
 
-    with urllib.request.urlopen(f"{endpoint}/_localcloud/mail{query}", timeout=10) as response:
+    with urllib.request.urlopen(f"{gateway_url}/_localcloud/mail{query}", timeout=10) as response:
         assert response.headers["Content-Type"] == "application/json"
         messages: list[dict[str, Any]] = json.loads(response.read())
     return messages
@@ -76,13 +54,13 @@ def test_any_address_at_the_domain_may_send_and_others_may_not(aws: Aws) -> None
 
 
 def test_mail_sent_by_a_function_through_ses_and_sesv2_is_listed_newest_last(
-    aws: Aws, outputs: dict[str, str], endpoint: str
+    aws: Aws, outputs: dict[str, str], gateway_url: str
 ) -> None:
     to = f"{uuid.uuid4().hex[:8]}@example.com"
     first = send(aws, outputs, api="ses", to=to, subject="Order confirmed", text="Thanks", html="<p>Thanks</p>")
     second = send(aws, outputs, api="sesv2", to=to, subject="Order shipped", text="On its way")
 
-    messages = [m for m in listed(endpoint) if to in m["to"]]
+    messages = [m for m in listed(gateway_url) if to in m["to"]]
     assert [m["id"] for m in messages] == [first, second]
     confirmed, shipped = messages
     assert confirmed["from"] == "Fixture Shop <orders@shop.example>"
@@ -93,10 +71,10 @@ def test_mail_sent_by_a_function_through_ses_and_sesv2_is_listed_newest_last(
     )
     assert (shipped["subject"], shipped["text"], shipped["html"]) == ("Order shipped", "On its way", None)
     assert confirmed["sentAt"] <= shipped["sentAt"]
-    assert listed(endpoint, f"?to={to}") == messages
+    assert listed(gateway_url, f"?to={to}") == messages
 
 
-def test_raw_messages_are_listed_with_their_parts(aws: Aws, endpoint: str) -> None:
+def test_raw_messages_are_listed_with_their_parts(aws: Aws, gateway_url: str) -> None:
     to = f"{uuid.uuid4().hex[:8]}@example.com"
     raw = EmailMessage()
     raw["From"], raw["To"], raw["Subject"] = "orders@shop.example", to, "Invoice"
@@ -107,7 +85,7 @@ def test_raw_messages_are_listed_with_their_parts(aws: Aws, endpoint: str) -> No
         Destination={"ToAddresses": [to]},
         Content={"Raw": {"Data": raw.as_bytes()}},
     )
-    [message] = listed(endpoint, f"?to={to}")
+    [message] = listed(gateway_url, f"?to={to}")
     assert message["subject"] == "Invoice"
     assert message["text"].strip() == "Your invoice"
     assert message["html"].strip() == "<h1>Your invoice</h1>"
@@ -115,21 +93,21 @@ def test_raw_messages_are_listed_with_their_parts(aws: Aws, endpoint: str) -> No
 
 
 def test_the_cli_prints_a_line_per_message_or_everything_as_json(
-    aws: Aws, outputs: dict[str, str], endpoint: str, capsys: pytest.CaptureFixture[str]
+    aws: Aws, outputs: dict[str, str], gateway_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     to = f"{uuid.uuid4().hex[:8]}@example.com"
     send(aws, outputs, api="sesv2", to=to, subject="Delivered", text="Enjoy", html="<b>Enjoy</b>")
 
-    assert main(["mail", "--endpoint", endpoint, "--to", to]) == 0
+    assert main(["mail", "--endpoint", gateway_url, "--to", to]) == 0
     [line] = capsys.readouterr().out.strip().splitlines()
     assert "Fixture Shop <orders@shop.example> -> " + to in line
     assert line.endswith("Delivered")
 
-    assert main(["mail", "--endpoint", endpoint, "--to", to, "--json"]) == 0
+    assert main(["mail", "--endpoint", gateway_url, "--to", to, "--json"]) == 0
     [message] = json.loads(capsys.readouterr().out)
     assert (message["text"], message["html"]) == ("Enjoy", "<b>Enjoy</b>")
 
-    assert main(["mail", "--endpoint", endpoint, "--to", "nobody@example.com"]) == 0
+    assert main(["mail", "--endpoint", gateway_url, "--to", "nobody@example.com"]) == 0
     assert capsys.readouterr().out.strip() == "no mail captured"
 
 

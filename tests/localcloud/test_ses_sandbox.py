@@ -4,9 +4,7 @@ The runtime switch `PUT /_localcloud/ses` is tested through a local gateway."""
 
 from __future__ import annotations
 
-import io
 import json
-import threading
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,12 +13,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from werkzeug.serving import make_server
 
 from shopstack.localcloud import ses_sandbox
-from shopstack.localcloud.gateway import LocalGateway
-from shopstack.localcloud.server import ACCOUNT_ID, REGION
-from shopstack.localcloud.up import LocalCloud
 
 Aws = Callable[[str], Any]
 MESSAGE = {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}}
@@ -37,19 +31,10 @@ def sandbox() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def endpoint(cloud: LocalCloud) -> Iterator[str]:
-    assert cloud.pool is not None
-    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
-    gateway.log_stream = io.StringIO()
-    gateway.refresh()
-    server = make_server("127.0.0.1", 0, gateway, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def endpoint(gateway_url: str) -> Iterator[str]:
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield gateway_url
     finally:
-        server.shutdown()
-        thread.join()
         ses_sandbox.set_mode("production")
 
 
