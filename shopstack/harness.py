@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,26 @@ class LocalCloud:
         """The fault rates and the faults injected so far, e.g. {"dynamodb": 0.05, "injected": {...}}."""
         state: dict[str, Any] = self.request("GET", "/_localcloud/chaos").json
         return state
+
+    def schedules(self) -> list[dict[str, Any]]:
+        """The enabled scheduled EventBridge rules: name, expression, targets, lastFiredAt,
+        nextFireAt (None for cron rules, which only fire by hand) and lastResult."""
+        reply = self.request("GET", "/_localcloud/schedules")
+        if reply.status != 200:
+            raise RuntimeError(f"could not list schedules: {reply.status} {reply.text}")
+        rules: list[dict[str, Any]] = reply.json["schedules"]
+        return rules
+
+    def fire_schedule(self, rule_name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Fire a scheduled rule now and wait for its targets: {"rule": ..., "results": [{"target",
+        "function", "result" | "error"}]}. `payload` goes to every target instead of the rule's own
+        input (the scheduled event or the target's Input)."""
+        path = "/_localcloud/schedules/" + urllib.parse.quote(rule_name, safe="")
+        reply = self.request("POST", path, body=payload)
+        if reply.status != 200:
+            raise RuntimeError(f"could not fire schedule {rule_name!r}: {reply.status} {reply.text}")
+        fired: dict[str, Any] = reply.json
+        return fired
 
     def children(self) -> set[int]:
         """Pids of every process started by the local cloud (its whole tree)."""

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -20,6 +20,7 @@ from shopstack.localcloud.chaos import CHAOS
 from shopstack.localcloud.deploy import Deployer, asset_directories, read_stacks, synth
 from shopstack.localcloud.lambda_pool import DEFAULT_CODE_PATHS, REPO_ROOT, LambdaPool
 from shopstack.localcloud.pollers import Pollers
+from shopstack.localcloud.schedules import Scheduler, discover, log_to_stderr
 from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -57,6 +58,7 @@ class LocalCloud:
         self.idle_seconds = idle_seconds
         self.pool: LambdaPool | None = None
         self.pollers: Pollers | None = None
+        self.schedules: Scheduler | None = None
         self.outputs: dict[str, dict[str, str]] = {}
         self.stack_names: list[str] = []
 
@@ -110,6 +112,14 @@ class LocalCloud:
             region=REGION,
         )
         self.pollers.start(streams_from_latest=skip_stream_backlog)
+
+    def start_schedules(self, log: Callable[[str], None] | None = None) -> Scheduler:
+        """Fire every enabled `rate(...)` EventBridge rule once now, then every period, in the
+        background; `log` takes the scheduler's lines (default: stderr)."""
+        assert self.pool is not None
+        rules = discover(self.client("events"))
+        self.schedules = Scheduler(rules, self.pool.invoke_raw, log or log_to_stderr).start()
+        return self.schedules
 
     def tables(self) -> dict[str, str]:
         """Deployed DynamoDB tables: "<stack>/<logical id>" to table name."""
@@ -193,6 +203,8 @@ class LocalCloud:
         return restored
 
     def stop(self) -> None:
+        if self.schedules is not None:
+            self.schedules.stop()
         if self.pollers is not None:
             self.pollers.stop()
         if self.pool is not None:
@@ -357,6 +369,8 @@ def _serve_gateway(
             )
         if CHAOS.rates["dynamodb"] > 0:
             _say(f"(chaos: {CHAOS.rates['dynamodb']:.0%} of DynamoDB writes fail as AWS conflicts and throttles)")
+        # Scheduled rules fire once now (in the background), so a restart resumes work in flight.
+        cloud.start_schedules(log=_say)
         _say(f"ready: http://{host}:{port}")
         while True:
             # Short sleeps: the kernel may hand SIGTERM to any thread, and Python runs its handler in
