@@ -174,10 +174,15 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     inventory.idempotency_table.grant_read_write_data(inventory.api_function)
     inventory.event_bus.grant_put_events_to(inventory.api_function)
 
-    for function in (orders.tasks_function, orders.api_function):
+    for function in (orders.tasks_function, orders.api_function, orders.reconciler_function):
         orders.orders_table.grant_read_write_data(function)
         orders.products_table.grant_read_write_data(function)
         orders.stripe_secret.grant_read(function)
+    # The reconciler restarts a stuck order's workflow when none of its executions is running.
+    orders.workflow.grant_start_execution(orders.reconciler_function)
+    orders.reconciler_function.add_to_role_policy(
+        iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[orders.workflow_executions])
+    )
     orders.fulfilment_queue.grant_send_messages(orders.tasks_function)
     orders.tasks_function.grant_invoke(orders.workflow)
     orders.idempotency_table.grant_read_write_data(orders.api_function)
@@ -200,7 +205,9 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         checkout.event_bus.grant_put_events_to(function)
         checkout.stripe_secret.grant_read(function)
     checkout.idempotency_table.grant_read_write_data(checkout.api_function)
-    checkout.order_workflow.grant_start_execution(checkout.api_function)
+    for function in (checkout.api_function, checkout.tasks_function):
+        # A payment authorized at the last moment is paid by the expiry, which starts its workflow.
+        checkout.order_workflow.grant_start_execution(function)
     checkout.reservation_workflow.grant_start_execution(checkout.api_function)
     # A paid or failed order's waiting expiry is stopped (it would find nothing to do).
     checkout.api_function.add_to_role_policy(

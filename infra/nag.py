@@ -85,6 +85,16 @@ RESERVATION_EXECUTIONS = (
     "(execution:<machine name>:*): there is one execution per order, named after the order id, and "
     "CheckoutApi stops the one of an order once it is paid or has failed."
 )
+WORKFLOW_EXECUTIONS = (
+    "states:DescribeExecution on the executions of this stage's OrderWorkflow only "
+    "(execution:<machine name>:*): OrderReconciler reads whether a stuck order's own execution "
+    "(named after the order id, or <order id>-r<attempt> when restarted) is still running."
+)
+RECONCILER_ORDERS_INDEXES = (
+    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
+    "grant_read_write_data includes with the table; OrderReconciler finds in-flight orders "
+    "through the byStatus GSI and writes orders by key."
+)
 PUBLIC_ROUTE = (
     "Public by contract (API.md): health, the OpenAPI document and the product catalog are read "
     "anonymously by the storefront; every /admin route uses the Cognito authorizer."
@@ -261,6 +271,15 @@ def acknowledge_findings(
                 f"IAM5[Resource::{orders_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
             },
         )
+    _ack(
+        _role(orders.reconciler_function),
+        {
+            "IAM5[Resource::*]": XRAY_WILDCARD,
+            f"IAM5[Resource::<{orders_table}.Arn>/index/*]": RECONCILER_ORDERS_INDEXES,
+            f"IAM5[Resource::{orders_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
+            f"IAM5[Resource::{_referenced(orders, orders.workflow_executions)}]": WORKFLOW_EXECUTIONS,
+        },
+    )
     _ack(
         _role(orders.fulfilment_consumer),
         {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES},

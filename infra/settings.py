@@ -69,6 +69,8 @@ class Settings:
     api_gateway_account_role: str = CREATE
     mail_identity: str = CREATE
     api_rate_limit_per_ip: int = DEFAULT_RATE_LIMIT_PER_IP
+    reconcile_interval_minutes: int = 1
+    reconcile_stuck_after_seconds: int = 30
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -105,6 +107,12 @@ class Settings:
             ),
             mail_identity=_ownership("mailIdentity", _for_stage("mailIdentity", get("mailIdentity", CREATE), stage)),
             api_rate_limit_per_ip=_rate_limit_per_ip(get("apiRateLimitPerIp", DEFAULT_RATE_LIMIT_PER_IP)),
+            reconcile_interval_minutes=_positive_int(
+                "reconcileIntervalMinutes", get("reconcileIntervalMinutes", 1)
+            ),
+            reconcile_stuck_after_seconds=_positive_int(
+                "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 30)
+            ),
         )
 
 

@@ -16,12 +16,16 @@ def checkout() -> Checkout:
     from checkout.adapters.dynamodb import DynamoCarts, DynamoCatalog, DynamoOrders
     from checkout.adapters.stripe_payments import StripePayments
     from checkout.adapters.workflows import StepFunctionsWorkflows
+    from commerce.ledger import DynamoLedger
+    from commerce.stripe_money import StripeMoney
 
     return Checkout(
         carts=DynamoCarts(),
         catalog=DynamoCatalog(),
         orders=DynamoOrders(),
+        ledger=DynamoLedger(),
         payments=StripePayments(),
+        money=StripeMoney(),
         workflows=StepFunctionsWorkflows(),
         publisher=EventBridgePublisher(),
         rules=rules_from_json(os.environ.get("PRICING_RULES")),

@@ -18,12 +18,13 @@ from typing import Any, Protocol
 from checkout.domain.cart import Cart, check_quantity, token_hash
 from checkout.domain.order import Order, Payment, PaymentStatus
 from checkout.domain.pricing import PricedLine, PricingRules, price
+from commerce import settlement
 from commerce.clock import utcnow_str
 from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable
 from commerce.events import DomainEvent, EventPublisher
 from commerce.http import problem_body
 from commerce.ids import new_id, stable_id
-from commerce.orders import OrderStatus
+from commerce.orders import ENDED, OrderState, OrderStatus, authorized, declined
 
 SOURCE = "shopstack.checkout"
 
@@ -67,26 +68,19 @@ class Catalog(Protocol):
 
 
 class Orders(Protocol):
+    """Checkout's reads of orders, and the writes only checkout makes (placing an order with its
+    reservation, its payment intent and token); every status change is `Checkout.ledger`'s."""
+
     def place(self, order: Order, cart: Cart) -> None: ...
     def get(self, order_id: str) -> Order | None: ...
     def set_payment(self, order_id: str, intent_id: str) -> None: ...
     def set_token(self, order_id: str, token_hash: str) -> None: ...
-    def transition(
-        self,
-        order: Order,
-        target: OrderStatus,
-        note: str,
-        *,
-        release_stock: bool,
-        facts: dict[str, str] | None = None,
-    ) -> bool: ...
 
 
 class Payments(Protocol):
     def require_configured(self) -> None: ...
     def authorize(self, order: Order, payment_method: str | None) -> Payment: ...
     def retrieve(self, intent_id: str) -> Payment: ...
-    def cancel(self, intent_id: str) -> None: ...
 
 
 class WebhookLog(Protocol):
@@ -107,7 +101,9 @@ class Checkout:
     carts: Carts
     catalog: Catalog
     orders: Orders
+    ledger: settlement.Ledger
     payments: Payments
+    money: settlement.Money
     workflows: Workflows
     publisher: EventPublisher
     rules: PricingRules
@@ -242,7 +238,7 @@ def _authorize(deps: Checkout, order: Order, payment_method: str | None) -> Paym
     except PaymentsUnavailable:
         current = deps.orders.get(order.order_id) or order
         if current.status is OrderStatus.PENDING_PAYMENT and not current.payment_intent_id:
-            deps.orders.transition(current, OrderStatus.CANCELLED, "payments unavailable", release_stock=True)
+            settlement.cancel(deps.ledger, deps.money, order.order_id, "payments unavailable")
         raise
 
 
@@ -286,29 +282,34 @@ def _out_of_stock(shortages: list[dict[str, Any]]) -> Conflict:
     return Conflict("Not enough stock for every line; nothing was reserved.", code="out_of_stock", errors=shortages)
 
 
+def _state(deps: Checkout, order: Order) -> OrderState:
+    if order.state is not None:
+        return order.state
+    current = deps.ledger.state(order.order_id)
+    if current is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return current
+
+
 def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Order:
     """Move a PENDING_PAYMENT order by its payment: authorized -> PAID and into the order
     workflow; declined (when the decline is final) or canceled -> PAYMENT_FAILED with its
-    stock released. Safe to repeat: transitions are conditional, the workflow start is
+    stock released in the same write. Safe to repeat and to race: each move is conditioned on
+    the order still PENDING_PAYMENT (and its stock still reserved), the workflow start is
     exactly-once by name, and events keep their ids."""
+    state = _state(deps, order)
+    if state.status is not OrderStatus.PENDING_PAYMENT:
+        return deps.orders.get(order.order_id) or order
     if payment.authorized:
         if not payment.matches(order):
             return order
-        deps.orders.transition(
-            order,
-            OrderStatus.PAID,
-            "payment authorized",
-            release_stock=False,
-            facts={"paymentIntentId": payment.intent_id},
-        )
+        deps.ledger.apply(authorized(state, payment.intent_id))
         order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAID:
             deps.workflows.start_order(order.order_id)
         return order
     if (final and payment.declined) or payment.status == PaymentStatus.CANCELED:
-        note = f"payment failed: {payment.decline_code or payment.status}"
-        facts = {"declineCode": payment.decline_code} if payment.decline_code else {}
-        deps.orders.transition(order, OrderStatus.PAYMENT_FAILED, note, release_stock=True, facts=facts)
+        deps.ledger.apply(declined(state, payment.decline_code, payment.decline_code or payment.status))
         order = deps.orders.get(order.order_id) or order
     return order
 
@@ -340,7 +341,9 @@ def _checkout_json(order: Order, order_token: str, payment: Payment | None) -> d
 
 def on_payment_event(deps: Checkout, intent_id: str) -> str:
     """A Stripe event named this intent: re-read it (never trust the event body), then settle
-    its order. Duplicates and reordering are harmless because the intent's current state decides."""
+    its order. Duplicates and reordering are harmless because the intent's current state decides.
+    An order that is cancelling is left to its canceller (who voids or refunds whatever the
+    intent holds); an ended order's late authorization is voided (or refunded if captured)."""
     payment = deps.payments.retrieve(intent_id)
     order = deps.orders.get(payment.order_id) if payment.order_id else None
     if order is None:
@@ -350,9 +353,8 @@ def on_payment_event(deps: Checkout, intent_id: str) -> str:
     if order.status is OrderStatus.PAID and payment.authorized:
         deps.workflows.start_order(order.order_id)
         return "already paid"
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED) and payment.authorized:
-        deps.payments.cancel(payment.intent_id)
-        return "voided: the order had already ended"
+    if order.status in ENDED and payment.authorized:
+        return settlement.release_late_payment(deps.ledger, deps.money, _state(deps, order))
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return f"order is {order.status.value}"
     return _settled(deps, settle(deps, order, payment, final=False)).status.value
@@ -376,24 +378,9 @@ def on_stripe_event(deps: Checkout, log: WebhookLog, event: dict[str, Any]) -> s
 
 def expire_reservation(deps: Checkout, order_id: str) -> dict[str, Any]:
     """The reservation ran out: an order still unpaid is cancelled, its payment voided and its
-    stock released. A payment authorized at the last moment wins: the order is paid instead."""
-    order = deps.orders.get(order_id)
-    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
-        return {"orderId": order_id, "status": order.status.value if order else None, "expired": False}
-    intent_id = order.payment_intent_id
-    if intent_id:
-        payment = deps.payments.retrieve(intent_id)
-        if payment.authorized and payment.matches(order):
-            order = settle(deps, order, payment, final=False)
-            return {"orderId": order_id, "status": order.status.value, "expired": False}
-    # Cancel the order before voiding its payment: the void's own webhook then finds the order
-    # already ended, and a payment authorized after this point is voided by the webhook.
-    deps.orders.transition(order, OrderStatus.CANCELLED, "reservation expired unpaid", release_stock=True)
-    order = deps.orders.get(order_id) or order
-    if intent_id:
-        deps.payments.cancel(intent_id)
-    return {
-        "orderId": order_id,
-        "status": order.status.value,
-        "expired": order.status is OrderStatus.CANCELLED,
-    }
+    stock released (`commerce.settlement.expire`). A payment authorized at the last moment wins
+    when it reached the order first: the order is paid and its workflow started instead."""
+    state = settlement.expire(deps.ledger, deps.money, order_id)
+    if state.status is OrderStatus.PAID:
+        deps.workflows.start_order(order_id)
+    return {"orderId": order_id, "status": state.status.value, "expired": state.status is OrderStatus.CANCELLED}

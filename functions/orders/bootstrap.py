@@ -14,14 +14,20 @@ if TYPE_CHECKING:
 
 @cache
 def orders() -> Orders:
+    from commerce.ledger import DynamoLedger
+    from commerce.stripe_money import StripeMoney
     from orders.adapters.dynamodb import DynamoOrderStore
     from orders.adapters.messaging import SesMailer, SqsFulfilment
     from orders.adapters.payments import StripeOrderPayments
+    from orders.adapters.workflows import StepFunctionsWorkflows
 
     shop = os.environ.get("SHOP_NAME", "shopstack")
     return Orders(
         store=DynamoOrderStore(),
+        ledger=DynamoLedger(),
         payments=StripeOrderPayments(),
+        money=StripeMoney(),
+        workflows=StepFunctionsWorkflows(),
         mailer=SesMailer(),
         fulfilment=SqsFulfilment(),
         shop_name=shop,

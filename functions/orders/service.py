@@ -11,23 +11,38 @@ refusal never decides an order's fate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from commerce import settlement
 from commerce.clock import utcnow_str
-from commerce.errors import Conflict, NotFound
+from commerce.errors import Conflict, DependencyUnavailable, NotFound
 from commerce.ids import new_id
-from commerce.orders import OrderStatus
+from commerce.orders import (
+    CANCELLABLE,
+    Change,
+    OrderState,
+    OrderStatus,
+    PaymentState,
+    StockState,
+    captured,
+    committed,
+    confirmed,
+    delivered,
+    refund_finished,
+    refunding,
+    return_requested,
+    shipped,
+)
 from orders.domain import emails
 from orders.domain.model import (
-    ENDED,
     Order,
     OrderNotActive,
     OrderNotFound,
-    PaymentState,
     Shipment,
-    StockState,
     TrackingEvent,
     TrackingStatus,
 )
@@ -40,8 +55,14 @@ from orders.domain.returns import (
     status_after_refund,
 )
 
+ATTEMPTS = 5
+_log = logging.getLogger(__name__)
+
 
 class OrderStore(Protocol):
+    """Reads of orders and their documents, and the writes that join an order change in one
+    transaction (a shipment, a return, a refund, an invoice). Plain order changes are `Ledger`'s."""
+
     def get(self, order_id: str) -> Order | None: ...
     def list_for_owner(
         self, owner: str, limit: int, start: dict[str, Any] | None
@@ -49,30 +70,34 @@ class OrderStore(Protocol):
     def list_all(
         self, status: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]: ...
-    def set_payment_state(self, order: Order, target: PaymentState) -> bool: ...
-    def commit_stock(self, order: Order) -> bool: ...
-    def return_stock(self, order: Order) -> bool: ...
     def issue_invoice(self, order: Order, seller: dict[str, str]) -> str: ...
     def invoice(self, order_id: str) -> dict[str, Any] | None: ...
     def mark(self, order: Order, flag: str) -> bool: ...
-    def transition(self, order: Order, target: OrderStatus, note: str) -> bool: ...
     def shipments(self, order_id: str) -> list[Shipment]: ...
     def shipment(self, shipment_id: str) -> Shipment | None: ...
     def shipment_by_tracking(self, tracking_number: str) -> Shipment | None: ...
-    def add_shipment(self, order: Order, shipment: Shipment) -> None: ...
+    def add_shipment(self, change: Change, shipment: Shipment) -> bool: ...
     def save_shipment(self, before: Shipment, after: Shipment) -> bool: ...
     def returns(self, order_id: str) -> list[Return]: ...
     def return_by_id(self, return_id: str) -> Return | None: ...
-    def add_return(self, order: Order, ret: Return) -> None: ...
-    def complete_refund(
-        self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
-    ) -> bool: ...
+    def add_return(self, change: Change, ret: Return, currency: str) -> bool: ...
+    def begin_refund(self, change: Change, ret: Return, *, amount: int, restock: bool) -> bool: ...
+    def finish_refund(self, change: Change, ret: Return) -> bool: ...
 
 
 class Payments(Protocol):
     def capture(self, intent_id: str, order_id: str) -> None: ...
-    def void_or_refund(self, intent_id: str, order_id: str) -> PaymentState: ...
     def refund(self, intent_id: str, *, amount: int, return_id: str) -> None: ...
+
+
+class Ledger(settlement.Ledger, Protocol):
+    def stuck(self, status: OrderStatus, updated_before: str, limit: int) -> list[OrderState]: ...
+    def note_reconciled(self, order: OrderState) -> int | None: ...
+
+
+class Workflows(Protocol):
+    def running(self, order_id: str, attempt: int) -> bool: ...
+    def restart(self, order_id: str, attempt: int) -> None: ...
 
 
 class Mailer(Protocol):
@@ -86,9 +111,12 @@ class FulfilmentQueue(Protocol):
 @dataclass(frozen=True)
 class Orders:
     store: OrderStore
+    ledger: Ledger
     payments: Payments
+    money: settlement.Money
     mailer: Mailer
     fulfilment: FulfilmentQueue
+    workflows: Workflows | None = None
     shop_name: str = "shopstack"
     seller: dict[str, str] | None = None
     return_window_days: int = 30
@@ -111,7 +139,8 @@ def capture_payment(deps: Orders, order_id: str) -> dict[str, Any]:
     if order.payment_state is not PaymentState.AUTHORIZED or not order.payment_intent_id:
         raise OrderNotActive(f"order {order_id} has no authorized payment ({order.payment_state.value})")
     deps.payments.capture(order.payment_intent_id, order.order_id)
-    deps.store.set_payment_state(order, PaymentState.CAPTURED)
+    if not deps.ledger.apply(captured(order.state)):
+        raise OrderNotActive(f"order {order_id} moved while its payment was captured")
     return {"captured": True}
 
 
@@ -120,7 +149,7 @@ def commit_stock(deps: Orders, order_id: str) -> dict[str, Any]:
     if order.stock_state is StockState.COMMITTED:
         return {"committed": False}
     order.check_active(OrderStatus.PAID)
-    if not deps.store.commit_stock(order):
+    if order.stock_state is not StockState.RESERVED or not deps.ledger.apply(committed(order.state)):
         raise OrderNotActive(f"order {order_id} stock is {deps.order(order_id).stock_state.value}")
     return {"committed": True}
 
@@ -144,51 +173,44 @@ def request_fulfilment(deps: Orders, order_id: str) -> dict[str, Any]:
 
 
 def confirm_order(deps: Orders, order_id: str) -> dict[str, Any]:
+    """PAID -> CONFIRMED, only with the payment captured and the stock committed."""
     order = deps.order(order_id)
     if order.status is OrderStatus.PAID:
-        deps.store.transition(order, OrderStatus.CONFIRMED, "captured, stock committed, invoice issued")
+        try:
+            change = confirmed(order.state)
+        except Conflict as refused:
+            raise OrderNotActive(refused.detail) from refused
+        deps.ledger.apply(change)
         order = deps.order(order_id)
     order.check_active(OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
     return {"status": order.status.value}
 
 
-# --- compensations ---------------------------------------------------------------------------
+# --- compensation and cancellation -------------------------------------------------------------
 
 
-def release_stock(deps: Orders, order_id: str) -> dict[str, Any]:
-    """Reserved stock goes back to available; committed stock back on hand."""
+def compensate(deps: Orders, order_id: str, outcome: str, reason: str) -> dict[str, Any]:
+    """The workflow's compensation: cancel the order (stock back, money voided or refunded) and
+    end it as `outcome` (PAYMENT_FAILED when the capture failed, CANCELLED otherwise), through
+    the same steps as any cancellation. An order that is no longer cancellable (confirmed and
+    shipped meanwhile) is left as it is."""
     order = deps.order(order_id)
-    returned = deps.store.return_stock(order)
-    return {"stock": deps.order(order_id).stock_state.value, "changed": returned}
-
-
-def void_or_refund_payment(deps: Orders, order_id: str) -> dict[str, Any]:
-    order = deps.order(order_id)
-    if order.payment_state in (PaymentState.VOIDED, PaymentState.REFUNDED) or not order.payment_intent_id:
-        return {"payment": order.payment_state.value}
-    outcome = deps.payments.void_or_refund(order.payment_intent_id, order.order_id)
-    deps.store.set_payment_state(order, outcome)
-    return {"payment": outcome.value}
-
-
-def end_order(deps: Orders, order_id: str, outcome: str, reason: str) -> dict[str, Any]:
-    order = deps.order(order_id)
-    target = OrderStatus(outcome)
-    if order.status in ENDED:
+    if order.status not in CANCELLABLE and order.status is not OrderStatus.CANCELLING:
         return {"status": order.status.value}
-    deps.store.transition(order, target, reason[:500])
-    return {"status": deps.order(order_id).status.value}
+    state = settlement.cancel(deps.ledger, deps.money, order_id, reason[:500], end_as=OrderStatus(outcome))
+    return {"status": state.status.value}
 
 
 def cancel(deps: Orders, order_id: str, *, by: str) -> Order:
-    """Cancel before shipment through the same compensations the workflow runs."""
-    order = deps.order(order_id)
-    if order.status is OrderStatus.CANCELLED:
-        return order
-    order.check_cancellable()
-    release_stock(deps, order_id)
-    void_or_refund_payment(deps, order_id)
-    end_order(deps, order_id, OrderStatus.CANCELLED.value, f"cancelled by {by}")
+    """Cancel before shipment (409 `invalid_state` after). The order is CANCELLING at once, with
+    its stock back; when the payment provider cannot be reached the order stays CANCELLING (the
+    caller answers 202) and the next attempt, or the reconciler, finishes it."""
+    try:
+        settlement.cancel(deps.ledger, deps.money, order_id, f"cancelled by {by}")
+    except DependencyUnavailable:
+        order = deps.order(order_id)
+        if order.status is not OrderStatus.CANCELLING:
+            raise
     return deps.order(order_id)
 
 
@@ -196,9 +218,10 @@ def cancel(deps: Orders, order_id: str, *, by: str) -> Order:
 
 
 def create_shipment(deps: Orders, order_id: str, *, carrier: str, tracking_number: str) -> Shipment:
+    """Ship a CONFIRMED (or already SHIPPED) order: the shipment is written in the same
+    transaction as the order's move, so an order cancelled or refunded meanwhile is never shipped."""
     order = deps.order(order_id)
-    if order.status not in (OrderStatus.CONFIRMED, OrderStatus.SHIPPED):
-        raise Conflict(f"An order that is {order.status.value} cannot be shipped.", code="invalid_state")
+    change = shipped(order.state, carrier)
     if deps.store.shipment_by_tracking(tracking_number) is not None:
         raise Conflict("A shipment with this tracking number exists.", code="duplicate_tracking_number")
     now = utcnow_str()
@@ -211,7 +234,8 @@ def create_shipment(deps: Orders, order_id: str, *, carrier: str, tracking_numbe
         created_at=now,
         events=(TrackingEvent(TrackingStatus.SHIPPED, now),),
     )
-    deps.store.add_shipment(order, shipment)
+    if not deps.store.add_shipment(change, shipment):
+        raise Conflict("The order changed meanwhile; read it and try again.", code="conflict", retry_after=1)
     return shipment
 
 
@@ -236,7 +260,7 @@ def _after_delivery(deps: Orders, shipment: Shipment) -> None:
     if order.status is not OrderStatus.SHIPPED:
         return
     if all(s.status is TrackingStatus.DELIVERED for s in deps.store.shipments(order.order_id)):
-        deps.store.transition(order, OrderStatus.DELIVERED, f"delivered by {shipment.carrier}")
+        deps.ledger.apply(delivered(order.state, shipment.carrier))
 
 
 def shipment_or_404(deps: Orders, shipment_id: str) -> Shipment:
@@ -272,17 +296,22 @@ def notify(deps: Orders, event_name: str, data: dict[str, Any]) -> list[str]:
 
 
 def request_return(deps: Orders, order_id: str, lines: list[ReturnLine], *, now: datetime) -> Return:
-    order = deps.order(order_id)
-    check_return(order, lines, deps.store.returns(order_id), now=now, window_days=deps.return_window_days)
-    ret = Return(
-        return_id=new_id(),
-        order_id=order_id,
-        status=ReturnStatus.REQUESTED,
-        lines=tuple(lines),
-        created_at=utcnow_str(),
-    )
-    deps.store.add_return(order, ret)
-    return ret
+    """A return of delivered lines, checked against the returns read in the same version of the
+    order: concurrent returns of the same units cannot both pass (the loser re-reads and is
+    refused, 422, or joins when units remain)."""
+    for _ in range(ATTEMPTS):
+        order = deps.order(order_id)
+        check_return(order, lines, deps.store.returns(order_id), now=now, window_days=deps.return_window_days)
+        ret = Return(
+            return_id=new_id(),
+            order_id=order_id,
+            status=ReturnStatus.REQUESTED,
+            lines=tuple(lines),
+            created_at=utcnow_str(),
+        )
+        if deps.store.add_return(return_requested(order.state, ret.return_id), ret, order.currency):
+            return ret
+    raise Conflict("The order changed meanwhile; retry the return.", code="conflict", retry_after=1)
 
 
 def return_or_404(deps: Orders, return_id: str) -> Return:
@@ -293,29 +322,109 @@ def return_or_404(deps: Orders, return_id: str) -> Return:
 
 
 def refund_return(deps: Orders, return_id: str, *, restock: bool) -> Return:
-    """Refund the returned lines' share through the payment provider (its idempotency key is the
-    return's), then in one transaction: the return REFUNDED, stock back on hand if asked, the
-    order PARTIALLY_REFUNDED or REFUNDED. Run twice, it refunds once."""
+    """Refund a return's share in three steps, each safe to repeat: the order and the return
+    REFUNDING (one refund per order at a time, never above what was captured and not yet
+    refunded); the refund at the payment provider (its idempotency key is the return's); then
+    in one transaction the return REFUNDED, the amount recorded, stock back on hand if asked,
+    the order PARTIALLY_REFUNDED or REFUNDED. Interrupted after the first step, it is resumed by
+    the next call or the reconciler (with the restock choice recorded on the return)."""
     ret = return_or_404(deps, return_id)
+    if ret.status is ReturnStatus.REQUESTED:
+        ret = _begin_refund(deps, ret, restock=restock)
     if ret.status is ReturnStatus.REFUNDED:
         return ret
     order = deps.order(ret.order_id)
-    if order.payment_state is not PaymentState.CAPTURED or not order.payment_intent_id:
-        raise Conflict("Only a captured payment can be refunded.", code="invalid_state")
-    amount = refund_amount(order, ret)
-    deps.payments.refund(order.payment_intent_id, amount=amount, return_id=ret.return_id)
-    refunded = Return(
-        ret.return_id, ret.order_id, ReturnStatus.REFUNDED, ret.lines, ret.created_at, amount, utcnow_str(), restock
-    )
-    for _ in range(5):
-        others = [r for r in deps.store.returns(order.order_id) if r.return_id != ret.return_id]
-        target = status_after_refund(order, [*others, refunded])
-        if deps.store.complete_refund(order, ret, amount=amount, restock=restock, order_status=target):
-            break
-        current = deps.store.return_by_id(return_id)
-        if current is not None and current.status is ReturnStatus.REFUNDED:
-            return current
+    amount = int(ret.refund_amount or 0)
+    deps.payments.refund(str(order.payment_intent_id), amount=amount, return_id=ret.return_id)
+    refunded = replace(ret, status=ReturnStatus.REFUNDED, refund_amount=amount, refunded_at=utcnow_str())
+    others = [r for r in deps.store.returns(order.order_id) if r.return_id != ret.return_id]
+    target = status_after_refund(order, [*others, refunded])
+    restocked = tuple((line.sku, line.quantity) for line in ret.lines) if ret.restocked else ()
+    if order.status is OrderStatus.REFUNDING and order.refunding_return == ret.return_id:
+        deps.store.finish_refund(refund_finished(order.state, ret.return_id, amount, target, restocked), ret)
+    return return_or_404(deps, return_id)
+
+
+def _begin_refund(deps: Orders, ret: Return, *, restock: bool) -> Return:
+    for _ in range(ATTEMPTS):
         order = deps.order(ret.order_id)
+        if order.payment_state is not PaymentState.CAPTURED or not order.payment_intent_id:
+            raise Conflict("Only a captured payment can be refunded.", code="invalid_state")
+        amount = refund_amount(order, ret)
+        change = refunding(order.state, ret.return_id, amount)
+        if deps.store.begin_refund(change, ret, amount=amount, restock=restock):
+            break
+        ret = return_or_404(deps, ret.return_id)
+        if ret.status is not ReturnStatus.REQUESTED:
+            return ret
     else:
         raise Conflict("The order changed meanwhile; retry the refund.", code="conflict", retry_after=1)
-    return deps.store.return_by_id(return_id) or refunded
+    return return_or_404(deps, ret.return_id)
+
+
+# --- the reconciler ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How long an order may sit in a status the system itself must move it on from."""
+
+    reservation_seconds: int = 900
+    stuck_after_seconds: int = 60
+
+
+def reconcile(deps: Orders, *, now: datetime, deadlines: Deadlines, limit: int = 100) -> dict[str, int]:
+    """Drive every in-flight order past its deadline to its next state, idempotently: a
+    PENDING_PAYMENT order past its reservation is expired (or paid, if its payment was
+    authorized); a PAID order whose workflow is not running gets its workflow restarted; a
+    CANCELLING order is finished; a REFUNDING order's refund is resumed. Returns counts by what
+    was done; an order that fails is counted and left for the next run."""
+    from collections import Counter
+
+    done: Counter[str] = Counter()
+
+    def before(seconds: int) -> str:
+        return (now - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    stuck = deadlines.stuck_after_seconds
+    work: list[tuple[OrderStatus, int, Callable[[OrderState], str]]] = [
+        (OrderStatus.PENDING_PAYMENT, deadlines.reservation_seconds + stuck, lambda o: _expire(deps, o)),
+        (OrderStatus.PAID, stuck, lambda o: _restart(deps, o)),
+        (OrderStatus.CANCELLING, stuck, lambda o: settlement.finish(deps.ledger, deps.money, o.order_id).status.value),
+        (OrderStatus.REFUNDING, stuck, lambda o: _resume_refund(deps, o)),
+    ]
+    for status, seconds, step in work:
+        for order in deps.ledger.stuck(status, before(seconds), limit):
+            try:
+                done[f"{status.value}->{step(order)}"] += 1
+            except Exception:  # one order's failure must not stop the others
+                _log.exception("reconciling order %s (%s) failed", order.order_id, status.value)
+                done[f"{status.value}->failed"] += 1
+    return dict(done)
+
+
+def _expire(deps: Orders, order: OrderState) -> str:
+    state = settlement.expire(deps.ledger, deps.money, order.order_id)
+    if state.status is OrderStatus.PAID:
+        return _restart(deps, state)
+    return state.status.value
+
+
+def _restart(deps: Orders, order: OrderState) -> str:
+    if deps.workflows is None:
+        return "no workflows"
+    current = deps.order(order.order_id)
+    if deps.workflows.running(order.order_id, current.reconcile_attempts):
+        return "running"
+    attempt = deps.ledger.note_reconciled(order)
+    if attempt is None:
+        return "moved"
+    deps.workflows.restart(order.order_id, attempt)
+    return "restarted"
+
+
+def _resume_refund(deps: Orders, order: OrderState) -> str:
+    if not order.refunding_return:
+        return "no return"
+    ret = return_or_404(deps, order.refunding_return)
+    return refund_return(deps, ret.return_id, restock=ret.restocked).status.value

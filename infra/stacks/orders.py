@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
@@ -35,6 +35,7 @@ CARRIER_SIGNING_KEY = "signingSecret"
 CARRIER_SECRET_LENGTH = 48
 COMPENSATION_ERROR_PATH = "$.compensationError"
 NOTIFY_TIMEOUT = Duration.seconds(15)
+RECONCILE_TIMEOUT = Duration.seconds(120)
 NOTIFY_BATCH_SIZE = 10
 NOTIFY_MAX_RECEIVES = 5
 """An order email is tried 5 times (the consumer backs off 2, 4, 8 and 16 s between tries),
@@ -212,6 +213,7 @@ class OrdersStack(Stack):
         self._notifications(settings, event_bus=event_bus, layer=layer, mail=mail)
 
         self.workflow = self._workflow(settings)
+        self._reconciler(settings, layer=layer, common=common)
 
         CfnOutput(self, "OrdersTableName", value=self.orders_table.table_name)
         CfnOutput(self, "OrderWorkflowArn", value=self.workflow.state_machine_arn)
@@ -289,6 +291,41 @@ class OrdersStack(Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
+    def _reconciler(self, settings: Settings, *, layer: lambda_.ILayerVersion, common: dict[str, str]) -> None:
+        """OrderReconciler, every `reconcileIntervalMinutes`: drives in-flight orders stuck longer
+        than `reconcileStuckAfterSeconds` (or past their reservation) to their next state."""
+        self.reconciler_function = ServiceFunction(
+            self,
+            "OrderReconciler",
+            service="orders",
+            handler="orders.entrypoints.reconcile.handler",
+            description="shopstack orders: drives orders stuck in flight to their next state",
+            timeout=RECONCILE_TIMEOUT,
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={
+                **common,
+                "ORDER_WORKFLOW_ARN": self.workflow.state_machine_arn,
+                "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),
+                "RECONCILE_STUCK_AFTER_SECONDS": str(settings.reconcile_stuck_after_seconds),
+            },
+        ).function
+        self.reconciler_rule = events.Rule(
+            self,
+            "OrderReconcilerSchedule",
+            rule_name=names.resource_name(settings.stage, "order-reconciler"),
+            description="Runs OrderReconciler on a schedule",
+            schedule=events.Schedule.rate(Duration.minutes(settings.reconcile_interval_minutes)),
+            targets=[targets.LambdaFunction(self.reconciler_function, retry_attempts=0)],
+        )
+        self.workflow_executions = self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{references.physical_name(self.workflow, 'state_machine_name')}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        """The ARN pattern of the order workflow's executions (named after their order)."""
+
     def _task(
         self,
         state_id: str,
@@ -323,15 +360,15 @@ class OrdersStack(Stack):
                 state_id, task, on_error=compensation_failed, error_path=COMPENSATION_ERROR_PATH, **fields
             )
 
-        release_stock = compensation("ReleaseStock", "release_stock")
-        release_stock.next(compensation("VoidOrRefundPayment", "void_or_refund_payment")).next(
-            compensation(
-                "EndOrder",
-                "end_order",
-                outcome=sfn.JsonPath.string_at("$.outcome"),
-                error=sfn.JsonPath.object_at("$.error"),
-            )
-        ).next(failure(self, "Failed"))
+        # One task: the order CANCELLING with its stock back (one write), its money voided or
+        # refunded, then ended as $.outcome; the reconciler finishes it if this task cannot.
+        release_stock = compensation(
+            "Compensate",
+            "compensate",
+            outcome=sfn.JsonPath.string_at("$.outcome"),
+            error=sfn.JsonPath.object_at("$.error"),
+        )
+        release_stock.next(failure(self, "Failed"))
 
         payment_failed = sfn.Pass(
             self,

@@ -1,21 +1,21 @@
-"""Carts, the catalog's prices and stock, and orders in DynamoDB through PynamoDB.
+"""Carts and the Stripe webhook log in DynamoDB through PynamoDB; the catalog's prices and stock,
+and orders, through `commerce.ledger` (the one owner of the order item and the stock counters).
 
 Checkout writes the order and reserves every line in one transaction across the Orders and
-Products tables, so stock is held for exactly the orders that exist. Every write goes through
-`commerce.dynamo.retrying`: a transaction cancelled by a conflict or throttling applied nothing
-and is run again; one cancelled by its conditions is explained by reading what is there now."""
+Products tables (with the cart checked out), so stock is held for exactly the orders that exist.
+Every write goes through `commerce.dynamo.retrying`: a transaction cancelled by a conflict or
+throttling applied nothing and is run again; one cancelled by its conditions is explained by
+reading what is there now."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pynamodb.attributes import (
-    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -24,10 +24,11 @@ from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Order
 from checkout.domain.pricing import PricedLine, Totals
 from checkout.service import CatalogItem, OutOfStock
+from commerce import ledger
 from commerce.clock import utcnow_str
-from commerce.config import region
 from commerce.dynamo import bind, plain, refused_by_condition, retrying
-from commerce.orders import OrderStatus, check_transition
+from commerce.ledger import OrderItem, StockItem
+from commerce.orders import OrderStatus
 
 CART_DAYS = 30
 
@@ -48,52 +49,6 @@ class CartRecord(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
-class StockRecord(Model):
-    """The checkout's view of a Products item: price, status and the stock counters."""
-
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    sku = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute(null=True)
-    name = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(null=True)
-    price_amount = NumberAttribute(attr_name="priceAmount", null=True)
-    currency = UnicodeAttribute(null=True)
-    reserved = NumberAttribute(default=0)
-    available = NumberAttribute(default=0)
-
-
-class OrderRecord(Model):
-    """Orders table item `ORDER#<id>` / `ORDER` (the orders service reads the same item)."""
-
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    order_id = UnicodeAttribute(attr_name="orderId")
-    status = UnicodeAttribute()
-    email = UnicodeAttribute()
-    owner = UnicodeAttribute(null=True)
-    cart_id = UnicodeAttribute(attr_name="cartId")
-    lines = ListAttribute[Any](of=MapAttribute)
-    subtotal_amount = NumberAttribute(attr_name="subtotalAmount")
-    shipping_amount = NumberAttribute(attr_name="shippingAmount")
-    tax_amount = NumberAttribute(attr_name="taxAmount")
-    total_amount = NumberAttribute(attr_name="totalAmount")
-    currency = UnicodeAttribute()
-    shipping_address = MapAttribute[str, Any](attr_name="shippingAddress")
-    token_hash = UnicodeAttribute(attr_name="orderTokenHash")
-    payment_intent_id = UnicodeAttribute(attr_name="paymentIntentId", null=True)
-    created_at = UnicodeAttribute(attr_name="createdAt")
-    updated_at = UnicodeAttribute(attr_name="updatedAt")
-    history = ListAttribute[Any](of=MapAttribute)
-    decline_code = UnicodeAttribute(attr_name="declineCode", null=True)
-
-
 class WebhookRecord(Model):
     """A handled Stripe event, in the Carts table under `STRIPE_EVENT#<id>`, kept 30 days."""
 
@@ -109,12 +64,8 @@ class WebhookRecord(Model):
 
 def _bind() -> None:
     bind("CARTS_TABLE", CartRecord, WebhookRecord)
-    bind("PRODUCTS_TABLE", StockRecord)
-    bind("ORDERS_TABLE", OrderRecord)
-
-
-def _connection() -> Connection:
-    return Connection(region=region())
+    ledger.bind_tables()
+    ledger.bind_stock()
 
 
 # --- carts -----------------------------------------------------------------------------------
@@ -208,7 +159,7 @@ class DynamoCatalog:
 
     def items(self, skus: list[str]) -> dict[str, CatalogItem]:
         found: dict[str, CatalogItem] = {}
-        for record in StockRecord.batch_get(list(dict.fromkeys(skus))):
+        for record in StockItem.batch_get(list(dict.fromkeys(skus))):
             if record.kind != "product":
                 continue
             found[record.sku] = CatalogItem(
@@ -225,7 +176,7 @@ class DynamoCatalog:
 # --- orders ----------------------------------------------------------------------------------
 
 
-def _order(record: OrderRecord) -> Order:
+def _order(record: OrderItem) -> Order:
     lines = tuple(
         PricedLine(
             sku=str(x["sku"]),
@@ -240,7 +191,7 @@ def _order(record: OrderRecord) -> Order:
         status=OrderStatus(record.status),
         email=record.email,
         owner=record.owner,
-        cart_id=record.cart_id,
+        cart_id=record.cart_id or "",
         lines=lines,
         totals=Totals(
             subtotal=int(record.subtotal_amount),
@@ -253,19 +204,8 @@ def _order(record: OrderRecord) -> Order:
         created_at=record.created_at,
         payment_intent_id=record.payment_intent_id,
         history=tuple(plain(record.history)),
+        state=ledger.state_of(record),
     )
-
-
-def _key(order_id: str) -> tuple[str, str]:
-    return f"ORDER#{order_id}", "ORDER"
-
-
-_FACTS = {"declineCode": OrderRecord.decline_code, "paymentIntentId": OrderRecord.payment_intent_id}
-
-
-def _fact_actions(facts: dict[str, str]) -> list[Any]:
-    """Facts recorded with a status change, in the same write (e.g. the intent that paid it)."""
-    return [_FACTS[name].set(value) for name, value in facts.items() if value]
 
 
 class DynamoOrders:
@@ -273,14 +213,12 @@ class DynamoOrders:
         _bind()
 
     def get(self, order_id: str) -> Order | None:
-        try:
-            return _order(OrderRecord.get(*_key(order_id), consistent_read=True))
-        except OrderRecord.DoesNotExist:
-            return None
+        record = ledger.read(order_id)
+        return _order(record) if record is not None else None
 
     def place(self, order: Order, cart: Cart) -> None:
-        record = OrderRecord(
-            *_key(order.order_id),
+        record = OrderItem(
+            *ledger.key(order.order_id),
             order_id=order.order_id,
             status=order.status.value,
             email=order.email,
@@ -301,28 +239,15 @@ class DynamoOrders:
             history=list(order.history),
         )
 
-        def reserve() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.save(record, condition=OrderRecord.pk.does_not_exist())
-                for line in order.lines:
-                    tx.update(
-                        StockRecord(line.sku),
-                        actions=[
-                            StockRecord.reserved.add(line.quantity),
-                            StockRecord.available.add(-line.quantity),
-                        ],
-                        condition=(StockRecord.kind == "product")
-                        & (StockRecord.status == "ACTIVE")
-                        & (StockRecord.available >= line.quantity),
-                    )
-                tx.update(
-                    CartRecord(f"CART#{cart.cart_id}", "CART"),
-                    actions=[CartRecord.status.set(CartStatus.CHECKED_OUT), CartRecord.version.add(1)],
-                    condition=(CartRecord.status == CartStatus.OPEN) & (CartRecord.version == cart.version),
-                )
+        def check_out(tx: TransactWrite) -> None:
+            tx.update(
+                CartRecord(f"CART#{cart.cart_id}", "CART"),
+                actions=[CartRecord.status.set(CartStatus.CHECKED_OUT), CartRecord.version.add(1)],
+                condition=(CartRecord.status == CartStatus.OPEN) & (CartRecord.version == cart.version),
+            )
 
         try:
-            retrying(reserve, what="stock reservation")
+            ledger.place(record, extra=check_out)
         except TransactWriteError as exc:
             self._explain_refused_placement(exc, order)
 
@@ -335,7 +260,7 @@ class DynamoOrders:
             raise exc
         if self.get(order.order_id) is not None:
             return
-        stock = {r.sku: r for r in StockRecord.batch_get([line.sku for line in order.lines])}
+        stock = {r.sku: r for r in StockItem.batch_get([line.sku for line in order.lines])}
         shortages = [
             {"sku": line.sku, "requested": line.quantity, "available": max(int(stock[line.sku].available), 0)}
             if line.sku in stock
@@ -348,68 +273,10 @@ class DynamoOrders:
         raise Conflict("The cart changed while checking out; read it and try again.", code="cart_changed") from exc
 
     def set_payment(self, order_id: str, intent_id: str) -> None:
-        retrying(
-            lambda: OrderRecord(*_key(order_id)).update(
-                actions=[OrderRecord.payment_intent_id.set(intent_id), OrderRecord.updated_at.set(utcnow_str())],
-                condition=OrderRecord.pk.exists(),
-            ),
-            what="order write",
-        )
+        ledger.set_intent(order_id, intent_id)
 
     def set_token(self, order_id: str, token_hash: str) -> None:
-        retrying(
-            lambda: OrderRecord(*_key(order_id)).update(
-                actions=[OrderRecord.token_hash.set(token_hash)], condition=OrderRecord.pk.exists()
-            ),
-            what="order write",
-        )
-
-    def transition(
-        self,
-        order: Order,
-        target: OrderStatus,
-        note: str,
-        *,
-        release_stock: bool,
-        facts: dict[str, str] | None = None,
-    ) -> bool:
-        """Move the order from its current status to `target`, releasing its reservations in the
-        same transaction when asked. False when another writer moved it first."""
-        check_transition(order.status, target)
-        now = utcnow_str()
-
-        def move() -> None:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.update(
-                    OrderRecord(*_key(order.order_id)),
-                    actions=[
-                        OrderRecord.status.set(target.value),
-                        OrderRecord.updated_at.set(now),
-                        OrderRecord.history.set(
-                            OrderRecord.history.append([{"status": target.value, "at": now, "note": note}])
-                        ),
-                        *_fact_actions(facts or {}),
-                    ],
-                    condition=OrderRecord.status == order.status.value,
-                )
-                if release_stock:
-                    for line in order.lines:
-                        tx.update(
-                            StockRecord(line.sku),
-                            actions=[
-                                StockRecord.reserved.add(-line.quantity),
-                                StockRecord.available.add(line.quantity),
-                            ],
-                            condition=StockRecord.reserved >= line.quantity,
-                        )
-
-        try:
-            retrying(move, what="order transition")
-        except TransactWriteError as exc:
-            if refused_by_condition(exc):
-                return False
-            raise
-        return True
+        ledger.set_token(order_id, token_hash)
 
 
 class DynamoWebhookLog:

@@ -90,23 +90,6 @@ class StripePayments:
         except transient_errors() as exc:
             raise unavailable(exc) from exc
 
-    def cancel(self, intent_id: str) -> None:
-        import stripe
-
-        try:
-            client().v1.payment_intents.cancel(
-                intent_id,
-                params={"cancellation_reason": "abandoned"},
-                options={"idempotency_key": f"intent-{intent_id}-cancel"},
-            )
-        except stripe.InvalidRequestError:
-            if self.retrieve(intent_id).status != PaymentStatus.CANCELED:
-                raise
-        except key_errors() as exc:
-            raise refused_keys(exc) from exc
-        except transient_errors() as exc:
-            raise unavailable(exc) from exc
-
 
 def verify_webhook(payload: str, signature: str | None, *, tolerance: int = 300) -> dict[str, Any]:
     """The Stripe event, if its signature is valid and its timestamp within `tolerance` seconds

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkout.domain.pricing import PricedLine, Totals
-from commerce.orders import OrderStatus
+from commerce.orders import OrderState, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,8 @@ class Order:
     created_at: str
     payment_intent_id: str | None = None
     history: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    state: OrderState | None = None
+    """The lifecycle's view of the order as read (None for an order not yet written)."""
 
 
 class PaymentStatus:

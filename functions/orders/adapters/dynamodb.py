@@ -1,12 +1,15 @@
-"""Orders, shipments and invoices in the Orders table, and stock in the Products table, through
-PynamoDB. Item layout (the checkout service writes the first one):
+"""Shipments, returns and invoices in the Orders table through PynamoDB; the order item itself
+and the stock counters through `commerce.ledger`, their one owner. Item layout:
 
 - `ORDER#<id>` / `ORDER`: the order, its status, history and the marks of workflow steps done
+  (`commerce.ledger.OrderItem`; checkout writes it first)
 - `ORDER#<id>` / `SHIPMENT#<shipment id>`: a shipment and its tracking events
+- `ORDER#<id>` / `RETURN#<return id>`: a return and its refund
 - `ORDER#<id>` / `INVOICE`: the invoice document
 - `INVOICE_SEQ#<year>` / `SEQ`: the year's last invoice number
 
-Every step's effect and its mark are one conditional write or one transaction."""
+Every step's effect and its mark are one conditional write or one transaction: a shipment, a
+return or a refund is written in the same transaction as the order change it makes."""
 
 from __future__ import annotations
 
@@ -18,83 +21,29 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
-    UnicodeSetAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from commerce import ledger
 from commerce.clock import now, utcnow_str
-from commerce.config import region
 from commerce.dynamo import bind, key_from_cursor, key_to_cursor, plain, refused_by_condition, retrying
 from commerce.errors import TransientError
-from commerce.orders import OrderStatus, check_transition
+from commerce.ledger import OrderItem, transaction
+from commerce.orders import Change, OrderStatus
 from orders.domain.invoice import invoice_document
 from orders.domain.model import (
     Line,
     Order,
-    PaymentState,
+    OrderNotActive,
     Shipment,
-    StockState,
     TrackingEvent,
     TrackingStatus,
     invoice_number,
 )
 from orders.domain.returns import Return, ReturnLine, ReturnStatus
-
-
-class ByOwner(GlobalSecondaryIndex["OrderRecord"]):
-    class Meta:
-        index_name = "byOwner"
-        projection = AllProjection()
-
-    owner = UnicodeAttribute(hash_key=True)
-    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
-
-
-class ByStatus(GlobalSecondaryIndex["OrderRecord"]):
-    class Meta:
-        index_name = "byStatus"
-        projection = AllProjection()
-
-    status = UnicodeAttribute(hash_key=True)
-    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
-
-
-class OrderRecord(Model):
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    order_id = UnicodeAttribute(attr_name="orderId")
-    status = UnicodeAttribute()
-    email = UnicodeAttribute()
-    owner = UnicodeAttribute(null=True)
-    lines = ListAttribute[Any](of=MapAttribute)
-    subtotal_amount = NumberAttribute(attr_name="subtotalAmount")
-    shipping_amount = NumberAttribute(attr_name="shippingAmount")
-    tax_amount = NumberAttribute(attr_name="taxAmount")
-    total_amount = NumberAttribute(attr_name="totalAmount")
-    currency = UnicodeAttribute()
-    shipping_address = MapAttribute[str, Any](attr_name="shippingAddress")
-    token_hash = UnicodeAttribute(attr_name="orderTokenHash")
-    payment_intent_id = UnicodeAttribute(attr_name="paymentIntentId", null=True)
-    created_at = UnicodeAttribute(attr_name="createdAt")
-    updated_at = UnicodeAttribute(attr_name="updatedAt", null=True)
-    history = ListAttribute[Any](of=MapAttribute)
-    stock_state = UnicodeAttribute(attr_name="stockState", null=True)
-    payment_state = UnicodeAttribute(attr_name="paymentState", null=True)
-    invoice_number = UnicodeAttribute(attr_name="invoiceNumber", null=True)
-    fulfilment_requested_at = UnicodeAttribute(attr_name="fulfilmentRequestedAt", null=True)
-    fulfilment_accepted_at = UnicodeAttribute(attr_name="fulfilmentAcceptedAt", null=True)
-    emails_sent = UnicodeSetAttribute(attr_name="emailsSent", null=True)
-    refunded_amount = NumberAttribute(attr_name="refundedAmount", null=True)
-    by_owner = ByOwner()
-    by_status = ByStatus()
 
 
 class ByShipment(GlobalSecondaryIndex["ShipmentRecord"]):
@@ -180,28 +129,11 @@ class SequenceRecord(Model):
     seq = NumberAttribute(default=0)
 
 
-class StockRecord(Model):
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    sku = UnicodeAttribute(hash_key=True)
-    on_hand = NumberAttribute(attr_name="onHand", default=0)
-    reserved = NumberAttribute(default=0)
-    available = NumberAttribute(default=0)
-
-
-def _payment_state(record: OrderRecord) -> PaymentState:
-    if record.payment_state:
-        return PaymentState(record.payment_state)
-    pending = (OrderStatus.PENDING_PAYMENT.value, OrderStatus.PAYMENT_FAILED.value)
-    return PaymentState.PENDING if record.status in pending else PaymentState.AUTHORIZED
-
-
-def _order(record: OrderRecord) -> Order:
+def _order(record: OrderItem) -> Order:
+    state = ledger.state_of(record)
     return Order(
         order_id=record.order_id,
-        status=OrderStatus(record.status),
+        status=state.status,
         email=record.email,
         owner=record.owner,
         lines=tuple(
@@ -217,11 +149,17 @@ def _order(record: OrderRecord) -> Order:
         created_at=record.created_at,
         payment_intent_id=record.payment_intent_id,
         history=tuple(plain(record.history)),
-        stock_state=StockState(record.stock_state or StockState.RESERVED),
-        payment_state=_payment_state(record),
+        stock_state=state.stock_state,
+        payment_state=state.payment_state,
         invoice_number=record.invoice_number,
         fulfilment_requested_at=record.fulfilment_requested_at,
         emails={name: "sent" for name in (record.emails_sent or set())},
+        refunded=state.refunded,
+        returns_version=state.returns_version,
+        end_as=state.end_as,
+        refunding_return=state.refunding_return,
+        updated_at=state.updated_at,
+        reconcile_attempts=int(record.reconcile_attempts or 0),
     )
 
 
@@ -254,36 +192,25 @@ def _return(record: ReturnRecord) -> Return:
     )
 
 
-def _history_entry(status: OrderStatus, note: str) -> dict[str, str]:
-    return {"status": status.value, "at": utcnow_str(), "note": note}
-
-
-def _key(order_id: str) -> tuple[str, str]:
-    return f"ORDER#{order_id}", "ORDER"
-
-
-def _transaction() -> TransactWrite:
-    return TransactWrite(connection=Connection(region=region()))
-
-
 class DynamoOrderStore:
     """The `OrderStore` port on DynamoDB."""
 
     def __init__(self) -> None:
-        bind("ORDERS_TABLE", OrderRecord, ShipmentRecord, InvoiceRecord, SequenceRecord, ReturnRecord)
+        bind("ORDERS_TABLE", ShipmentRecord, InvoiceRecord, SequenceRecord, ReturnRecord)
+        ledger.bind_tables()
 
     # reads ------------------------------------------------------------------------------------
 
     def get(self, order_id: str) -> Order | None:
         try:
-            return _order(OrderRecord.get(*_key(order_id), consistent_read=True))
-        except OrderRecord.DoesNotExist:
+            return _order(OrderItem.get(*ledger.key(order_id), consistent_read=True))
+        except OrderItem.DoesNotExist:
             return None
 
     def list_for_owner(
         self, owner: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        page = OrderRecord.by_owner.query(
+        page = OrderItem.by_owner.query(
             owner, scan_index_forward=False, limit=limit, last_evaluated_key=key_from_cursor(start)
         )
         return [_order(r) for r in page], key_to_cursor(page.last_evaluated_key)
@@ -292,11 +219,11 @@ class DynamoOrderStore:
         self, status: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
         if status:
-            page = OrderRecord.by_status.query(
+            page = OrderItem.by_status.query(
                 status, scan_index_forward=False, limit=limit, last_evaluated_key=key_from_cursor(start)
             )
         else:
-            page = OrderRecord.scan(OrderRecord.sk == "ORDER", limit=limit, last_evaluated_key=key_from_cursor(start))
+            page = OrderItem.scan(OrderItem.sk == "ORDER", limit=limit, last_evaluated_key=key_from_cursor(start))
         orders = sorted((_order(r) for r in page), key=lambda o: o.created_at, reverse=True)
         return orders, key_to_cursor(page.last_evaluated_key)
 
@@ -330,129 +257,10 @@ class DynamoOrderStore:
 
     # writes -----------------------------------------------------------------------------------
 
-    def transition(self, order: Order, target: OrderStatus, note: str) -> bool:
-        check_transition(order.status, target)
-        stamp = utcnow_str()
-        try:
-            retrying(
-                lambda: OrderRecord(*_key(order.order_id)).update(
-                    actions=[
-                        OrderRecord.status.set(target.value),
-                        OrderRecord.updated_at.set(stamp),
-                        OrderRecord.history.set(
-                            OrderRecord.history.append([{"status": target.value, "at": stamp, "note": note}])
-                        ),
-                    ],
-                    condition=OrderRecord.status == order.status.value,
-                ),
-                what="order transition",
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def set_payment_state(self, order: Order, target: PaymentState) -> bool:
-        current = order.payment_state.value
-        condition = (OrderRecord.payment_state == current) | OrderRecord.payment_state.does_not_exist()
-        try:
-            retrying(
-                lambda: OrderRecord(*_key(order.order_id)).update(
-                    actions=[OrderRecord.payment_state.set(target.value), OrderRecord.updated_at.set(utcnow_str())],
-                    condition=condition,
-                ),
-                what="order write",
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
     def mark(self, order: Order, flag: str) -> bool:
-        record = OrderRecord(*_key(order.order_id))
         if flag.startswith("emails."):
-            name = flag.removeprefix("emails.")
-            retrying(lambda: record.update(actions=[OrderRecord.emails_sent.add({name})]), what="order write")
-            return True
-        attribute = {"fulfilmentRequestedAt": OrderRecord.fulfilment_requested_at}.get(flag)
-        if attribute is None:
-            attribute = {"fulfilmentAcceptedAt": OrderRecord.fulfilment_accepted_at}[flag]
-        try:
-            retrying(
-                lambda: record.update(actions=[attribute.set(utcnow_str())], condition=attribute.does_not_exist()),
-                what="order write",
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def _stock_step(self, order: Order, *, expected: StockState, target: StockState, moves: dict[str, int]) -> bool:
-        """Move every line's stock by `moves` (attribute -> quantity sign) and the order's stock
-        state from `expected` to `target`, in one transaction."""
-        bind("PRODUCTS_TABLE", StockRecord)
-        order_state = OrderRecord.stock_state == expected.value
-        if expected is StockState.RESERVED:
-            order_state = order_state | OrderRecord.stock_state.does_not_exist()
-        attributes = {
-            "onHand": StockRecord.on_hand,
-            "reserved": StockRecord.reserved,
-            "available": StockRecord.available,
-        }
-
-        def move() -> None:
-            with _transaction() as tx:
-                tx.update(
-                    OrderRecord(*_key(order.order_id)),
-                    actions=[OrderRecord.stock_state.set(target.value), OrderRecord.updated_at.set(utcnow_str())],
-                    condition=order_state,
-                )
-                for line in order.lines:
-                    decrements = [attributes[name] >= line.quantity for name, sign in moves.items() if sign < 0]
-                    condition = decrements[0] if decrements else StockRecord.sku.exists()
-                    for extra in decrements[1:]:
-                        condition = condition & extra
-                    tx.update(
-                        StockRecord(line.sku),
-                        actions=[attributes[name].add(sign * line.quantity) for name, sign in moves.items()],
-                        condition=condition,
-                    )
-
-        try:
-            retrying(move, what="stock move")
-        except TransactWriteError as exc:
-            if refused_by_condition(exc):
-                return False
-            raise
-        return True
-
-    def commit_stock(self, order: Order) -> bool:
-        return self._stock_step(
-            order,
-            expected=StockState.RESERVED,
-            target=StockState.COMMITTED,
-            moves={"onHand": -1, "reserved": -1},
-        )
-
-    def return_stock(self, order: Order) -> bool:
-        if order.stock_state is StockState.RESERVED:
-            return self._stock_step(
-                order,
-                expected=StockState.RESERVED,
-                target=StockState.RELEASED,
-                moves={"reserved": -1, "available": 1},
-            )
-        if order.stock_state is StockState.COMMITTED:
-            return self._stock_step(
-                order,
-                expected=StockState.COMMITTED,
-                target=StockState.RESTORED,
-                moves={"onHand": 1, "available": 1},
-            )
-        return False
+            return ledger.add_email(order.order_id, flag.removeprefix("emails."))
+        return ledger.mark_once(order.order_id, flag)
 
     def issue_invoice(self, order: Order, seller: dict[str, str]) -> str:
         """Gapless and sequential per year: the counter moves only in the transaction that
@@ -477,6 +285,8 @@ class DynamoOrderStore:
                 existing = self.get(order.order_id)
                 if existing is not None and existing.invoice_number:
                     return existing.invoice_number
+                if existing is None or existing.status is not OrderStatus.PAID:
+                    raise OrderNotActive(f"order {order.order_id} left PAID before its invoice was issued") from exc
                 continue
             return number
         raise TransientError("could not take an invoice number after 20 attempts; retry shortly", retry_after=1)
@@ -486,7 +296,7 @@ class DynamoOrderStore:
         order: Order, counter_key: tuple[str, str], current: int, number: str, document: dict[str, Any]
     ) -> None:
         """Counter, invoice and order mark in one transaction, conditioned on the counter read."""
-        with _transaction() as tx:
+        with transaction() as tx:
             sequence = SequenceRecord(*counter_key)
             counter_condition = SequenceRecord.seq == current if current else SequenceRecord.pk.does_not_exist()
             tx.update(sequence, actions=[SequenceRecord.seq.set(current + 1)], condition=counter_condition)
@@ -494,43 +304,29 @@ class DynamoOrderStore:
                 InvoiceRecord(f"ORDER#{order.order_id}", "INVOICE", invoice_number=number, document=document),
                 condition=InvoiceRecord.pk.does_not_exist(),
             )
-            tx.update(
-                OrderRecord(*_key(order.order_id)),
-                actions=[OrderRecord.invoice_number.set(number)],
-                condition=OrderRecord.invoice_number.does_not_exist(),
-            )
+            ledger.invoice_mark(tx, order.order_id, number)
 
-    def add_shipment(self, order: Order, shipment: Shipment) -> None:
-        retrying(lambda: self._add_shipment(order, shipment), what="shipment write")
+    def add_shipment(self, change: Change, shipment: Shipment) -> bool:
+        """The shipment and the order's move (to SHIPPED with the first one), in one transaction."""
 
-    def _add_shipment(self, order: Order, shipment: Shipment) -> None:
-        stamp = shipment.created_at
-        with _transaction() as tx:
+        def save(tx: TransactWrite) -> None:
             tx.save(
                 ShipmentRecord(
-                    f"ORDER#{order.order_id}",
+                    f"ORDER#{shipment.order_id}",
                     f"SHIPMENT#{shipment.shipment_id}",
                     shipment_id=shipment.shipment_id,
-                    order_id=order.order_id,
+                    order_id=shipment.order_id,
                     carrier=shipment.carrier,
                     tracking_number=shipment.tracking_number,
                     status=shipment.status.value,
-                    created_at=stamp,
+                    created_at=shipment.created_at,
                     events=[e.to_json() for e in shipment.events],
                     version=0,
                 ),
                 condition=ShipmentRecord.pk.does_not_exist(),
             )
-            actions: list[Any] = [OrderRecord.updated_at.set(stamp)]
-            if order.status is OrderStatus.CONFIRMED:
-                entry = {"status": OrderStatus.SHIPPED.value, "at": stamp, "note": f"shipped with {shipment.carrier}"}
-                actions += [
-                    OrderRecord.status.set(OrderStatus.SHIPPED.value),
-                    OrderRecord.history.set(OrderRecord.history.append([entry])),
-                ]
-            tx.update(
-                OrderRecord(*_key(order.order_id)), actions=actions, condition=OrderRecord.status == order.status.value
-            )
+
+        return ledger.apply(change, extra=save)
 
     def save_shipment(self, before: Shipment, after: Shipment) -> bool:
         try:
@@ -566,79 +362,53 @@ class DynamoOrderStore:
         except ReturnRecord.DoesNotExist:
             return None
 
-    def add_return(self, order: Order, ret: Return) -> None:
-        retrying(lambda: self._add_return(order, ret), what="return write")
+    def add_return(self, change: Change, ret: Return, currency: str) -> bool:
+        """The return and the order's move (RETURN_REQUESTED, returns version), in one transaction."""
 
-    def _add_return(self, order: Order, ret: Return) -> None:
-        with _transaction() as tx:
+        def save(tx: TransactWrite) -> None:
             tx.save(
                 ReturnRecord(
-                    f"ORDER#{order.order_id}",
+                    f"ORDER#{ret.order_id}",
                     f"RETURN#{ret.return_id}",
                     return_id=ret.return_id,
-                    order_id=order.order_id,
+                    order_id=ret.order_id,
                     status=ret.status.value,
                     lines=[line.to_json() for line in ret.lines],
                     created_at=ret.created_at,
-                    currency=order.currency,
+                    currency=currency,
                 ),
                 condition=ReturnRecord.pk.does_not_exist(),
             )
-            actions: list[Any] = [OrderRecord.updated_at.set(ret.created_at)]
-            if order.status is not OrderStatus.RETURN_REQUESTED:
-                check_transition(order.status, OrderStatus.RETURN_REQUESTED)
-                entry = _history_entry(OrderStatus.RETURN_REQUESTED, f"return {ret.return_id} requested")
-                actions += [
-                    OrderRecord.status.set(OrderStatus.RETURN_REQUESTED.value),
-                    OrderRecord.history.set(OrderRecord.history.append([entry])),
-                ]
+
+        return ledger.apply(change, extra=save)
+
+    def begin_refund(self, change: Change, ret: Return, *, amount: int, restock: bool) -> bool:
+        """The return REFUNDING with its amount and restock choice, and the order REFUNDING."""
+
+        def mark(tx: TransactWrite) -> None:
             tx.update(
-                OrderRecord(*_key(order.order_id)), actions=actions, condition=OrderRecord.status == order.status.value
+                ReturnRecord(f"ORDER#{ret.order_id}", f"RETURN#{ret.return_id}"),
+                actions=[
+                    ReturnRecord.status.set(ReturnStatus.REFUNDING.value),
+                    ReturnRecord.refund_amount.set(amount),
+                    ReturnRecord.restocked.set("true" if restock else "false"),
+                ],
+                condition=ReturnRecord.status == ReturnStatus.REQUESTED.value,
             )
 
-    def complete_refund(
-        self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
-    ) -> bool:
-        stamp = utcnow_str()
+        return ledger.apply(change, extra=mark)
 
-        def refund() -> None:
-            with _transaction() as tx:
-                tx.update(
-                    ReturnRecord(f"ORDER#{order.order_id}", f"RETURN#{ret.return_id}"),
-                    actions=[
-                        ReturnRecord.status.set(ReturnStatus.REFUNDED.value),
-                        ReturnRecord.refund_amount.set(amount),
-                        ReturnRecord.refunded_at.set(stamp),
-                        ReturnRecord.restocked.set("true" if restock else "false"),
-                    ],
-                    condition=ReturnRecord.status == ReturnStatus.REQUESTED.value,
-                )
-                if restock:
-                    bind("PRODUCTS_TABLE", StockRecord)
-                    for line in ret.lines:
-                        tx.update(
-                            StockRecord(line.sku),
-                            actions=[StockRecord.on_hand.add(line.quantity), StockRecord.available.add(line.quantity)],
-                            condition=StockRecord.sku.exists(),
-                        )
-                actions: list[Any] = [OrderRecord.refunded_amount.add(amount), OrderRecord.updated_at.set(stamp)]
-                if order_status is not order.status:
-                    check_transition(order.status, order_status)
-                    entry = _history_entry(order_status, f"return {ret.return_id} refunded")
-                    actions += [
-                        OrderRecord.status.set(order_status.value),
-                        OrderRecord.history.set(OrderRecord.history.append([entry])),
-                    ]
-                tx.update(
-                    OrderRecord(*_key(order.order_id)),
-                    actions=actions,
-                    condition=OrderRecord.status == order.status.value,
-                )
+    def finish_refund(self, change: Change, ret: Return) -> bool:
+        """The return REFUNDED, with the order's refunded amount, restock and status."""
 
-        try:
-            retrying(refund, what="refund write")
-        except TransactWriteError as exc:
-            if refused_by_condition(exc):
-                return False
-            raise
-        return True
+        def mark(tx: TransactWrite) -> None:
+            tx.update(
+                ReturnRecord(f"ORDER#{ret.order_id}", f"RETURN#{ret.return_id}"),
+                actions=[
+                    ReturnRecord.status.set(ReturnStatus.REFUNDED.value),
+                    ReturnRecord.refunded_at.set(utcnow_str()),
+                ],
+                condition=ReturnRecord.status == ReturnStatus.REFUNDING.value,
+            )
+
+        return ledger.apply(change, extra=mark)

@@ -1,9 +1,10 @@
-"""Capture, void and refund through Stripe, with idempotency keys derived from the order."""
+"""Capture and refund a return through Stripe, with idempotency keys derived from the order and
+the return (a cancellation's void or refund is `commerce.stripe_money`)."""
 
 from __future__ import annotations
 
 from commerce.stripe_client import client, plain, transient_errors
-from orders.domain.model import PaymentState, TransientError
+from orders.domain.model import TransientError
 
 
 class StripeOrderPayments:
@@ -13,27 +14,6 @@ class StripeOrderPayments:
             if intent["status"] == "succeeded":
                 return
             client().v1.payment_intents.capture(intent_id, options={"idempotency_key": f"order-{order_id}-capture"})
-        except transient_errors() as exc:
-            raise TransientError(str(exc)) from exc
-
-    def void_or_refund(self, intent_id: str, order_id: str) -> PaymentState:
-        """Void an authorization; refund what was captured and not yet refunded."""
-        try:
-            intent = plain(client().v1.payment_intents.retrieve(intent_id))
-            if intent["status"] in ("requires_capture", "requires_payment_method", "requires_action"):
-                client().v1.payment_intents.cancel(
-                    intent_id,
-                    params={"cancellation_reason": "requested_by_customer"},
-                    options={"idempotency_key": f"order-{order_id}-void"},
-                )
-                return PaymentState.VOIDED
-            if intent["status"] == "canceled":
-                return PaymentState.VOIDED
-            client().v1.refunds.create(
-                params={"payment_intent": intent_id, "metadata": {"orderId": order_id}},
-                options={"idempotency_key": f"order-{order_id}-refund"},
-            )
-            return PaymentState.REFUNDED
         except transient_errors() as exc:
             raise TransientError(str(exc)) from exc
 

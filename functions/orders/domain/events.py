@@ -35,7 +35,12 @@ def _order_data(image: dict[str, Any]) -> dict[str, Any]:
 
 
 def _last_note(image: dict[str, Any]) -> str | None:
+    """Why the order reached its status: the note of its CANCELLING step when it went through
+    one (who cancelled, or which step failed), else the note of its last step."""
     history = image.get("history") or []
+    cancelling = [h for h in history if h.get("status") == "CANCELLING" and h.get("note")]
+    if cancelling:
+        return str(cancelling[-1]["note"])
     return str(history[-1].get("note")) if history and history[-1].get("note") else None
 
 

@@ -8,10 +8,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from commerce.errors import Conflict, TransientError
-from commerce.orders import OrderStatus, check_transition
+from commerce.errors import TransientError
+from commerce.orders import CANCELLABLE, ENDED, OrderState, OrderStatus, PaymentState, StockState, check_transition
 
-__all__ = ["OrderStatus", "TransientError", "check_transition"]
+__all__ = [
+    "CANCELLABLE",
+    "ENDED",
+    "OrderStatus",
+    "PaymentState",
+    "StockState",
+    "TransientError",
+    "check_transition",
+]
 
 
 class OrderNotFound(Exception):
@@ -22,31 +30,12 @@ class OrderNotActive(Exception):
     """The order left the path this step belongs to (cancelled meanwhile): compensate."""
 
 
-class StockState(StrEnum):
-    RESERVED = "RESERVED"
-    COMMITTED = "COMMITTED"
-    RELEASED = "RELEASED"
-    RESTORED = "RESTORED"
-
-
-class PaymentState(StrEnum):
-    PENDING = "PENDING"
-    AUTHORIZED = "AUTHORIZED"
-    CAPTURED = "CAPTURED"
-    VOIDED = "VOIDED"
-    REFUNDED = "REFUNDED"
-
-
 class TrackingStatus(StrEnum):
     SHIPPED = "SHIPPED"
     IN_TRANSIT = "IN_TRANSIT"
     OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
     DELIVERED = "DELIVERED"
     EXCEPTION = "EXCEPTION"
-
-
-CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.CONFIRMED})
-ENDED = frozenset({OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +72,31 @@ class Order:
     invoice_number: str | None = None
     fulfilment_requested_at: str | None = None
     emails: dict[str, str] = field(default_factory=dict)
+    refunded: int = 0
+    returns_version: int = 0
+    end_as: OrderStatus | None = None
+    refunding_return: str | None = None
+    updated_at: str = ""
+    reconcile_attempts: int = 0
+
+    @property
+    def state(self) -> OrderState:
+        """The lifecycle's view of this order (`commerce.orders`), to plan a change from."""
+        return OrderState(
+            order_id=self.order_id,
+            status=self.status,
+            lines=tuple((line.sku, line.quantity) for line in self.lines),
+            total=self.total,
+            currency=self.currency,
+            stock_state=self.stock_state,
+            payment_state=self.payment_state,
+            payment_intent_id=self.payment_intent_id,
+            refunded=self.refunded,
+            returns_version=self.returns_version,
+            end_as=self.end_as,
+            refunding_return=self.refunding_return,
+            updated_at=self.updated_at or self.created_at,
+        )
 
     @property
     def money(self) -> dict[str, dict[str, object]]:
@@ -94,13 +108,6 @@ class Order:
     def check_active(self, *expected: OrderStatus) -> None:
         if self.status not in expected:
             raise OrderNotActive(f"order {self.order_id} is {self.status.value}, not {'/'.join(expected)}")
-
-    def check_cancellable(self) -> None:
-        if self.status not in CANCELLABLE:
-            raise Conflict(
-                f"An order that is {self.status.value} can no longer be cancelled.",
-                code="invalid_state",
-            )
 
 
 @dataclass(frozen=True, slots=True)

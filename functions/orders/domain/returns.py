@@ -17,6 +17,8 @@ RETURNABLE = frozenset({OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED, Ord
 
 class ReturnStatus(StrEnum):
     REQUESTED = "REQUESTED"
+    REFUNDING = "REFUNDING"
+    """The refund is being paid out (the order is REFUNDING too); resumed if interrupted."""
     REFUNDED = "REFUNDED"
 
 

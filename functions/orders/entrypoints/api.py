@@ -22,7 +22,7 @@ from commerce.identity import optional_caller
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from orders import bootstrap, service
 from orders.domain.invoice import invoice_html
-from orders.domain.model import Order, Shipment, TrackingEvent, TrackingStatus, order_json
+from orders.domain.model import Order, OrderStatus, Shipment, TrackingEvent, TrackingStatus, order_json
 from orders.domain.returns import ReturnLine
 from orders.entrypoints.schemas import (
     CarrierEventIn,
@@ -95,10 +95,20 @@ def get_order(orderId: str):
     return json_response(200, _view(_order_for_caller(orderId)))
 
 
-@app.post("/orders/<orderId>/cancel", responses=_doc(200, OrderOut, 401, 404, 409))
+def _cancelled(order_id: str, by: str) -> Response:
+    """200 with the order CANCELLED; 202 with it CANCELLING when the payment provider could not
+    be reached (the stock is back already; the money follows on a retry or by the reconciler)."""
+    order = service.cancel(bootstrap.orders(), order_id, by=by)
+    return json_response(202 if order.status is OrderStatus.CANCELLING else 200, _view(order))
+
+
+def _cancel_doc(*errors: int) -> dict[int, Any]:
+    return {**_doc(200, OrderOut, *errors), 202: _doc(202, OrderOut)[202]}
+
+
+@app.post("/orders/<orderId>/cancel", responses=_cancel_doc(401, 404, 409))
 def cancel_order(orderId: str):
-    order = _order_for_caller(orderId)
-    return json_response(200, _view(service.cancel(bootstrap.orders(), order.order_id, by="customer")))
+    return _cancelled(_order_for_caller(orderId).order_id, "customer")
 
 
 @app.get("/orders/<orderId>/invoice", responses=_doc(200, InvoiceOut, 401, 404))
@@ -130,10 +140,9 @@ def admin_list_orders(
     return _page(orders, last, query)
 
 
-@app.post("/admin/orders/<orderId>/cancel", responses=_doc(200, OrderOut, 401, 403, 404, 409))
+@app.post("/admin/orders/<orderId>/cancel", responses=_cancel_doc(401, 403, 404, 409))
 def admin_cancel_order(orderId: str):
-    order = _order_for_caller(orderId)
-    return json_response(200, _view(service.cancel(bootstrap.orders(), order.order_id, by="staff")))
+    return _cancelled(_order_for_caller(orderId).order_id, "staff")
 
 
 @app.post("/admin/orders/<orderId>/shipments", responses=_doc(201, ShipmentOut, 401, 403, 404, 409, 422))

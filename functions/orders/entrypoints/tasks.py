@@ -22,8 +22,8 @@ def _reason(error: Any) -> str:
     return f"{error.get('Error', 'Error')}: {message}"[:500]
 
 
-def _end_order(event: dict[str, Any]) -> dict[str, Any]:
-    return service.end_order(
+def _compensate(event: dict[str, Any]) -> dict[str, Any]:
+    return service.compensate(
         bootstrap.orders(), str(event["orderId"]), str(event["outcome"]), _reason(event.get("error"))
     )
 
@@ -38,9 +38,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "issue_invoice": _simple(service.issue_invoice),
     "request_fulfilment": _simple(service.request_fulfilment),
     "confirm_order": _simple(service.confirm_order),
-    "release_stock": _simple(service.release_stock),
-    "void_or_refund_payment": _simple(service.void_or_refund_payment),
-    "end_order": _end_order,
+    "compensate": _compensate,
 }
 
 
