@@ -7,11 +7,12 @@ from typing import Any
 
 from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Order, Payment
-from checkout.domain.pricing import DEFAULT_RULES
+from checkout.domain.pricing import DEFAULT_RULES, PricedLine, Totals
 from checkout.service import CatalogItem, Checkout, OutOfStock
 from commerce.errors import Conflict
-from commerce.orders import OrderStatus, check_transition
+from commerce.orders import OrderStatus
 from tests.unit.fakes import RecordingPublisher
+from tests.unit.ledger_fakes import FakeLedger, FakeMoney, Record, Write, state_of
 
 
 class FakeCarts:
@@ -39,66 +40,122 @@ class FakeCarts:
 
 
 class FakeStock:
-    """Catalog and orders share the stock, as the tables do."""
+    """The catalog and checkout's orders port over the shared `FakeLedger`, as the tables are:
+    prices and names here, the stock counters and the order items in the ledger."""
 
-    def __init__(self, **available: int) -> None:
-        self.available = dict(available)
-        self.reserved = dict.fromkeys(available, 0)
-        self.orders: dict[str, Order] = {}
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+        self.inactive: set[str] = set()
         self.carts: FakeCarts | None = None
 
     def items(self, skus: list[str]) -> dict[str, CatalogItem]:
         return {
-            s: CatalogItem(s, f"Product {s}", 1000, "usd", self.available[s], True) for s in skus if s in self.available
+            s: CatalogItem(s, f"Product {s}", 1000, "usd", self.ledger.stock[s]["available"], s not in self.inactive)
+            for s in skus
+            if s in self.ledger.stock
         }
 
+    @property
+    def orders(self) -> dict[str, Order]:
+        """Every order as `get` reads it (what the ledger holds now)."""
+        return {order_id: _order(record) for order_id, record in self.ledger.records.items()}
+
     def place(self, order: Order, cart: Cart) -> None:
-        if order.order_id in self.orders:
+        """`DynamoOrders.place`: the order, its reservation and the cart checked out in one
+        transaction; a refusal explained by reading what is there now."""
+        carts = self.carts
+
+        def open_as_read() -> bool:
+            if carts is None:
+                return True
+            current = carts.carts[cart.cart_id]
+            return current.status == CartStatus.OPEN and current.version == cart.version
+
+        def check_out() -> None:
+            if carts is not None:
+                current = carts.carts[cart.cart_id]
+                carts.carts[cart.cart_id] = replace(current, status=CartStatus.CHECKED_OUT, version=current.version + 1)
+
+        if self.ledger.place(_record(order), extra=Write(open_as_read, check_out, item=f"CART#{cart.cart_id}")):
             return
+        if self.get(order.order_id) is not None:
+            return
+        stock = self.ledger.stock
         short = [
-            {"sku": x.sku, "requested": x.quantity, "available": self.available[x.sku]}
+            {
+                "sku": x.sku,
+                "requested": x.quantity,
+                "available": max(stock[x.sku]["available"], 0) if x.sku in stock else 0,
+            }
             for x in order.lines
-            if self.available[x.sku] < x.quantity
+            if x.sku not in stock or stock[x.sku]["available"] < x.quantity
         ]
         if short:
             raise OutOfStock(short)
-        for line in order.lines:
-            self.available[line.sku] -= line.quantity
-            self.reserved[line.sku] += line.quantity
-        self.orders[order.order_id] = order
-        if self.carts is not None:
-            self.carts.carts[cart.cart_id] = replace(cart, status=CartStatus.CHECKED_OUT)
+        raise Conflict("The cart changed while checking out; read it and try again.", code="cart_changed")
 
     def get(self, order_id: str) -> Order | None:
-        return self.orders.get(order_id)
+        record = self.ledger.record(order_id)
+        return _order(record) if record is not None else None
 
     def set_payment(self, order_id: str, intent_id: str) -> None:
-        self.orders[order_id] = replace(self.orders[order_id], payment_intent_id=intent_id)
+        self.ledger.set_intent(order_id, intent_id)
 
     def set_token(self, order_id: str, token_hash: str) -> None:
-        self.orders[order_id] = replace(self.orders[order_id], token_hash=token_hash)
+        self.ledger.set_token(order_id, token_hash)
 
-    def transition(
-        self,
-        order: Order,
-        target: OrderStatus,
-        note: str,
-        *,
-        release_stock: bool,
-        facts: dict[str, str] | None = None,
-    ) -> bool:
-        check_transition(order.status, target)
-        current = self.orders[order.order_id]
-        if current.status is not order.status:
-            return False
-        if release_stock:
-            for line in order.lines:
-                self.available[line.sku] += line.quantity
-                self.reserved[line.sku] -= line.quantity
-        history = (*current.history, {"status": target.value, "at": "now", "note": note})
-        intent = (facts or {}).get("paymentIntentId") or current.payment_intent_id
-        self.orders[order.order_id] = replace(current, status=target, history=history, payment_intent_id=intent)
-        return True
+
+def _record(order: Order) -> Record:
+    """The order item `DynamoOrders.place` writes."""
+    return {
+        "orderId": order.order_id,
+        "status": order.status.value,
+        "email": order.email,
+        "owner": order.owner,
+        "cartId": order.cart_id,
+        "lines": [
+            {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price} for x in order.lines
+        ],
+        "subtotalAmount": order.totals.subtotal,
+        "shippingAmount": order.totals.shipping,
+        "taxAmount": order.totals.tax,
+        "totalAmount": order.totals.total,
+        "currency": order.totals.currency,
+        "shippingAddress": dict(order.shipping_address),
+        "orderTokenHash": order.token_hash,
+        "createdAt": order.created_at,
+        "updatedAt": order.created_at,
+        "history": [dict(h) for h in order.history],
+    }
+
+
+def _order(record: Record) -> Order:
+    """`checkout.adapters.dynamodb._order` over a ledger record."""
+    return Order(
+        order_id=record["orderId"],
+        status=OrderStatus(record["status"]),
+        email=record["email"],
+        owner=record.get("owner"),
+        cart_id=record.get("cartId") or "",
+        lines=tuple(
+            PricedLine(
+                sku=str(x["sku"]), name=str(x["name"]), quantity=int(x["quantity"]), unit_price=int(x["unitPrice"])
+            )
+            for x in record["lines"]
+        ),
+        totals=Totals(
+            subtotal=int(record["subtotalAmount"]),
+            shipping=int(record["shippingAmount"]),
+            tax=int(record["taxAmount"]),
+            currency=record["currency"],
+        ),
+        shipping_address=dict(record["shippingAddress"]),
+        token_hash=record["orderTokenHash"],
+        created_at=record["createdAt"],
+        payment_intent_id=record.get("paymentIntentId"),
+        history=tuple(dict(h) for h in record["history"]),
+        state=state_of(record),
+    )
 
 
 class FakePayments:
@@ -148,9 +205,6 @@ class FakePayments:
     def retrieve(self, intent_id: str) -> Payment:
         return self.intents[intent_id]
 
-    def cancel(self, intent_id: str) -> None:
-        self.intents[intent_id] = replace(self.intents[intent_id], status="canceled")
-
 
 class FakeWorkflows:
     def __init__(self) -> None:
@@ -180,14 +234,20 @@ class FakeWebhookLog:
 
 
 def make_checkout(**available: int) -> tuple[Checkout, dict[str, Any]]:
-    carts, stock = FakeCarts(), FakeStock(**available)
+    """Checkout over in-memory ports; `available` stocks each product (nothing reserved yet).
+    The payment intents are one dict, read by both `payments` and `money` (as both read Stripe)."""
+    ledger = FakeLedger({sku: {"onHand": n, "reserved": 0, "available": n} for sku, n in available.items()})
+    carts, stock = FakeCarts(), FakeStock(ledger)
     stock.carts = carts
     payments, workflows, publisher = FakePayments(), FakeWorkflows(), RecordingPublisher()
+    money = FakeMoney(payments.intents)
     deps = Checkout(
         carts=carts,
         catalog=stock,
         orders=stock,
+        ledger=ledger,
         payments=payments,
+        money=money,
         workflows=workflows,
         publisher=publisher,
         rules=DEFAULT_RULES,
@@ -195,7 +255,9 @@ def make_checkout(**available: int) -> tuple[Checkout, dict[str, Any]]:
     parts: dict[str, Any] = {
         "carts": carts,
         "stock": stock,
+        "ledger": ledger,
         "payments": payments,
+        "money": money,
         "workflows": workflows,
         "publisher": publisher,
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from commerce.orders import OrderStatus, check_transition
+from commerce.errors import TransientError
+from commerce.orders import Change, OrderStatus
 from orders.domain.emails import Email
 from orders.domain.invoice import invoice_document
-from orders.domain.model import Line, Order, PaymentState, Shipment, StockState, invoice_number
+from orders.domain.model import Line, Order, OrderNotActive, PaymentState, Shipment, invoice_number
 from orders.domain.returns import Return, ReturnStatus
 from orders.service import Orders
+from tests.unit.ledger_fakes import FakeLedger, FakeMoney, Intent, Record, Write, intent_status, state_of
 
 
 def paid_order(order_id: str = "o1", **changes: Any) -> Order:
@@ -35,18 +37,105 @@ def paid_order(order_id: str = "o1", **changes: Any) -> Order:
     return replace(order, **changes)
 
 
+def record_of(order: Order) -> Record:
+    """The order item behind a domain `Order` (absent attributes left out, as DynamoDB has them)."""
+    record: Record = {
+        "orderId": order.order_id,
+        "status": order.status.value,
+        "email": order.email,
+        "owner": order.owner,
+        "lines": [
+            {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price} for x in order.lines
+        ],
+        "subtotalAmount": order.subtotal,
+        "shippingAmount": order.shipping,
+        "taxAmount": order.tax,
+        "totalAmount": order.total,
+        "currency": order.currency,
+        "shippingAddress": dict(order.shipping_address),
+        "orderTokenHash": order.token_hash,
+        "createdAt": order.created_at,
+        "updatedAt": order.updated_at or order.created_at,
+        "history": [dict(h) for h in order.history],
+        "stockState": order.stock_state.value,
+        "paymentState": order.payment_state.value,
+    }
+    optional: dict[str, Any] = {
+        "paymentIntentId": order.payment_intent_id,
+        "invoiceNumber": order.invoice_number,
+        "fulfilmentRequestedAt": order.fulfilment_requested_at,
+        "emailsSent": set(order.emails) or None,
+        "refundedAmount": order.refunded or None,
+        "returnsVersion": order.returns_version or None,
+        "endAs": order.end_as.value if order.end_as else None,
+        "refundingReturn": order.refunding_return,
+        "reconcileAttempts": order.reconcile_attempts or None,
+    }
+    record.update({name: value for name, value in optional.items() if value is not None})
+    return record
+
+
+def _order(record: Record) -> Order:
+    """`orders.adapters.dynamodb._order` over a ledger record."""
+    state = state_of(record)
+    return Order(
+        order_id=record["orderId"],
+        status=state.status,
+        email=record["email"],
+        owner=record.get("owner"),
+        lines=tuple(
+            Line(str(x["sku"]), str(x["name"]), int(x["quantity"]), int(x["unitPrice"])) for x in record["lines"]
+        ),
+        subtotal=int(record["subtotalAmount"]),
+        shipping=int(record["shippingAmount"]),
+        tax=int(record["taxAmount"]),
+        total=int(record["totalAmount"]),
+        currency=record["currency"],
+        shipping_address=dict(record["shippingAddress"]),
+        token_hash=record["orderTokenHash"],
+        created_at=record["createdAt"],
+        payment_intent_id=record.get("paymentIntentId"),
+        history=tuple(dict(h) for h in record["history"]),
+        stock_state=state.stock_state,
+        payment_state=state.payment_state,
+        invoice_number=record.get("invoiceNumber"),
+        fulfilment_requested_at=record.get("fulfilmentRequestedAt"),
+        emails={name: "sent" for name in record.get("emailsSent") or set()},
+        refunded=state.refunded,
+        returns_version=state.returns_version,
+        end_as=state.end_as,
+        refunding_return=state.refunding_return,
+        updated_at=state.updated_at,
+        reconcile_attempts=int(record.get("reconcileAttempts") or 0),
+    )
+
+
 class FakeOrderStore:
-    def __init__(self, *orders: Order, stock: dict[str, dict[str, int]] | None = None) -> None:
-        self.orders = {o.order_id: o for o in orders}
-        self.stock = stock or {"A": {"onHand": 10, "reserved": 2, "available": 8}}
+    """The orders store over the shared `FakeLedger`: the order items are the ledger's (every
+    `get` builds the domain Order from the ledger's record); shipments, returns and invoices are
+    kept here and written in the same transaction as the order change they go with."""
+
+    def __init__(self, ledger: FakeLedger, *orders: Order) -> None:
+        self.ledger = ledger
+        for order in orders:
+            ledger.add(record_of(order))
         self.invoices: dict[str, dict[str, Any]] = {}
         self.sequence = 0
-        self.marks: dict[str, set[str]] = {}
         self.shipment_rows: dict[str, Shipment] = {}
         self.return_rows: dict[str, Return] = {}
 
+    @property
+    def orders(self) -> dict[str, Order]:
+        """Every order as `get` reads it (what the ledger holds now)."""
+        return {order_id: _order(record) for order_id, record in self.ledger.records.items()}
+
+    @property
+    def stock(self) -> dict[str, dict[str, int]]:
+        return self.ledger.stock
+
     def get(self, order_id: str) -> Order | None:
-        return self.orders.get(order_id)
+        record = self.ledger.record(order_id)
+        return _order(record) if record is not None else None
 
     def list_for_owner(self, owner: str, limit: int, start: Any) -> tuple[list[Order], None]:
         return [o for o in self.orders.values() if o.owner == owner][:limit], None
@@ -54,59 +143,27 @@ class FakeOrderStore:
     def list_all(self, status: str | None, limit: int, start: Any) -> tuple[list[Order], None]:
         return [o for o in self.orders.values() if status in (None, o.status.value)][:limit], None
 
-    def set_payment_state(self, order: Order, target: PaymentState) -> bool:
-        self.orders[order.order_id] = replace(self.orders[order.order_id], payment_state=target)
-        return True
-
-    def _move(self, order: Order, moves: dict[str, int], expected: StockState, target: StockState) -> bool:
-        if self.orders[order.order_id].stock_state is not expected:
-            return False
-        for line in order.lines:
-            for name, sign in moves.items():
-                self.stock[line.sku][name] += sign * line.quantity
-        self.orders[order.order_id] = replace(self.orders[order.order_id], stock_state=target)
-        return True
-
-    def commit_stock(self, order: Order) -> bool:
-        return self._move(order, {"onHand": -1, "reserved": -1}, StockState.RESERVED, StockState.COMMITTED)
-
-    def return_stock(self, order: Order) -> bool:
-        if order.stock_state is StockState.RESERVED:
-            return self._move(order, {"reserved": -1, "available": 1}, StockState.RESERVED, StockState.RELEASED)
-        if order.stock_state is StockState.COMMITTED:
-            return self._move(order, {"onHand": 1, "available": 1}, StockState.COMMITTED, StockState.RESTORED)
-        return False
-
     def issue_invoice(self, order: Order, seller: dict[str, str]) -> str:
-        if self.orders[order.order_id].invoice_number:
-            return str(self.orders[order.order_id].invoice_number)
+        """The counter, the invoice and the order's mark (once, while PAID) at once."""
+        number = invoice_number(2026, self.sequence + 1)
+        mark = self.ledger.invoice_mark(order.order_id, number)
+        if not mark.condition():
+            existing = self.get(order.order_id)
+            if existing is not None and existing.invoice_number:
+                return existing.invoice_number
+            raise OrderNotActive(f"order {order.order_id} left PAID before its invoice was issued")
         self.sequence += 1
-        number = invoice_number(2026, self.sequence)
         self.invoices[order.order_id] = invoice_document(order, number=number, issued_at="now", seller=seller)
-        self.orders[order.order_id] = replace(self.orders[order.order_id], invoice_number=number)
+        mark.action()
         return number
 
     def invoice(self, order_id: str) -> dict[str, Any] | None:
         return self.invoices.get(order_id)
 
     def mark(self, order: Order, flag: str) -> bool:
-        current = self.orders[order.order_id]
         if flag.startswith("emails."):
-            self.orders[order.order_id] = replace(current, emails={**current.emails, flag[7:]: "sent"})
-            return True
-        if flag == "fulfilmentRequestedAt":
-            self.orders[order.order_id] = replace(current, fulfilment_requested_at="now")
-        self.marks.setdefault(order.order_id, set()).add(flag)
-        return True
-
-    def transition(self, order: Order, target: OrderStatus, note: str) -> bool:
-        check_transition(order.status, target)
-        current = self.orders[order.order_id]
-        if current.status is not order.status:
-            return False
-        history = (*current.history, {"status": target.value, "note": note})
-        self.orders[order.order_id] = replace(current, status=target, history=history)
-        return True
+            return self.ledger.add_email(order.order_id, flag.removeprefix("emails."))
+        return self.ledger.mark_once(order.order_id, flag)
 
     def shipments(self, order_id: str) -> list[Shipment]:
         return [s for s in self.shipment_rows.values() if s.order_id == order_id]
@@ -117,64 +174,101 @@ class FakeOrderStore:
     def shipment_by_tracking(self, tracking_number: str) -> Shipment | None:
         return next((s for s in self.shipment_rows.values() if s.tracking_number == tracking_number), None)
 
-    def add_shipment(self, order: Order, shipment: Shipment) -> None:
-        self.shipment_rows[shipment.shipment_id] = shipment
-        if order.status is OrderStatus.CONFIRMED:
-            self.transition(order, OrderStatus.SHIPPED, "shipped")
+    def add_shipment(self, change: Change, shipment: Shipment) -> bool:
+        def save() -> None:
+            self.shipment_rows[shipment.shipment_id] = shipment
+
+        new = Write(
+            lambda: shipment.shipment_id not in self.shipment_rows, save, item=f"SHIPMENT#{shipment.shipment_id}"
+        )
+        return self.ledger.apply(change, extra=new)
 
     def save_shipment(self, before: Shipment, after: Shipment) -> bool:
-        if self.shipment_rows[before.shipment_id] != before:
+        if self.shipment_rows[before.shipment_id].events != before.events:
             return False
         self.shipment_rows[before.shipment_id] = after
         return True
 
     def returns(self, order_id: str) -> list[Return]:
-        return [r for r in self.return_rows.values() if r.order_id == order_id]
+        return sorted((r for r in self.return_rows.values() if r.order_id == order_id), key=lambda r: r.created_at)
 
     def return_by_id(self, return_id: str) -> Return | None:
         return self.return_rows.get(return_id)
 
-    def add_return(self, order: Order, ret: Return) -> None:
-        self.return_rows[ret.return_id] = ret
-        if order.status is not OrderStatus.RETURN_REQUESTED:
-            self.transition(order, OrderStatus.RETURN_REQUESTED, "return requested")
+    def add_return(self, change: Change, ret: Return, currency: str) -> bool:
+        def save() -> None:
+            self.return_rows[ret.return_id] = ret
 
-    def complete_refund(
-        self, order: Order, ret: Return, *, amount: int, restock: bool, order_status: OrderStatus
-    ) -> bool:
-        if self.return_rows[ret.return_id].status is not ReturnStatus.REQUESTED:
-            return False
-        self.return_rows[ret.return_id] = replace(
-            ret, status=ReturnStatus.REFUNDED, refund_amount=amount, refunded_at="now", restocked=restock
+        new = Write(lambda: ret.return_id not in self.return_rows, save, item=f"RETURN#{ret.return_id}")
+        return self.ledger.apply(change, extra=new)
+
+    def _return_is(self, return_id: str, status: ReturnStatus) -> bool:
+        current = self.return_rows.get(return_id)
+        return current is not None and current.status is status
+
+    def begin_refund(self, change: Change, ret: Return, *, amount: int, restock: bool) -> bool:
+        def mark() -> None:
+            current = self.return_rows[ret.return_id]
+            self.return_rows[ret.return_id] = replace(
+                current, status=ReturnStatus.REFUNDING, refund_amount=amount, restocked=restock
+            )
+
+        refunding = Write(
+            lambda: self._return_is(ret.return_id, ReturnStatus.REQUESTED), mark, f"RETURN#{ret.return_id}"
         )
-        if restock:
-            for line in ret.lines:
-                self.stock[line.sku]["onHand"] += line.quantity
-                self.stock[line.sku]["available"] += line.quantity
-        if order_status is not order.status:
-            self.transition(order, order_status, "refunded")
-        return True
+        return self.ledger.apply(change, extra=refunding)
+
+    def finish_refund(self, change: Change, ret: Return) -> bool:
+        def mark() -> None:
+            current = self.return_rows[ret.return_id]
+            self.return_rows[ret.return_id] = replace(current, status=ReturnStatus.REFUNDED, refunded_at="now")
+
+        refunded = Write(
+            lambda: self._return_is(ret.return_id, ReturnStatus.REFUNDING), mark, f"RETURN#{ret.return_id}"
+        )
+        return self.ledger.apply(change, extra=refunded)
 
 
 class FakeOrderPayments:
-    def __init__(self, *, fail_capture: bool = False) -> None:
+    """Capture and a return's refund, on the same intents `FakeMoney` reads (both are Stripe)."""
+
+    def __init__(self, intents: dict[str, Intent], *, fail_capture: bool = False) -> None:
+        self.intents = intents
         self.fail_capture = fail_capture
         self.captured: list[str] = []
-        self.returned: list[tuple[str, PaymentState]] = []
         self.refunds: dict[str, int] = {}
+        self.refund_failures = 0
+        """How many of the next refunds fail as an unreachable Stripe does."""
 
     def capture(self, intent_id: str, order_id: str) -> None:
+        if self.intents[intent_id].status == "succeeded":
+            return
         if self.fail_capture:
             raise RuntimeError("card issuer declined the capture")
+        self.intents[intent_id] = replace(self.intents[intent_id], status="succeeded")
         self.captured.append(intent_id)
 
     def refund(self, intent_id: str, *, amount: int, return_id: str) -> None:
+        if self.refund_failures:
+            self.refund_failures -= 1
+            raise TransientError("The payment provider is unavailable (APIConnectionError).", retry_after=2)
         self.refunds.setdefault(return_id, amount)
 
-    def void_or_refund(self, intent_id: str, order_id: str) -> PaymentState:
-        outcome = PaymentState.REFUNDED if intent_id in self.captured else PaymentState.VOIDED
-        self.returned.append((intent_id, outcome))
-        return outcome
+
+class FakeWorkflows:
+    """The order workflow's executions: `running` answers from `executions` (order id, attempt);
+    `restart` records the restart and starts that execution."""
+
+    def __init__(self) -> None:
+        self.executions: set[tuple[str, int]] = set()
+        self.restarts: list[tuple[str, int]] = []
+
+    def running(self, order_id: str, attempt: int) -> bool:
+        return (order_id, attempt) in self.executions
+
+    def restart(self, order_id: str, attempt: int) -> None:
+        self.restarts.append((order_id, attempt))
+        self.executions.add((order_id, attempt))
 
 
 class FakeMailer:
@@ -200,12 +294,39 @@ class FakeFulfilment:
         self.requested.append(order.order_id)
 
 
-def make_orders(*orders: Order, fail_capture: bool = False) -> tuple[Orders, dict[str, Any]]:
-    store, payments, mailer, fulfilment = (
-        FakeOrderStore(*orders),
-        FakeOrderPayments(fail_capture=fail_capture),
-        FakeMailer(),
-        FakeFulfilment(),
+def make_orders(
+    *orders: Order, fail_capture: bool = False, ledger: FakeLedger | None = None
+) -> tuple[Orders, dict[str, Any]]:
+    """The orders service over in-memory ports, one shared ledger (stocked with 10 of A, 2 of
+    them reserved, and 10 of B, unless given) and each order's intent in its Stripe state."""
+    ledger = ledger or FakeLedger(
+        {"A": {"onHand": 10, "reserved": 2, "available": 8}, "B": {"onHand": 10, "reserved": 0, "available": 10}}
     )
-    deps = Orders(store=store, payments=payments, mailer=mailer, fulfilment=fulfilment)
-    return deps, {"store": store, "payments": payments, "mailer": mailer, "fulfilment": fulfilment}
+    intents = {
+        o.payment_intent_id: Intent(
+            o.payment_intent_id, intent_status(o.payment_state), o.total, o.currency, o.order_id
+        )
+        for o in orders
+        if o.payment_intent_id
+    }
+    store, money = FakeOrderStore(ledger, *orders), FakeMoney(intents)
+    payments = FakeOrderPayments(intents, fail_capture=fail_capture)
+    mailer, fulfilment, workflows = FakeMailer(), FakeFulfilment(), FakeWorkflows()
+    deps = Orders(
+        store=store,
+        ledger=ledger,
+        payments=payments,
+        money=money,
+        mailer=mailer,
+        fulfilment=fulfilment,
+        workflows=workflows,
+    )
+    return deps, {
+        "store": store,
+        "ledger": ledger,
+        "payments": payments,
+        "money": money,
+        "mailer": mailer,
+        "fulfilment": fulfilment,
+        "workflows": workflows,
+    }

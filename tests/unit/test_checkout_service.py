@@ -1,14 +1,12 @@
 """Checkout use cases with in-memory ports: what a shopper and the payment provider can do."""
 
-from dataclasses import replace
-
 import pytest
 
 from checkout import service
 from checkout.domain.cart import Cart
 from checkout.domain.order import Payment
 from commerce.errors import Conflict, NotFound
-from commerce.orders import OrderStatus
+from commerce.orders import OrderStatus, PaymentState, StockState
 from tests.unit.checkout_fakes import FakeWebhookLog, make_checkout
 
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
@@ -38,7 +36,7 @@ def test_paid_checkout_reserves_stock_and_starts_the_order_workflow() -> None:
     status, body = service.checkout(deps, cart, request(), order_id="o1")
     assert status == 201 and body["status"] == "PAID"
     assert body["total"] == {"amount": 2000 + 599 + 160, "currency": "usd"}
-    assert parts["stock"].available["A"] == 3 and parts["stock"].reserved["A"] == 2
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 2, "available": 3}
     assert parts["workflows"].started == {"o1"} and parts["workflows"].expiries == {"o1": 900}
     assert parts["workflows"].expiries_cancelled == {"o1"}, "a paid order has nothing left to expire"
     names = [e.name for _, e in parts["publisher"].published]
@@ -51,7 +49,7 @@ def test_a_retried_checkout_charges_once() -> None:
     first = service.checkout(deps, cart, request(), order_id="o1")
     again = service.checkout(deps, cart, request(), order_id="o1")
     assert first[1]["orderId"] == again[1]["orderId"] and again[1]["status"] == "PAID"
-    assert parts["payments"].created == 1 and parts["stock"].reserved["A"] == 1
+    assert parts["payments"].created == 1 and parts["ledger"].stock["A"]["reserved"] == 1
 
 
 def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
@@ -59,8 +57,10 @@ def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
     cart = cart_with(deps, A=2)
     status, problem = service.checkout(deps, cart, request("pm_card_chargeDeclined"), order_id="o1")
     assert status == 402 and problem["code"] == "card_declined" and problem["declineCode"] == "generic_decline"
-    assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
     assert parts["stock"].orders["o1"].status is OrderStatus.PAYMENT_FAILED
+    assert parts["ledger"].history("o1") == ["PENDING_PAYMENT", "PAYMENT_FAILED"], "released in the failing write"
+    assert parts["ledger"].state("o1").stock_state is StockState.RELEASED
     assert parts["workflows"].expiries_cancelled == {"o1"}
 
 
@@ -77,12 +77,13 @@ def test_three_d_secure_leaves_the_order_pending_with_a_client_secret() -> None:
 def test_short_stock_reserves_nothing() -> None:
     deps, parts = make_checkout(A=5, B=1)
     cart = cart_with(deps, A=2, B=1)
-    parts["stock"].available["B"] = 0
+    parts["ledger"].stock["B"] = {"onHand": 0, "reserved": 0, "available": 0}
     with pytest.raises(Conflict) as refused:
         service.checkout(deps, cart, request(), order_id="o1")
     assert refused.value.problem_code == "out_of_stock"
     assert refused.value.errors == [{"sku": "B", "requested": 1, "available": 0}]
-    assert parts["stock"].available == {"A": 5, "B": 0} and parts["payments"].created == 0
+    assert parts["ledger"].counts("available") == {"A": 5, "B": 0} and parts["payments"].created == 0
+    assert parts["ledger"].counts("reserved") == {"A": 0, "B": 0} and parts["ledger"].records == {}
 
 
 def test_adding_more_than_available_is_409_and_unknown_sku_404() -> None:
@@ -126,9 +127,12 @@ def test_an_unpaid_order_expires_voids_its_payment_and_releases_stock() -> None:
     _, body = service.checkout(deps, cart_with(deps, A=2), request(None), order_id="o1")
     result = service.expire_reservation(deps, "o1")
     assert result == {"orderId": "o1", "status": "CANCELLED", "expired": True}
-    assert parts["stock"].available["A"] == 5
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
     assert parts["payments"].intents[body["payment"]["paymentIntentId"]].status == "canceled"
-    assert service.expire_reservation(deps, "o1")["expired"] is False
+    assert parts["ledger"].history("o1") == ["PENDING_PAYMENT", "CANCELLING", "CANCELLED"]
+    assert parts["ledger"].state("o1").payment_state is PaymentState.VOIDED
+    assert service.expire_reservation(deps, "o1")["status"] == "CANCELLED", "a repeated expiry changes nothing"
+    assert parts["ledger"].stock["A"]["available"] == 5 and len(parts["money"].released) == 1
 
 
 def test_a_payment_authorized_just_before_expiry_wins() -> None:
@@ -137,17 +141,33 @@ def test_a_payment_authorized_just_before_expiry_wins() -> None:
     intent = body["payment"]["paymentIntentId"]
     parts["payments"].intents[intent] = Payment(intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1")
     assert service.expire_reservation(deps, "o1")["status"] == "PAID"
-    assert parts["stock"].reserved["A"] == 1
+    assert parts["ledger"].stock["A"]["reserved"] == 1 and parts["workflows"].started == {"o1"}
+    assert parts["money"].released == [], "a payment that won is never voided"
 
 
-def test_a_payment_authorized_after_the_order_ended_is_voided() -> None:
+def test_a_payment_authorized_after_the_order_failed_is_voided_and_recorded_once() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=1), request("pm_card_chargeDeclined"), order_id="o1")
+    assert body["code"] == "card_declined"
+    intent = "pi_o1"
+    parts["payments"].intents[intent] = authorized(intent)
+    assert service.on_payment_event(deps, intent) == "voided: the order had already ended"
+    assert parts["payments"].intents[intent].status == "canceled"
+    order = parts["stock"].orders["o1"]
+    assert order.status is OrderStatus.PAYMENT_FAILED and order.state is not None
+    assert order.state.payment_state is PaymentState.VOIDED
+    assert service.on_payment_event(deps, intent) == "order is PAYMENT_FAILED", "the voided intent holds nothing"
+    assert parts["money"].released == [(intent, PaymentState.VOIDED)]
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
+
+
+def test_an_event_for_the_voided_intent_of_an_expired_order_finds_nothing_held() -> None:
     deps, parts = make_checkout(A=5)
     _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
     service.expire_reservation(deps, "o1")
     intent = body["payment"]["paymentIntentId"]
-    parts["payments"].intents[intent] = authorized(intent)
-    assert service.on_payment_event(deps, intent).startswith("voided")
     assert parts["payments"].intents[intent].status == "canceled"
+    assert service.on_payment_event(deps, intent) == "order is CANCELLED"
     assert parts["stock"].orders["o1"].status is OrderStatus.CANCELLED
 
 
@@ -155,7 +175,7 @@ def test_a_webhook_that_pays_the_order_first_also_records_its_intent() -> None:
     deps, parts = make_checkout(A=5)
     _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
     intent = body["payment"]["paymentIntentId"]
-    parts["stock"].orders["o1"] = replace(parts["stock"].orders["o1"], payment_intent_id=None)
+    del parts["ledger"].records["o1"]["paymentIntentId"]
     parts["payments"].intents[intent] = authorized(intent)
     assert service.on_payment_event(deps, intent) == "PAID"
     assert parts["stock"].orders["o1"].payment_intent_id == intent
@@ -181,7 +201,7 @@ def test_checkout_refuses_with_503_before_reserving_when_payments_are_not_config
         service.checkout(deps, cart, request(), order_id="o1")
     assert refused.value.status == 503 and refused.value.problem_code == "payments_unavailable"
     assert refused.value.retry_after and "secretKey is still the placeholder" in refused.value.detail
-    assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
     assert "o1" not in parts["stock"].orders and parts["workflows"].expiries == {}
     parts["payments"].problems = []
     status, body = service.checkout(deps, cart, request(), order_id="o1")
@@ -196,5 +216,7 @@ def test_keys_stripe_refuses_release_the_stock_at_once_and_answer_503() -> None:
     parts["payments"].key_refused = True
     with pytest.raises(PaymentsUnavailable):
         service.checkout(deps, cart, request(), order_id="o1")
-    assert parts["stock"].available["A"] == 5 and parts["stock"].reserved["A"] == 0
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
     assert parts["stock"].orders["o1"].status is OrderStatus.CANCELLED
+    assert parts["ledger"].history("o1") == ["PENDING_PAYMENT", "CANCELLING", "CANCELLED"]
+    assert parts["money"].released == [], "no intent was created: nothing to void"

@@ -26,7 +26,7 @@ def test_a_refused_confirmation_email_leaves_the_order_confirmed_and_captured_on
     run_workflow(deps)
     order = parts["store"].orders["o1"]
     assert order.status is OrderStatus.CONFIRMED and order.payment_state is PaymentState.CAPTURED
-    assert parts["payments"].captured == ["pi_o1"] and parts["payments"].returned == []
+    assert parts["payments"].captured == ["pi_o1"] and parts["money"].released == []
     with pytest.raises(RuntimeError, match="MessageRejected"):
         service.notify(deps, "OrderConfirmed", {"orderId": "o1"})
     assert parts["store"].orders["o1"].emails == {} and parts["store"].orders["o1"].status is OrderStatus.CONFIRMED

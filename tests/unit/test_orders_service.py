@@ -3,9 +3,9 @@
 import pytest
 
 from commerce.errors import Conflict
-from commerce.orders import OrderStatus
+from commerce.orders import OrderStatus, shipped
 from orders import service
-from orders.domain.model import OrderNotActive, PaymentState, StockState, TrackingEvent, TrackingStatus
+from orders.domain.model import OrderNotActive, PaymentState, Shipment, StockState, TrackingEvent, TrackingStatus
 from tests.unit.orders_fakes import make_orders, paid_order
 
 HAPPY_PATH = (
@@ -42,21 +42,25 @@ def test_invoice_numbers_follow_each_other_without_gaps() -> None:
     assert numbers == ["INV-2026-000001", "INV-2026-000002", "INV-2026-000003", "INV-2026-000002"]
 
 
-def compensate(deps: service.Orders, outcome: str, reason: str = "step failed") -> None:
-    service.release_stock(deps, "o1")
-    service.void_or_refund_payment(deps, "o1")
-    service.end_order(deps, "o1", outcome, reason)
+def compensate(deps: service.Orders, outcome: str, reason: str = "step failed") -> dict[str, object]:
+    """The workflow's Catch: one `compensate` task (stock back, money released, order ended)."""
+    return service.compensate(deps, "o1", outcome, reason)
 
 
 def test_a_failed_capture_releases_the_stock_voids_the_payment_and_fails_the_order() -> None:
     deps, parts = make_orders(paid_order(), fail_capture=True)
     with pytest.raises(RuntimeError):
         service.capture_payment(deps, "o1")
-    compensate(deps, "PAYMENT_FAILED", "capture declined")
+    assert compensate(deps, "PAYMENT_FAILED", "capture declined") == {"status": "PAYMENT_FAILED"}
     order = parts["store"].orders["o1"]
-    assert order.status is OrderStatus.PAYMENT_FAILED and order.history[-1]["note"] == "capture declined"
+    assert order.status is OrderStatus.PAYMENT_FAILED
+    assert [(h["status"], h["note"]) for h in order.history[-2:]] == [
+        ("CANCELLING", "capture declined"),
+        ("PAYMENT_FAILED", "payment failed"),
+    ], "the reason is the CANCELLING step's note; the order ends as the outcome asked"
+    assert order.stock_state is StockState.RELEASED and order.payment_state is PaymentState.VOIDED
     assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
-    assert parts["payments"].returned == [("pi_o1", PaymentState.VOIDED)]
+    assert parts["money"].released == [("pi_o1", PaymentState.VOIDED)]
 
 
 def test_a_failure_after_capture_refunds_and_puts_committed_stock_back() -> None:
@@ -64,11 +68,12 @@ def test_a_failure_after_capture_refunds_and_puts_committed_stock_back() -> None
     service.capture_payment(deps, "o1")
     service.commit_stock(deps, "o1")
     compensate(deps, "CANCELLED")
-    compensate(deps, "CANCELLED")
+    assert compensate(deps, "CANCELLED") == {"status": "CANCELLED"}
     order = parts["store"].orders["o1"]
     assert order.status is OrderStatus.CANCELLED and order.stock_state is StockState.RESTORED
+    assert order.payment_state is PaymentState.REFUNDED and order.refunded == order.total
     assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
-    assert parts["payments"].returned == [("pi_o1", PaymentState.REFUNDED)]
+    assert parts["money"].released == [("pi_o1", PaymentState.REFUNDED)]
     assert parts["mailer"].tries == 0, "no compensation sends email"
 
 
@@ -83,7 +88,14 @@ def test_a_confirmed_order_can_be_cancelled_but_a_shipped_one_cannot() -> None:
     deps, parts = make_orders(paid_order())
     run_workflow(deps)
     assert service.cancel(deps, "o1", by="staff").status is OrderStatus.CANCELLED
-    assert parts["store"].stock["A"]["available"] == 10
+    assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
+    order = parts["store"].orders["o1"]
+    assert [(h["status"], h.get("note")) for h in order.history[-2:]] == [
+        ("CANCELLING", "cancelled by staff"),
+        ("CANCELLED", "cancelled"),
+    ]
+    assert order.stock_state is StockState.RESTORED and order.payment_state is PaymentState.REFUNDED
+    assert parts["money"].released == [("pi_o1", PaymentState.REFUNDED)]
     deps, _ = make_orders(paid_order())
     run_workflow(deps)
     service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
@@ -124,3 +136,48 @@ def test_duplicate_tracking_numbers_are_refused() -> None:
     service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
     with pytest.raises(Conflict):
         service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
+
+
+def test_a_cancellation_the_payment_provider_cannot_finish_stays_cancelling_until_the_next_attempt() -> None:
+    deps, parts = make_orders(paid_order())
+    parts["money"].unavailable = 1
+    order = service.cancel(deps, "o1", by="customer")
+    assert order.status is OrderStatus.CANCELLING, "answered 202: the stock is back, the money follows"
+    assert order.stock_state is StockState.RELEASED and order.payment_state is PaymentState.AUTHORIZED
+    assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
+    with pytest.raises(OrderNotActive):
+        service.capture_payment(deps, "o1")
+    assert parts["payments"].captured == [], "a cancelling order is never captured"
+    assert service.cancel(deps, "o1", by="customer").status is OrderStatus.CANCELLED
+    assert parts["store"].stock["A"] == {"onHand": 10, "reserved": 0, "available": 10}
+    assert parts["money"].released == [("pi_o1", PaymentState.VOIDED)]
+
+
+def test_compensation_leaves_an_order_that_shipped_meanwhile_as_it_is() -> None:
+    deps, parts = make_orders(paid_order())
+    run_workflow(deps)
+    service.create_shipment(deps, "o1", carrier="UPS", tracking_number="1Z999")
+    assert compensate(deps, "CANCELLED") == {"status": "SHIPPED"}
+    assert parts["money"].released == [] and parts["store"].stock["A"]["onHand"] == 8
+
+
+def test_steps_refuse_an_order_that_is_not_ready_or_no_longer_paid() -> None:
+    deps, parts = make_orders(paid_order())
+    with pytest.raises(OrderNotActive):
+        service.confirm_order(deps, "o1")
+    assert parts["store"].orders["o1"].status is OrderStatus.PAID, "not captured nor committed: not confirmed"
+    service.cancel(deps, "o1", by="customer")
+    for step in (service.capture_payment, service.issue_invoice, service.request_fulfilment, service.confirm_order):
+        with pytest.raises(OrderNotActive):
+            step(deps, "o1")
+    assert parts["store"].sequence == 0 and parts["fulfilment"].requested == []
+
+
+def test_a_shipment_for_an_order_cancelled_meanwhile_is_never_written() -> None:
+    deps, parts = make_orders(paid_order())
+    run_workflow(deps)
+    stale = parts["store"].orders["o1"]
+    service.cancel(deps, "o1", by="staff")
+    shipment = Shipment("s1", "o1", "UPS", "1Z999", TrackingStatus.SHIPPED, "now")
+    assert not parts["store"].add_shipment(shipped(stale.state, "UPS"), shipment)
+    assert parts["store"].shipments("o1") == [] and parts["store"].orders["o1"].status is OrderStatus.CANCELLED

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from commerce.errors import Conflict, ValidationFailed
-from commerce.orders import OrderStatus
+from commerce.errors import Conflict, TransientError, ValidationFailed
+from commerce.orders import OrderStatus, return_requested
 from orders import service
 from orders.domain.model import Line, Order, PaymentState, StockState
 from orders.domain.returns import Return, ReturnLine, ReturnStatus, refund_amount
@@ -78,3 +78,33 @@ def test_the_refund_share_includes_the_lines_tax_rounded_half_up() -> None:
     order = delivered()
     ret = Return("r", "o1", ReturnStatus.REQUESTED, (ReturnLine("B", 1, "x"),), "now")
     assert refund_amount(order, ret) == 500 + 40
+
+
+def test_a_return_racing_another_is_checked_again_against_it() -> None:
+    deps, parts = make_orders(delivered())
+    now = DELIVERED_AT + timedelta(days=1)
+    stale = parts["store"].orders["o1"]
+    service.request_return(deps, "o1", [ReturnLine("A", 2, "x")], now=now)
+    late = Return("r-late", "o1", ReturnStatus.REQUESTED, (ReturnLine("A", 2, "x"),), "now")
+    assert not parts["store"].add_return(return_requested(stale.state, "r-late"), late, "usd")
+    assert parts["store"].return_by_id("r-late") is None and parts["store"].orders["o1"].returns_version == 1
+
+
+def test_one_refund_at_a_time_and_an_interrupted_one_is_resumed_with_its_restock_choice() -> None:
+    deps, parts = make_orders(delivered())
+    now = DELIVERED_AT + timedelta(days=1)
+    first = service.request_return(deps, "o1", [ReturnLine("A", 1, "x")], now=now)
+    second = service.request_return(deps, "o1", [ReturnLine("B", 1, "x")], now=now)
+    parts["payments"].refund_failures = 1
+    with pytest.raises(TransientError):
+        service.refund_return(deps, first.return_id, restock=True)
+    assert parts["store"].orders["o1"].status is OrderStatus.REFUNDING
+    with pytest.raises(Conflict) as busy:
+        service.refund_return(deps, second.return_id, restock=False)
+    assert busy.value.problem_code == "refund_in_progress"
+    done = service.refund_return(deps, first.return_id, restock=False)
+    assert done.status is ReturnStatus.REFUNDED and done.restocked and parts["store"].stock["A"]["onHand"] == 11
+    assert parts["store"].orders["o1"].status is OrderStatus.PARTIALLY_REFUNDED
+    assert service.refund_return(deps, second.return_id, restock=False).status is ReturnStatus.REFUNDED
+    order = parts["store"].orders["o1"]
+    assert order.refunded == 1080 + 540 and parts["payments"].refunds == {first.return_id: 1080, second.return_id: 540}
