@@ -1,7 +1,8 @@
 """The order reconciler, run on a schedule (EventBridge rule, `reconcileIntervalMinutes` in
 cdk.json) and, locally, when `shopstack up` becomes ready: drives every in-flight order past its
 deadline to its next state (see `orders.service.reconcile`). An operator may invoke it with
-`{"stuckAfterSeconds": 0}` to drive every in-flight order at once."""
+`{"stuckAfterSeconds": 0}` to drive every in-flight order at once, and a drill (or a test) may
+add `{"reservationSeconds": 0}` to expire every unpaid order now."""
 
 from __future__ import annotations
 
@@ -12,10 +13,18 @@ from commerce.config import int_setting
 from orders import bootstrap, service
 
 
+def _seconds(event: Any, name: str, setting: str, default: int) -> int:
+    value = event.get(name) if isinstance(event, dict) else None
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        else int_setting(setting, default)
+    )
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    stuck = event.get("stuckAfterSeconds") if isinstance(event, dict) else None
     deadlines = service.Deadlines(
-        reservation_seconds=int_setting("RESERVATION_TTL_SECONDS", 900),
-        stuck_after_seconds=int(stuck) if isinstance(stuck, int) else int_setting("RECONCILE_STUCK_AFTER_SECONDS", 60),
+        reservation_seconds=_seconds(event, "reservationSeconds", "RESERVATION_TTL_SECONDS", 900),
+        stuck_after_seconds=_seconds(event, "stuckAfterSeconds", "RECONCILE_STUCK_AFTER_SECONDS", 30),
     )
     return {"reconciled": service.reconcile(bootstrap.orders(), now=now(), deadlines=deadlines)}
