@@ -133,21 +133,11 @@ PLANNERS: dict[str, tuple[Planner, dict[str, Any], frozenset[S]]] = {
 }
 
 
-KNOWN_GAPS = {
-    ("declined", S.CANCELLING): "declined() relies on check_transition, and CANCELLING -> PAYMENT_FAILED is allowed "
-    "(for cancel_finished): it would end a CANCELLING order without settling its money",
-    ("cancel_finished_as_failed", S.PENDING_PAYMENT): "cancel_finished() checks no status, and "
-    "PENDING_PAYMENT -> PAYMENT_FAILED is allowed (for declined)",
-}
-
-
 def _cases() -> list[Any]:
     cases = []
     for name in sorted(PLANNERS):
         for status in S:
-            gap = KNOWN_GAPS.get((name, status))
-            marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=gap)] if gap else []
-            cases.append(pytest.param(name, status, marks=marks, id=f"{name}-{status}"))
+            cases.append(pytest.param(name, status, id=f"{name}-{status}"))
     return cases
 
 

@@ -240,7 +240,9 @@ def _order_update(change: Change, stamp: str) -> tuple[list[Any], Any]:
     if change.refund:
         actions.append(OrderItem.refunded_amount.add(change.refund))
         room = OrderItem.refunded_amount <= order.total - change.refund
-        condition = condition & (room | OrderItem.refunded_amount.does_not_exist())
+        if change.refund <= order.total:
+            room = room | OrderItem.refunded_amount.does_not_exist()
+        condition = condition & room
     actions += [_FACTS[name].set(value) for name, value in change.facts.items() if value]
     return actions, condition
 

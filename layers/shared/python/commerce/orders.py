@@ -161,6 +161,8 @@ def authorized(order: OrderState, intent_id: str) -> Change:
 def declined(order: OrderState, decline_code: str | None, why: str) -> Change:
     """PENDING_PAYMENT -> PAYMENT_FAILED with the reservation released in the same write. Nothing
     is held at Stripe (a declined or canceled intent holds no money)."""
+    if order.status is not S.PENDING_PAYMENT:
+        raise Conflict(f"An order that is {order.status.value} is not waiting for payment.", code="invalid_state")
     return _move(
         order,
         S.PAYMENT_FAILED,
@@ -234,6 +236,8 @@ def late_payment_released(order: OrderState, outcome: PaymentState) -> Change:
 
 def cancel_finished(order: OrderState) -> Change:
     """CANCELLING -> CANCELLED (or PAYMENT_FAILED), once stock and money are both back."""
+    if order.status is not S.CANCELLING:
+        raise Conflict(f"order {order.order_id} is {order.status}, not CANCELLING", code="invalid_state")
     if order.payment_state not in SETTLED_PAYMENT or order.stock_state in (StockState.RESERVED, StockState.COMMITTED):
         raise Conflict(f"order {order.order_id} still holds stock or money", code="invalid_state")
     target = order.end_as or S.CANCELLED
