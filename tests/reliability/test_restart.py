@@ -1,0 +1,193 @@
+"""A local cloud killed with orders in flight resumes every one of them after it starts again on
+the same state directory, by itself: Step Functions executions are not restored, so the
+OrderReconciler (fired when `shopstack up` is ready, then every minute; stuck threshold
+`reconcileStuckAfterSeconds`, 30 s) must finish what they were doing.
+
+In flight at the kill:
+- PAID mid-workflow: 3-D Secure orders authenticated while their capture hangs at Stripe
+  (`timeout_after_commit`: Stripe captured, the workflow never heard);
+- CANCELLING: a confirmed order cancelled while Stripe hangs its refund, and an unpaid one while
+  Stripe hangs its void (the cancellations' requests are still waiting when the cloud dies);
+- PENDING_PAYMENT with its expiry due: unpaid 3-D Secure orders whose last change is moved back
+  past the reservation window (`reservationTtlSeconds` + the stuck threshold) just before the
+  kill, as if the outage had outlasted their reservation (their ReservationExpiry executions
+  die with the cloud);
+and CONFIRMED orders at rest. The second cloud is not helped: no reconciler is fired by hand.
+Within RESUME_BUDGET seconds of its `ready:` every order must be at rest, with the invariants of
+`shopstack.lifecycle_checks` holding; the measured time is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shopstack import lifecycle_checks as lc
+from shopstack.buyer import ADDRESS, buy, stock_product
+from shopstack.harness import LocalCloud, start
+from shopstack.localcloud.tokens import issue_token
+
+pytestmark = pytest.mark.integration
+
+UNITS = 20
+RESUME_BUDGET = 90.0
+HANG = {"kind": "timeout_after_commit", "seconds": 300, "next": 20, "method": "POST"}
+RESERVATION_AND_STUCK = 900 + 30  # cdk.json reservationTtlSeconds + reconcileStuckAfterSeconds
+
+
+def three_ds(cloud: LocalCloud, sku: str) -> dict[str, Any]:
+    cart = cloud.request("POST", "/carts").json
+    headers = {"X-Cart-Token": cart["cartToken"]}
+    assert (
+        cloud.request("PUT", f"/carts/{cart['cartId']}/items/{sku}", body={"quantity": 1}, headers=headers).status
+        == 200
+    )
+    body = {
+        "email": "restart@example.com",
+        "shippingAddress": ADDRESS,
+        "paymentMethod": "pm_card_threeDSecure2Required",
+    }
+    reply = cloud.request(
+        "POST",
+        f"/carts/{cart['cartId']}/checkout",
+        body=body,
+        headers={**headers, "Idempotency-Key": f"restart-{cart['cartId']}"},
+    )
+    assert reply.status == 201 and reply.json["status"] == "PENDING_PAYMENT", reply.text
+    return dict(reply.json)
+
+
+def wait_status(cloud: LocalCloud, admin: str, order_id: str, wanted: tuple[str, ...], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = lc.order(cloud, admin, order_id)
+        current = found["status"] if found else "MISSING"
+        if current in wanted or time.monotonic() > deadline:
+            return current
+        time.sleep(0.3)
+
+
+def backdate(cloud: LocalCloud, order_id: str, seconds: int) -> None:
+    """Move the order's last change `seconds` into the past (the outage outlasting its reservation)."""
+    dynamodb = cloud.aws("dynamodb")
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if t.endswith("-orders"))
+    stamp = (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET updatedAt = :at",
+        ConditionExpression="#s = :pending",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":at": {"S": stamp}, ":pending": {"S": "PENDING_PAYMENT"}},
+    )
+
+
+def test_orders_in_flight_at_a_kill_are_resumed_after_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = start(state_dir=state, ses="production", own_process_group=True)
+    expected: dict[str, str] = {}
+    try:
+        admin = issue_token(first.base_url, "staff@example.com", admin=True)
+        sku = stock_product(first, admin, UNITS)
+
+        confirmed = [buy(first, sku) for _ in range(3)]
+        for bought in confirmed:
+            assert wait_status(first, admin, bought.order_id, ("CONFIRMED",)) == "CONFIRMED"
+        for bought in confirmed[:2]:
+            expected[bought.order_id] = "CONFIRMED"
+
+        # CANCELLING (refund): the third confirmed order, cancelled while Stripe hangs refunds.
+        refunding = confirmed[2]
+        lc.arm_fault(first, path="/v1/refunds", **HANG)
+        threading.Thread(
+            target=first.request,
+            args=("POST", f"/orders/{refunding.order_id}/cancel"),
+            kwargs={"headers": refunding.headers},
+            daemon=True,
+        ).start()
+        expected[refunding.order_id] = "CANCELLED"
+
+        # CANCELLING (void): an unpaid order cancelled while Stripe hangs its void.
+        voiding = three_ds(first, sku)
+        lc.arm_fault(
+            first, path=f"/v1/payment_intents/{voiding['payment']['paymentIntentId']}/cancel", exact=True, **HANG
+        )
+        threading.Thread(
+            target=first.request,
+            args=("POST", f"/admin/orders/{voiding['orderId']}/cancel"),
+            kwargs={"token": admin},
+            daemon=True,
+        ).start()
+        expected[voiding["orderId"]] = "CANCELLED"
+
+        # PAID mid-workflow: authenticated while Stripe hangs the capture.
+        paid = [three_ds(first, sku) for _ in range(2)]
+        for order in paid:
+            intent = order["payment"]["paymentIntentId"]
+            lc.arm_fault(first, path=f"/v1/payment_intents/{intent}/capture", exact=True, **HANG)
+            code, body = lc.stripe(
+                first, "POST", f"/_emulator/payment_intents/{intent}/authenticate", {"outcome": "succeed"}
+            )
+            assert code == 200, body
+            expected[order["orderId"]] = "CONFIRMED"
+
+        # PENDING_PAYMENT, expiry due by the time the cloud is back.
+        unpaid = [three_ds(first, sku) for _ in range(2)]
+        for order in unpaid:
+            expected[order["orderId"]] = "CANCELLED"
+
+        for order_id, wanted in (
+            (refunding.order_id, "CANCELLING"),
+            (voiding["orderId"], "CANCELLING"),
+            *((o["orderId"], "PAID") for o in paid),
+        ):
+            assert wait_status(first, admin, order_id, (wanted,), timeout=30) == wanted, order_id
+        for order in unpaid:
+            backdate(first, order["orderId"], RESERVATION_AND_STUCK + 60)
+        before = {k: v["status"] for k, v in lc.all_orders(first, admin).items()}
+        time.sleep(5)  # two snapshot periods: what the cloud did is on disk
+        first.kill_group()
+    finally:
+        if first.process.poll() is None:
+            first.kill_group()
+    print(f"\nat the kill: {before}")
+    in_flight = {k for k, v in before.items() if v in lc.IN_FLIGHT}
+    assert len(in_flight) >= 6, before
+
+    began = time.monotonic()
+    second = start(state_dir=state, fresh=False, ses="production", own_process_group=True)
+    try:
+        startup = time.monotonic() - began
+        ready = time.monotonic()
+        admin = issue_token(second.base_url, "staff@example.com", admin=True)
+        rested_at: dict[str, float] = {}
+        while True:
+            orders = lc.all_orders(second, admin)
+            for order_id, order in orders.items():
+                if order["status"] in lc.AT_REST and order_id not in rested_at:
+                    rested_at[order_id] = time.monotonic() - ready
+            if all(o["status"] in lc.AT_REST for o in orders.values()) or time.monotonic() - ready > RESUME_BUDGET:
+                break
+            time.sleep(1)
+        elapsed = time.monotonic() - ready
+        statuses = {k: v["status"] for k, v in orders.items()}
+        print(
+            f"restarted in {startup:.0f} s; at rest {max(rested_at.values(), default=0):.0f} s after ready "
+            f"(budget {RESUME_BUDGET:.0f} s): "
+            + json.dumps({k: [before.get(k), statuses[k], round(rested_at.get(k, -1), 1)] for k in sorted(statuses)})
+        )
+        print(f"schedules: {[(s['name'], s.get('lastResult')) for s in second.schedules()]}")
+        stuck = {k: v for k, v in statuses.items() if v not in lc.AT_REST}
+        assert not stuck, f"not at rest {elapsed:.0f} s after ready: {stuck}"
+        wrong = {k: (statuses[k], v) for k, v in expected.items() if statuses.get(k) != v}
+        assert not wrong, f"ended otherwise than expected (got, expected): {wrong}"
+        report = lc.check(second, admin, {sku: UNITS}, orders, known=set(expected))
+        assert not report.violations, report.violations
+    finally:
+        second.kill_group()
