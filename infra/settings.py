@@ -107,9 +107,7 @@ class Settings:
             ),
             mail_identity=_ownership("mailIdentity", _for_stage("mailIdentity", get("mailIdentity", CREATE), stage)),
             api_rate_limit_per_ip=_rate_limit_per_ip(get("apiRateLimitPerIp", DEFAULT_RATE_LIMIT_PER_IP)),
-            reconcile_interval_minutes=_positive_int(
-                "reconcileIntervalMinutes", get("reconcileIntervalMinutes", 1)
-            ),
+            reconcile_interval_minutes=_positive_int("reconcileIntervalMinutes", get("reconcileIntervalMinutes", 1)),
             reconcile_stuck_after_seconds=_positive_int(
                 "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 30)
             ),

@@ -83,7 +83,9 @@ class CheckoutStack(Stack):
             timeout=TASK_TIMEOUT,
             layers=[layer],
             log_retention=settings.log_retention,
-            environment=common,
+            # An order whose payment was authorized at the last moment is paid by its expiry,
+            # which starts the order workflow.
+            environment={**common, "ORDER_WORKFLOW_ARN": order_workflow.state_machine_arn},
         ).function
 
         self.reservation_workflow = self._reservation_workflow(settings)

@@ -107,9 +107,14 @@ def test_checkout_api_starts_both_workflows(synthesized: Synthesized) -> None:
     assert render(variables["ORDER_WORKFLOW_ARN"]) == order_workflow
 
 
-def test_checkout_tasks_starts_no_workflow(synthesized: Synthesized) -> None:
+def test_checkout_tasks_starts_only_the_order_workflow(synthesized: Synthesized) -> None:
+    """The expiry pays an order whose payment was authorized at the last moment, and starts its workflow."""
     statements = _statements(synthesized, TASKS_HANDLER)
-    assert not any(a.startswith("states:") for s in statements for a in _as_list(s["Action"]))
+    actions = {a for s in statements for a in _as_list(s["Action"]) if a.startswith("states:")}
+    assert actions == {"states:StartExecution"}
+    order_workflow = ARN.format(service="states", resource=f"stateMachine:shopstack-{STAGE}-OrderWorkflow")
+    assert list(map(render, _resources_for(statements, "states:StartExecution"))) == [order_workflow]
+    assert render(_variables(synthesized, TASKS_HANDLER)["ORDER_WORKFLOW_ARN"]) == order_workflow
 
 
 def test_tables_and_bus_granted_as_agreed(synthesized: Synthesized) -> None:

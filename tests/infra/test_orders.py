@@ -287,3 +287,38 @@ def test_api_cors_allows_the_order_token(synthesized: Synthesized) -> None:
     (response,) = options[0]["Integration"]["IntegrationResponses"]
     allowed = response["ResponseParameters"]["method.response.header.Access-Control-Allow-Headers"]
     assert "X-Order-Token" in allowed.strip("'").split(",")
+
+
+RECONCILE = "orders.entrypoints.reconcile.handler"
+
+
+def test_the_reconciler_runs_on_the_schedule_cdk_json_sets(synthesized: Synthesized) -> None:
+    context = load_cdk_json_context()
+    rules = [
+        props
+        for props in (r["Properties"] for r in synthesized.resources(STACK, "AWS::Events::Rule").values())
+        if "ScheduleExpression" in props
+    ]
+    (rule,) = rules
+    minutes = context["reconcileIntervalMinutes"]
+    assert rule["ScheduleExpression"] == f"rate({minutes} minute{'s' if minutes != 1 else ''})"
+    assert rule["Name"] == f"shopstack-{context['stage']}-order-reconciler"
+    ((target),) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [_function_id(synthesized, RECONCILE), "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0  # the next run is the retry
+    variables = _variables(synthesized, RECONCILE)
+    assert variables["RECONCILE_STUCK_AFTER_SECONDS"] == str(context["reconcileStuckAfterSeconds"])
+    assert variables["RESERVATION_TTL_SECONDS"] == str(context["reservationTtlSeconds"])
+
+
+def test_the_reconciler_may_restart_only_the_order_workflow(synthesized: Synthesized) -> None:
+    statements = _statements(synthesized, RECONCILE)
+    (machine,) = synthesized.resources(STACK, "AWS::StepFunctions::StateMachine")
+    assert _resources_for(statements, "states:StartExecution") == [{"Ref": machine}]
+    (executions,) = map(render, _resources_for(statements, "states:DescribeExecution"))
+    assert executions.endswith(":execution:shopstack-dev-OrderWorkflow:*")
+    assert {a for a in _actions(statements) if a.startswith("states:")} == {
+        "states:StartExecution",
+        "states:DescribeExecution",
+    }
+    assert _table_refs(synthesized, RECONCILE) == _table_refs(synthesized, TASKS)

@@ -106,7 +106,27 @@ FUNCTIONS = {
         10,
     ),
     "CheckoutTasks": Expected(
-        "ShopstackCheckout", "checkout.entrypoints.tasks.handler", CHECKOUT_TASKS_ENV, "checkout", 30
+        "ShopstackCheckout",
+        "checkout.entrypoints.tasks.handler",
+        CHECKOUT_TASKS_ENV | {"ORDER_WORKFLOW_ARN"},
+        "checkout",
+        30,
+    ),
+    "OrderReconciler": Expected(
+        "ShopstackOrders",
+        "orders.entrypoints.reconcile.handler",
+        frozenset(
+            {
+                "ORDERS_TABLE",
+                "PRODUCTS_TABLE",
+                "STRIPE_SECRET_NAME",
+                "ORDER_WORKFLOW_ARN",
+                "RESERVATION_TTL_SECONDS",
+                "RECONCILE_STUCK_AFTER_SECONDS",
+            }
+        ),
+        "orders",
+        120,
     ),
     "CustomersApi": Expected(
         "ShopstackCustomers",

@@ -17,7 +17,7 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.TooManyRequestsException",
 }
 FORWARD_TASKS = ["CapturePayment", "CommitStock", "IssueInvoice", "RequestFulfilment", "ConfirmOrder"]
-COMPENSATION_TASKS = ["ReleaseStock", "VoidOrRefundPayment", "EndOrder"]
+COMPENSATION_TASKS = ["Compensate"]
 
 
 def _render(value: Any) -> str:
@@ -113,7 +113,7 @@ def test_order_workflow_task_payloads(order_workflow: dict[str, Any]) -> None:
     assert set(tasks) == {*FORWARD_TASKS, *COMPENSATION_TASKS}
     for name, task in tasks.items():
         expected = {"task": re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(), "orderId.$": "$.orderId"}
-        if name == "EndOrder":
+        if name == "Compensate":
             expected |= {"outcome.$": "$.outcome", "error.$": "$.error"}
         assert task["Parameters"] == expected, name
         assert task["ResultPath"] is None, name
@@ -146,7 +146,7 @@ def test_order_workflow_catches_into_outcomes_then_compensates(order_workflow: d
         state = states[name]
         assert state["Type"] == "Pass"
         assert state["Result"] == outcome and state["ResultPath"] == "$.outcome"
-        assert _follow(states, name) == [name, "ReleaseStock", "VoidOrRefundPayment", "EndOrder", "Failed"]
+        assert _follow(states, name) == [name, "Compensate", "Failed"]
     failed = states["Failed"]
     assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == ("Fail", "$.error.Error", "$.error.Cause")
 
