@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
 import math
 import re
@@ -18,14 +19,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
 from shopstack.localcloud import auth, control, mail
+from shopstack.localcloud.lambda_pool import QueueTimeout
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# API Gateway answers 504 when the integration has not answered within 29 s (the REST API
+# default and maximum). The Lambda goes on running to its own timeout; only the caller gives up.
+INTEGRATION_TIMEOUT_SECONDS = 29.0
 LOCALCLOUD_PATH = "/_localcloud"
 PROBE_VALUE = "PROBE"
 DEFAULT_IDENTITY_HEADER = "Authorization"
@@ -57,6 +64,7 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
     "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
     "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
+    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
 }
 
 
@@ -170,12 +178,25 @@ class Request:
 class LocalGateway:
     """WSGI app serving the deployed REST APIs as API Gateway's data plane does."""
 
-    def __init__(self, *, region: str, account_id: str, invoke: Invoke, moto_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        region: str,
+        account_id: str,
+        invoke: Invoke,
+        moto_url: str,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+    ) -> None:
         self.region = region
         self.account_id = account_id
         self.moto_url = moto_url
         self.log_stream: TextIO | None = None
         self._invoke = invoke
+        self.integration_timeout = integration_timeout
+        self._invoke_takes_deadline = _accepts_keyword(invoke, "deadline")
+        # each integration runs on a thread of its own so that the request can be answered 504 at
+        # the integration timeout while the function runs on (a thread per request is waiting anyway)
+        self._integrations = ThreadPoolExecutor(max_workers=256, thread_name_prefix="integration")
         self._apis: tuple[Api, ...] = ()
         self._keys: dict[str, Any] | None = None
         self._claims_cache: dict[str, tuple[dict[str, str], float]] = {}
@@ -273,8 +294,12 @@ class LocalGateway:
         if method.function_arn is None:
             return _error(api, "INTEGRATION_FAILURE", request)
         event = build_event(api, resource, request, params, body, claims, self.account_id)
+        deadline = time.monotonic() + self.integration_timeout - (time.perf_counter() - request.started)
         try:
-            payload = self._invoke(method.function_arn, event)
+            payload = self._call_integration(method.function_arn, event, deadline)
+        except (FutureTimeout, TimeoutError) as exc:
+            print(f"gateway: {method.function_arn}: endpoint request timed out ({exc!r})", file=sys.stderr)
+            return _error(api, "INTEGRATION_TIMEOUT", request)
         except Exception as exc:
             print(f"gateway: {method.function_arn} failed: {exc!r}", file=sys.stderr)
             return _error(api, "INTEGRATION_FAILURE", request)
@@ -284,6 +309,19 @@ class LocalGateway:
             return _error(api, "INTEGRATION_FAILURE", request)
         mapped[1].append(("x-amzn-RequestId", request.request_id))
         return mapped
+
+    def _call_integration(self, function_arn: str, event: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """The function's answer, or TimeoutError once `deadline` (time.monotonic()) has passed:
+        while it waits for a worker (the event then never reaches the handler) or while the
+        handler runs (it runs on to its own timeout, as on AWS)."""
+        if self._invoke_takes_deadline:
+            future = self._integrations.submit(self._invoke, function_arn, event, deadline=deadline)  # type: ignore[call-arg]
+        else:
+            future = self._integrations.submit(self._invoke, function_arn, event)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except QueueTimeout as exc:
+            raise TimeoutError(str(exc)) from exc
 
     def _route(self, path: str) -> tuple[Api, Resource, dict[str, str], str] | None:
         """API, resource, path parameters and the path without a leading stage name."""
@@ -337,6 +375,14 @@ class LocalGateway:
             f"{status} {size} {latency_ms:.2f}ms"
         )
         print(line, file=self.log_stream or sys.stdout, flush=True)
+
+
+def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _backend(service: str, account_id: str, region: str) -> Any:
