@@ -4,14 +4,11 @@ and `SEEN#<event id>` markers written in the same transaction so a redelivered e
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from analytics.domain.counters import Tally
-from commerce.config import region
-from commerce.dynamo import bind, refused_by_condition, retrying
+from commerce.dynamo import bind, refused_by_condition, retrying, transaction
 
 
 class AnalyticsRecord(Model):
@@ -32,7 +29,7 @@ class DynamoCounters:
         """Count the event once; False when it was already counted."""
 
         def count() -> None:
-            with TransactWrite(connection=Connection(region=region())) as tx:
+            with transaction() as tx:
                 tx.save(
                     AnalyticsRecord(f"SEEN#{tally.event_id}", "SEEN"),
                     condition=AnalyticsRecord.pk.does_not_exist(),

@@ -12,15 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from commerce.clock import utcnow_str
-from commerce.config import region
-from commerce.dynamo import bind, key_from_cursor, key_to_cursor, refused_by_condition, retrying
+from commerce.dynamo import bind, key_from_cursor, key_to_cursor, refused_by_condition, retrying, transaction
 from commerce.errors import NotFound
 from commerce.money import Money
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
@@ -171,7 +168,7 @@ class DynamoCatalog:
         condition = (ProductRecord.kind == PRODUCT) & (ProductRecord.available >= max(-delta, 0))
 
         def adjust() -> None:
-            with TransactWrite(connection=Connection(region=region())) as tx:
+            with transaction() as tx:
                 tx.update(
                     ProductRecord(sku),
                     actions=[

@@ -25,14 +25,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from commerce import dynamo
 from commerce.clock import utcnow_str
-from commerce.config import region
 from commerce.dynamo import bind, plain, refused_by_condition, retrying
 from commerce.orders import (
     STOCK_MOVES,
@@ -145,8 +144,7 @@ def bind_stock() -> None:
     bind("PRODUCTS_TABLE", StockItem)
 
 
-def transaction() -> TransactWrite:
-    return TransactWrite(connection=Connection(region=region()))
+transaction = dynamo.transaction
 
 
 def key(order_id: str) -> tuple[str, str]:
