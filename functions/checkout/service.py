@@ -12,7 +12,7 @@ exactly-once by execution name."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from checkout.domain.cart import Cart, check_quantity, token_hash
@@ -269,6 +269,14 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
         token_hash=token,
         created_at=now,
         history=({"status": OrderStatus.PENDING_PAYMENT.value, "at": now, "note": "checkout"},),
+        state=OrderState(
+            order_id=order_id,
+            status=OrderStatus.PENDING_PAYMENT,
+            lines=tuple((line.sku, line.quantity) for line in lines),
+            total=totals.total,
+            currency=totals.currency,
+            updated_at=now,
+        ),
     )
     try:
         deps.orders.place(order, cart)
@@ -303,8 +311,10 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
     if payment.authorized:
         if not payment.matches(order):
             return order
-        deps.ledger.apply(authorized(state, payment.intent_id))
-        order = deps.orders.get(order.order_id) or order
+        if deps.ledger.apply(authorized(state, payment.intent_id)):
+            order = replace(order, status=OrderStatus.PAID, payment_intent_id=payment.intent_id, state=None)
+        else:
+            order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAID:
             deps.workflows.start_order(order.order_id)
         return order
