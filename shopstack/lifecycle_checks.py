@@ -179,6 +179,8 @@ def drive_to_rest(
 class Report:
     violations: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
+    endings: Counter[str] = field(default_factory=Counter)
+    """Why the ended orders ended: the note of their CANCELLING or PAYMENT_FAILED entry."""
 
     def fail(self, message: str) -> None:
         self.violations.append(message)
@@ -265,6 +267,11 @@ def check(
         where = f"order {order_id} ({status}; {_history(o)})"
         if status in IN_FLIGHT:
             report.fail(f"{where}: still in flight")
+        if status in ENDED:
+            notes = [
+                h.get("note") or "" for h in o.get("history", []) if h["status"] in ("CANCELLING", "PAYMENT_FAILED")
+            ]
+            report.endings[f"{status}: {notes[0][:60] if notes else '?'}"] += 1
         found = by_order.get(order_id, [])
         live = [i["id"] for i in found if i["status"] == "requires_capture"]
         captured = sum(int((i.get("latest_charge") or {}).get("amount_captured") or 0) for i in found)

@@ -431,6 +431,7 @@ def test_the_lifecycle_battery_leaves_stock_and_money_consistent(cloud: LocalClo
     ops: Counter[str] = Counter()
     armed: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
+    endings: Counter[str] = Counter()
     orders = hits = 0
     for run in range(RUNS):
         b, report, timing = run_once(cloud, admin, run)
@@ -438,6 +439,7 @@ def test_the_lifecycle_battery_leaves_stock_and_money_consistent(cloud: LocalClo
         ops.update(b.ops)
         armed.update(b.armed)
         statuses.update(report.statuses)
+        endings.update(report.endings)
         orders += sum(report.statuses.values())
         hits += timing["fault_hits"]
         print(
@@ -451,6 +453,7 @@ def test_the_lifecycle_battery_leaves_stock_and_money_consistent(cloud: LocalClo
         f"{sum(armed.values())} faults armed ({hits} hit), {len(violations)} violations"
     )
     print(f"  statuses: {dict(statuses)}")
+    print(f"  ended: {dict(sorted(endings.items()))}")
     print(f"  operations: {dict(sorted(ops.items()))}")
     print(f"  faults: {dict(sorted(armed.items()))}")
     for violation in violations:
