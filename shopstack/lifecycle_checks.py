@@ -218,9 +218,9 @@ def check(
             refunded_by_intent[str(refund.get("payment_intent"))] += int(refund["amount"])
     by_order: dict[str, list[dict[str, Any]]] = {}
     for intent in all_intents:
-        order_id = (intent.get("metadata") or {}).get("orderId")
-        if order_id:
-            by_order.setdefault(order_id, []).append(intent)
+        owner = (intent.get("metadata") or {}).get("orderId")
+        if owner:
+            by_order.setdefault(str(owner), []).append(intent)
 
     # per SKU: the counters agree with each other and with the orders
     for sku, initial in stock.items():
@@ -308,21 +308,21 @@ def check(
 
     # every payment the shop holds belongs to an order that keeps it
     for intent in all_intents:
-        order_id = (intent.get("metadata") or {}).get("orderId")
+        order_id = str((intent.get("metadata") or {}).get("orderId") or "")
         if intent["status"] not in ("succeeded", "requires_capture"):
             continue
-        o = orders.get(order_id or "")
-        if o is None:
+        held_by = orders.get(order_id)
+        if held_by is None:
             report.fail(f"intent {intent['id']} ({intent['status']}) of order {order_id}: no such order")
             continue
         if order_id not in mine:
             continue
         captured = int((intent.get("latest_charge") or {}).get("amount_captured") or 0)
-        if o["status"] in ENDED and (
+        if held_by["status"] in ENDED and (
             intent["status"] == "requires_capture" or refunded_by_intent[intent["id"]] < captured
         ):
             report.fail(
                 f"intent {intent['id']} ({intent['status']}, captured {captured}, refunded "
-                f"{refunded_by_intent[intent['id']]}) of order {order_id} which is {o['status']}"
+                f"{refunded_by_intent[intent['id']]}) of order {order_id} which is {held_by['status']}"
             )
     return report

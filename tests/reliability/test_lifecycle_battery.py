@@ -75,6 +75,11 @@ class Battery:
     anomalies: list[str] = field(default_factory=list)
     created: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    shared_fault_until: float = 0.0
+    """Until then a fault armed on every refund's path may hit any order's refund."""
+
+    def faulted(self, own: bool) -> bool:
+        return own or time.monotonic() < self.shared_fault_until
 
     def op(self, name: str) -> None:
         with self.lock:
@@ -131,7 +136,9 @@ def checkout(b: Battery, rng: random.Random, payment_method: str) -> Placed | No
     reply = cloud.request(
         "POST", f"/carts/{cart.json['cartId']}/checkout", body=body, headers={**headers, "Idempotency-Key": key}
     )
-    b.expect(reply, {201, 402, 409}, f"checkout {payment_method}")
+    # 502: the checkout ran past its function's 10 s timeout on this loaded 2-core machine (as
+    # test_memory allows, a rare one is not a violation; the order it may have left is checked).
+    b.expect(reply, {201, 402, 409, 502}, f"checkout {payment_method}")
     if reply.status == 402 and "orderId" in reply.json:
         with b.lock:
             b.created.add(reply.json["orderId"])
@@ -165,6 +172,7 @@ def cancel(b: Battery, order: Placed, by: str, stripe_faulted: bool = False) -> 
         reply = b.cloud.request("POST", f"/admin/orders/{order.order_id}/cancel", token=b.admin)
     else:
         reply = b.cloud.request("POST", f"/orders/{order.order_id}/cancel", headers={"X-Order-Token": order.token})
+    stripe_faulted = b.faulted(stripe_faulted)
     allowed = CANCEL_OK | ({502} if stripe_faulted else set())
     return b.expect(reply, allowed, f"{by} cancel" + (" (Stripe faulted)" if stripe_faulted else ""))
 
@@ -228,7 +236,7 @@ def ask_return(b: Battery, order: Placed, lines: list[dict[str, Any]], key: str)
     return b.expect(reply, {201, 409, 422}, "return")
 
 
-def refund(b: Battery, return_id: str, restock: bool) -> Reply:
+def refund(b: Battery, return_id: str, restock: bool, stripe_faulted: bool = False) -> Reply:
     reply = b.cloud.request(
         "POST",
         f"/admin/returns/{return_id}/refund",
@@ -236,7 +244,22 @@ def refund(b: Battery, return_id: str, restock: bool) -> Reply:
         token=b.admin,
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
-    return b.expect(reply, {200, 409, 502, 503, 504}, f"refund restock={restock}")
+    stripe_faulted = b.faulted(stripe_faulted)
+    allowed = {200, 409, 503} | ({502} if stripe_faulted else set())
+    return b.expect(reply, allowed, f"refund restock={restock}" + (" (Stripe faulted)" if stripe_faulted else ""))
+
+
+def arm_refund_fault(b: Battery, rng: random.Random) -> None:
+    """A fault on the next refund at Stripe, whichever order's it is (a refund of a return or of a
+    cancellation): the order stays REFUNDING or CANCELLING for a retry or the reconciler."""
+    kind = rng.choice(("error_500", "drop_after_commit", "timeout_after_commit", "rate_limit_429"))
+    spec: dict[str, Any] = {"kind": kind, "path": "/v1/refunds", "method": "POST", "next": rng.choice((1, 3))}
+    if kind == "timeout_after_commit":
+        spec["seconds"] = 9
+    lc.arm_fault(b.cloud, **spec)
+    with b.lock:
+        b.armed[f"refunds:{kind}"] += 1
+        b.shared_fault_until = time.monotonic() + 60
 
 
 # --- scripts ------------------------------------------------------------------------------------------
@@ -286,8 +309,11 @@ def after_confirmation(b: Battery, rng: random.Random, order: Placed) -> None:
         if not return_ids or rng.random() < 0.2:
             return
         for return_id in return_ids:
+            faulted = rng.random() < 0.2
+            if faulted:
+                arm_refund_fault(b, rng)
             flags = [rng.random() < 0.5 for _ in range(rng.choice((1, 2, 2, 3)))]
-            calls = [lambda r=return_id, f=flag: refund(b, r, f) for flag in flags]
+            calls = [lambda r=return_id, f=flag, x=faulted: refund(b, r, f, x) for flag in flags]
             concurrently(*calls)
         for line in wanted:
             for kept in lines:
@@ -412,6 +438,9 @@ def run_once(cloud: LocalCloud, admin: str, run: int) -> tuple[Battery, lc.Repor
     orders, rest_seconds, firings = lc.drive_to_rest(cloud, admin, timeout=REST_TIMEOUT)
     report = lc.check(cloud, admin, {sku: UNITS for sku in skus}, orders, known=b.created)
     report.violations += [f"anomaly: {a}" for a in b.anomalies]
+    timeouts = sum(n for op, n in b.ops.items() if op.startswith("checkout") and op.endswith("502"))
+    if timeouts > max(1, PER_RUN // 50):
+        report.violations.append(f"{timeouts} checkouts answered 502 (function timeout): a pattern, not a rare one")
     timing = {"played": played, "rest": rest_seconds, "firings": firings, "fault_hits": hits}
     return b, report, timing
 
