@@ -25,6 +25,11 @@ DEFAULT_MAIL_FROM = "orders@shopstack.example"
 DEFAULT_SHOP_NAME = "shopstack"
 DEFAULT_RATE_LIMIT_PER_IP = 2000
 
+STRIPE_WITHIN_API_TIMEOUT = {"STRIPE_TIMEOUT_SECONDS": "3", "STRIPE_NETWORK_RETRIES": "1"}
+"""Stripe request budget of the functions behind API Gateway (10 s timeout): at worst about 7 s per
+Stripe call, so a hanging Stripe answers 503 or 202 in time rather than a 502 (the SDK's default,
+used by the tasks with 30 s, is 8 s and 2 retries)."""
+
 CREATE = "create"
 EXISTING = "existing"
 OWNERSHIP = (CREATE, EXISTING)

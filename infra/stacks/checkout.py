@@ -16,7 +16,7 @@ from constructs import Construct
 from infra import names, references
 from infra.components import OnDemandTable, ServiceFunction
 from infra.components.workflow import failure, lambda_task, logged_state_machine
-from infra.settings import Settings
+from infra.settings import STRIPE_WITHIN_API_TIMEOUT, Settings
 
 API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
@@ -109,6 +109,7 @@ class CheckoutStack(Stack):
             environment={
                 **common,
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                **STRIPE_WITHIN_API_TIMEOUT,
                 "ORDER_WORKFLOW_ARN": order_workflow.state_machine_arn,
                 "RESERVATION_WORKFLOW_ARN": self.reservation_workflow.state_machine_arn,
                 "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),

@@ -23,7 +23,7 @@ from constructs import Construct
 from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
 from infra.components.workflow import effect_task, failure, logged_state_machine
-from infra.settings import CREATE, Settings
+from infra.settings import CREATE, STRIPE_WITHIN_API_TIMEOUT, Settings
 
 API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
@@ -161,6 +161,7 @@ class OrdersStack(Stack):
             environment={
                 **common,
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+                **STRIPE_WITHIN_API_TIMEOUT,
                 "CARRIER_SECRET_NAME": self.carrier_secret_name,
                 "RETURN_WINDOW_DAYS": str(settings.return_window_days),
                 **shop,

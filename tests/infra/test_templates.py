@@ -59,6 +59,8 @@ FUNCTIONS = {
                 "PRODUCTS_TABLE",
                 "IDEMPOTENCY_TABLE",
                 "STRIPE_SECRET_NAME",
+                "STRIPE_TIMEOUT_SECONDS",
+                "STRIPE_NETWORK_RETRIES",
                 "CARRIER_SECRET_NAME",
                 "RETURN_WINDOW_DAYS",
                 "SELLER_EMAIL",
@@ -96,6 +98,8 @@ FUNCTIONS = {
         CHECKOUT_TASKS_ENV
         | {
             "IDEMPOTENCY_TABLE",
+            "STRIPE_TIMEOUT_SECONDS",
+            "STRIPE_NETWORK_RETRIES",
             "ORDER_WORKFLOW_ARN",
             "RESERVATION_WORKFLOW_ARN",
             "RESERVATION_TTL_SECONDS",

@@ -117,19 +117,36 @@ def key_errors() -> tuple[type[Exception], ...]:
     return (stripe.AuthenticationError, stripe.PermissionError)
 
 
+DEFAULT_TIMEOUT_SECONDS = 8
+DEFAULT_NETWORK_RETRIES = 2
+"""Per Stripe request: 8 s, retried twice (Stripe-Idempotency-Key makes retries safe). Functions a
+caller waits on (10 s timeout) set STRIPE_TIMEOUT_SECONDS=3 and STRIPE_NETWORK_RETRIES=1, so a
+hanging Stripe answers 503/202 within their timeout instead of a 502 from API Gateway."""
+
+
 @cache
-def _client(api_key: str, api_base: str | None) -> Any:
+def _client(api_key: str, api_base: str | None, timeout: float, retries: int) -> Any:
     import stripe
 
-    options: dict[str, Any] = {"max_network_retries": 2, "http_client": stripe.new_default_http_client(timeout=8)}
+    options: dict[str, Any] = {
+        "max_network_retries": retries,
+        "http_client": stripe.new_default_http_client(timeout=timeout),
+    }
     if api_base:
         options["base_addresses"] = {"api": api_base}
     return stripe.StripeClient(api_key, **options)
 
 
 def client() -> Any:
+    from commerce.config import int_setting
+
     config = stripe_settings(webhook=False)
-    return _client(str(config["secretKey"]), config.get("apiBase"))
+    return _client(
+        str(config["secretKey"]),
+        config.get("apiBase"),
+        float(int_setting("STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
+        int_setting("STRIPE_NETWORK_RETRIES", DEFAULT_NETWORK_RETRIES),
+    )
 
 
 def plain(obj: Any) -> dict[str, Any]:
