@@ -48,6 +48,11 @@ def cancel(cloud: LocalCloud, order: dict[str, Any]) -> Reply:
     return cloud.request("POST", f"/orders/{order['orderId']}/cancel", headers={"X-Order-Token": order["orderToken"]})
 
 
+def ship(cloud: LocalCloud, admin_token: str, order: dict[str, Any]) -> Reply:
+    body = {"carrier": "UPS", "trackingNumber": uuid.uuid4().hex[:12]}
+    return cloud.request("POST", f"/admin/orders/{order['orderId']}/shipments", body=body, token=admin_token)
+
+
 def fault(cloud: LocalCloud, kind: str, path: str, *, method: str = "POST", count: int = 1, **more: Any) -> None:
     emulator(cloud, "POST", "/_emulator/faults", {"kind": kind, "path": path, "method": method, "next": count, **more})
 
@@ -123,12 +128,7 @@ def test_a_cancel_racing_the_workflow_ends_cancelled_with_everything_back_or_ref
         assert ended["status"] == "CANCELLED"
         assert money_kept(cloud, order["orderId"]) == 0
         assert all(i["status"] in ("canceled", "succeeded") for i in intents_for(cloud, order["orderId"]))
-        shipped = cloud.request(
-            "POST",
-            f"/admin/orders/{order['orderId']}/shipments",
-            body={"carrier": "UPS", "trackingNumber": uuid.uuid4().hex[:12]},
-            token=admin_token,
-        )
+        shipped = ship(cloud, admin_token, order)
         assert shipped.status == 409
     time.sleep(2)  # any workflow still running has compensated by now
     assert counters(cloud, admin_token, sku) == (40, 0, 40)
@@ -148,12 +148,7 @@ def test_a_cancel_while_refunds_fail_answers_202_and_finishes_later_exactly_once
     reply = cancel(cloud, order)
     assert reply.status == 202 and reply.json["status"] == "CANCELLING", reply.text
     assert counters(cloud, admin_token, sku) == (5, 0, 5)  # the goods are back on hand, once
-    shipped = cloud.request(
-        "POST",
-        f"/admin/orders/{order['orderId']}/shipments",
-        body={"carrier": "UPS", "trackingNumber": uuid.uuid4().hex[:12]},
-        token=admin_token,
-    )
+    shipped = ship(cloud, admin_token, order)
     assert shipped.status == 409
     assert cancel(cloud, order).status == 202  # still failing: still CANCELLING, nothing moved twice
     emulator(cloud, "DELETE", "/_emulator/faults")
@@ -252,12 +247,7 @@ def test_a_payment_authorized_while_the_expiry_reads_it_is_honoured_not_voided(
 
 def delivered(cloud: LocalCloud, admin_token: str, order: dict[str, Any]) -> None:
     wait_for(cloud, order, "CONFIRMED")
-    shipment = cloud.request(
-        "POST",
-        f"/admin/orders/{order['orderId']}/shipments",
-        body={"carrier": "UPS", "trackingNumber": uuid.uuid4().hex[:12]},
-        token=admin_token,
-    )
+    shipment = ship(cloud, admin_token, order)
     assert shipment.status == 201, shipment.text
     event = {"status": "DELIVERED", "at": "2026-12-01T10:00:00Z"}
     tracked = cloud.request(
