@@ -20,7 +20,7 @@ from checkout.domain.order import Order, Payment, PaymentStatus
 from checkout.domain.pricing import PricedLine, PricingRules, price
 from commerce import settlement
 from commerce.clock import utcnow_str
-from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable
+from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable, ValidationFailed
 from commerce.events import DomainEvent, EventPublisher
 from commerce.http import problem_body
 from commerce.ids import new_id, stable_id
@@ -244,6 +244,12 @@ def _authorize(deps: Checkout, order: Order, payment_method: str | None) -> Paym
 
 def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, token: str) -> Order:
     cart.check_open()
+    if not deps.rules.ships_to_country(request.country):
+        raise ValidationFailed(
+            f"The shop does not ship to {request.country}.",
+            code="country_not_shipped",
+            errors=[{"field": "shippingAddress.country", "message": "not a destination the shop ships to"}],
+        )
     if not cart.items:
         raise Conflict("The cart is empty.", code="cart_empty")
     catalog = deps.catalog.items(sorted(cart.items))

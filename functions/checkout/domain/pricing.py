@@ -31,11 +31,16 @@ class CountryRule:
 
 @dataclass(frozen=True, slots=True)
 class PricingRules:
-    """`rules` by ISO 3166 alpha-2 country; `default` for every other destination."""
+    """`rules` by ISO 3166 alpha-2 country; `default` for every other destination the shop ships
+    to: every country when `ships_to` is None, else only those listed."""
 
     currency: str = "usd"
     default: CountryRule = CountryRule(shipping=1500, free_shipping_over=None, tax_basis_points=0)
     rules: dict[str, CountryRule] = field(default_factory=dict)
+    ships_to: frozenset[str] | None = None
+
+    def ships_to_country(self, country: str) -> bool:
+        return self.ships_to is None or country.upper() in self.ships_to
 
     def for_country(self, country: str) -> CountryRule:
         return self.rules.get(country.upper(), self.default)
@@ -54,8 +59,9 @@ DEFAULT_RULES = PricingRules(
 
 
 def rules_from_json(raw: str | None) -> PricingRules:
-    """Rules from configuration: `{"currency": "usd", "default": {...}, "countries": {"US": {...}}}`
-    where each rule is `{"shipping": int, "freeShippingOver": int|null, "taxBasisPoints": int}`."""
+    """Rules from configuration: `{"currency": "usd", "default": {...}, "countries": {"US": {...}},
+    "shipsTo": ["US", "CA"]}` where each rule is `{"shipping": int, "freeShippingOver": int|null,
+    "taxBasisPoints": int}` and `shipsTo` (optional) limits the destinations."""
     if not raw:
         return DEFAULT_RULES
     try:
@@ -72,6 +78,7 @@ def rules_from_json(raw: str | None) -> PricingRules:
             currency=str(data.get("currency", "usd")),
             default=rule(data["default"]),
             rules={k.upper(): rule(v) for k, v in data.get("countries", {}).items()},
+            ships_to=frozenset(str(c).upper() for c in data["shipsTo"]) if data.get("shipsTo") else None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigurationError(f"PRICING_RULES is not valid: {exc}") from exc

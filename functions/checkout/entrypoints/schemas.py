@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkout.domain.cart import MAX_QUANTITY
+from commerce.countries import check_country
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -21,7 +24,9 @@ class AddressIn(BaseModel):
     line2: str | None = Field(default=None, max_length=200)
     city: str = Field(min_length=1, max_length=100)
     postalCode: str = Field(min_length=1, max_length=20)
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    country: Annotated[str, AfterValidator(check_country)] = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"
+    )
 
 
 class CheckoutIn(BaseModel):

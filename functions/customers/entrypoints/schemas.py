@@ -3,9 +3,11 @@ Names are prefixed so they never clash with another service's schemas in the mer
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from commerce.countries import check_country
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -18,7 +20,9 @@ class CustomerAddressIn(BaseModel):
     line2: str | None = Field(default=None, max_length=200)
     city: str = Field(min_length=1, max_length=100)
     postalCode: str = Field(min_length=1, max_length=20)
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    country: Annotated[str, AfterValidator(check_country)] = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"
+    )
 
 
 class ProfileIn(BaseModel):

@@ -9,6 +9,8 @@ never apply twice."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
@@ -17,7 +19,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from commerce.clock import utcnow_str
-from commerce.dynamo import bind, key_from_cursor, key_to_cursor, refused_by_condition, retrying, transaction
+from commerce.dynamo import bind, key_from_cursor, refused_by_condition, retrying, transaction
 from commerce.errors import NotFound
 from commerce.money import Money
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
@@ -83,6 +85,11 @@ def _stock(record: ProductRecord) -> Stock:
     )
 
 
+def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
 def _product(record: ProductRecord) -> Product:
     return Product(
         sku=record.sku,
@@ -113,19 +120,29 @@ class DynamoCatalog:
     def list(
         self, *, category: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Product], dict[str, Any] | None]:
+        """A full page of public products, and a cursor naming the last one returned (never a
+        hidden product the read passed over), None when nothing follows."""
         if category is None:
-            results = ProductRecord.scan(
+            scanned = ProductRecord.scan(
                 (ProductRecord.kind == PRODUCT) & (ProductRecord.status == ProductStatus.ACTIVE.value),
-                limit=limit,
-                last_evaluated_key=key_from_cursor(start),
+                page_size=limit,
+                last_evaluated_key=key_from_cursor(start, ("sku",)),
             )
-            products = [_product(r) for r in results]
-            return products, key_to_cursor(results.last_evaluated_key)
-        keys = ProductRecord.by_category.query(category, limit=limit, last_evaluated_key=key_from_cursor(start))
-        skus = [k.sku for k in keys]
-        found = {r.sku: r for r in ProductRecord.batch_get(skus)} if skus else {}
-        products = [_product(found[s]) for s in skus if s in found]
-        return [p for p in products if p.is_public], key_to_cursor(keys.last_evaluated_key)
+            products = [_product(r) for r in islice(scanned, limit + 1)]
+            return products[:limit], ({"sku": products[limit - 1].sku} if len(products) > limit else None)
+        keys = ProductRecord.by_category.query(
+            category,
+            page_size=limit,
+            last_evaluated_key=key_from_cursor(start, ("sku", "category"), {"category": category}),
+        )
+        found: list[Product] = []
+        for chunk in _chunks((k.sku for k in keys), limit + 1):
+            records = {r.sku: r for r in ProductRecord.batch_get(chunk)}
+            found += [p for p in (_product(records[s]) for s in chunk if s in records) if p.is_public]
+            if len(found) > limit:
+                break
+        more = len(found) > limit
+        return found[:limit], ({"sku": found[limit - 1].sku, "category": category} if more else None)
 
     def upsert(self, details: ProductDetails) -> Product:
         now = utcnow_str()

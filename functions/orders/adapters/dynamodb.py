@@ -211,7 +211,10 @@ class DynamoOrderStore:
         self, owner: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
         page = OrderItem.by_owner.query(
-            owner, scan_index_forward=False, limit=limit, last_evaluated_key=key_from_cursor(start)
+            owner,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=key_from_cursor(start, ("pk", "sk", "owner", "createdAt"), {"owner": owner}),
         )
         return [_order(r) for r in page], key_to_cursor(page.last_evaluated_key)
 
@@ -220,10 +223,15 @@ class DynamoOrderStore:
     ) -> tuple[list[Order], dict[str, Any] | None]:
         if status:
             page = OrderItem.by_status.query(
-                status, scan_index_forward=False, limit=limit, last_evaluated_key=key_from_cursor(start)
+                status,
+                scan_index_forward=False,
+                limit=limit,
+                last_evaluated_key=key_from_cursor(start, ("pk", "sk", "status", "createdAt"), {"status": status}),
             )
         else:
-            page = OrderItem.scan(OrderItem.sk == "ORDER", limit=limit, last_evaluated_key=key_from_cursor(start))
+            page = OrderItem.scan(
+                OrderItem.sk == "ORDER", limit=limit, last_evaluated_key=key_from_cursor(start, ("pk", "sk"))
+            )
         orders = sorted((_order(r) for r in page), key=lambda o: o.created_at, reverse=True)
         return orders, key_to_cursor(page.last_evaluated_key)
 

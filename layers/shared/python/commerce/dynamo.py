@@ -57,9 +57,23 @@ def key_to_cursor(key: dict[str, Any] | None) -> dict[str, Any] | None:
     return {name: next(iter(value.values())) for name, value in key.items()} if key else None
 
 
-def key_from_cursor(key: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The inverse of `key_to_cursor`: an ExclusiveStartKey."""
-    return {name: {"S": str(value)} for name, value in key.items()} if key else None
+def key_from_cursor(
+    key: dict[str, Any] | None, names: tuple[str, ...], fixed: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The inverse of `key_to_cursor`: an ExclusiveStartKey, if the cursor's key has exactly the
+    key attributes `names` of the table or index read, all strings, and the values of `fixed`
+    (the partition the query reads); anything else is the caller's error (422), never a request
+    DynamoDB would refuse."""
+    from commerce.errors import ValidationFailed
+
+    if not key:
+        return None
+    valid = set(key) == set(names) and all(isinstance(v, str) and 0 < len(v) <= 1024 for v in key.values())
+    if not valid or any(key.get(name) != value for name, value in (fixed or {}).items()):
+        raise ValidationFailed(
+            "The cursor is not valid for this list.", errors=[{"field": "cursor", "message": "unknown cursor"}]
+        )
+    return {name: {"S": str(value)} for name, value in key.items()}
 
 
 # --- conflicts and throttling ----------------------------------------------------------------

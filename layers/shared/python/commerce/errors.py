@@ -50,6 +50,10 @@ class Conflict(ProblemError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class UnsupportedMediaType(ProblemError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class ValidationFailed(ProblemError):
     status, code, title = 422, "validation_error", "Validation failed"
 

@@ -20,6 +20,7 @@ from commerce.errors import (
     NotFound,
     ProblemError,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 
@@ -130,8 +131,26 @@ class CommerceResolver(APIGatewayRestResolver):
             raise BadRequest("The request body is not UTF-8 encoded JSON.", code="malformed_json") from exc
         if len(raw) > MAX_BODY_BYTES:
             raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
+        if raw.strip() and not is_json_media_type(header(event, "content-type")):
+            raise UnsupportedMediaType("Send the request body as application/json.")
         if str(event.get("resource") or event.get("path") or "").startswith("/admin/"):
             require_admin(event)
+
+
+def header(event: Mapping[str, Any], name: str) -> str | None:
+    """A request header, by case-insensitive name."""
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """No Content-Type (taken as JSON), application/json or any `+json` type, parameters aside."""
+    if content_type is None or not content_type.strip():
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def make_resolver() -> CommerceResolver:

@@ -1,0 +1,52 @@
+"""One local cloud per test session, started with `shopstack up` exactly as a user runs it, for
+the suites that work over HTTP (tests/integration, tests/security). It starts on first use, so
+suites that never ask for it (unit, infra) never start it; tests/localcloud has its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shopstack.harness import LocalCloud, start
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    running = start(state_dir=tmp_path_factory.mktemp("state"), ses="production")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_token(cloud: LocalCloud) -> str:
+    from shopstack.localcloud.tokens import issue_token
+
+    return issue_token(cloud.base_url, "staff@example.com", admin=True)
+
+
+@pytest.fixture(scope="session")
+def shopper_token(cloud: LocalCloud) -> str:
+    from shopstack.localcloud.tokens import issue_token
+
+    return issue_token(cloud.base_url, "shopper@example.com")
+
+
+@pytest.fixture(scope="session")
+def aws(cloud: LocalCloud) -> Any:
+    """boto3 clients against the local cloud's AWS endpoint, for checks a user cannot make over the API."""
+
+    return cloud.aws
+
+
+@pytest.fixture(scope="session")
+def outputs(aws: Any) -> dict[str, str]:
+    """Every CloudFormation output of the deployed stacks, by output key."""
+    found: dict[str, str] = {}
+    for stack in aws("cloudformation").describe_stacks()["Stacks"]:
+        for output in stack.get("Outputs", []):
+            found[output["OutputKey"]] = output["OutputValue"]
+    return found
+
+
