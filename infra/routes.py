@@ -30,6 +30,7 @@ ROUTES: list[Route] = [
     Route("POST", "/admin/inventory/{sku}/adjustments", "InventoryApi", "cognito"),
     Route("POST", "/carts", "CheckoutApi", "none"),
     Route("GET", "/carts/{cartId}", "CheckoutApi", "none"),
+    Route("POST", "/carts/{cartId}/claim", "CheckoutApi", "none"),
     Route("PUT", "/carts/{cartId}/items/{sku}", "CheckoutApi", "none"),
     Route("DELETE", "/carts/{cartId}/items/{sku}", "CheckoutApi", "none"),
     Route("POST", "/carts/{cartId}/checkout", "CheckoutApi", "none"),

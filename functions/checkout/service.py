@@ -44,6 +44,8 @@ class CheckoutRequest:
     email: str
     shipping_address: dict[str, Any]
     payment_method: str | None
+    owner: str | None = None
+    """Who checks out (the signed-in customer, or None for a guest): the order's owner for good."""
 
     @property
     def country(self) -> str:
@@ -123,14 +125,29 @@ def create_cart(deps: Checkout, owner: str | None) -> tuple[Cart, str]:
 
 
 def open_cart(deps: Checkout, cart_id: str, *, sub: str | None, token: str | None) -> Cart:
-    """The cart, if the caller owns it or holds its token; anyone else learns nothing (404). A
-    guest cart opened by a signed-in customer (with its token) joins their account."""
+    """The cart, if the caller owns it or holds its token; anyone else learns nothing (404).
+    Reading never changes who owns a cart (`claim_cart` does, on its holder's request)."""
     cart = deps.carts.get(cart_id)
     if cart is None or not cart.readable_by(sub=sub, token=token):
         raise NotFound("No such cart.", code="cart_not_found")
-    if cart.owner is None and sub is not None:
-        return deps.carts.claim(cart, sub)
     return cart
+
+
+def claim_cart(deps: Checkout, cart_id: str, *, sub: str, token: str | None) -> Cart:
+    """A signed-in customer holding a guest cart's token makes it theirs (the storefront does this
+    after sign-in). Only a guest cart can be claimed; the claim never moves its orders: an
+    order's owner is whoever checked out."""
+    cart = deps.carts.get(cart_id)
+    if cart is None or token is None or not cart.readable_by(sub=None, token=token):
+        raise NotFound("No such cart.", code="cart_not_found")
+    if cart.owner == sub:
+        return cart
+    if cart.owner is not None:
+        raise Conflict("This cart belongs to another account.", code="cart_owned")
+    claimed = deps.carts.claim(cart, sub)
+    if claimed.owner != sub:
+        raise Conflict("This cart belongs to another account.", code="cart_owned")
+    return claimed
 
 
 def _priced_lines(items: dict[str, int], catalog: dict[str, CatalogItem]) -> list[PricedLine]:
@@ -207,6 +224,10 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
     order = deps.orders.get(order_id)
     if order is None:
         order = _place(deps, cart, request, order_id, token_hash(order_token))
+    elif order.cart_id != cart.cart_id:
+        raise ValidationFailed(
+            "This Idempotency-Key was already used to check out another cart.", code="idempotency_key_reused"
+        )
     else:
         deps.orders.set_token(order_id, token_hash(order_token))
     payment: Payment | None = None
@@ -267,7 +288,7 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
         order_id=order_id,
         status=OrderStatus.PENDING_PAYMENT,
         email=request.email,
-        owner=cart.owner,
+        owner=request.owner,
         cart_id=cart.cart_id,
         lines=lines,
         totals=totals,

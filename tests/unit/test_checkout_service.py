@@ -181,14 +181,34 @@ def test_a_webhook_that_pays_the_order_first_also_records_its_intent() -> None:
     assert parts["stock"].orders["o1"].payment_intent_id == intent
 
 
-def test_a_guest_cart_joins_the_account_of_the_customer_who_opens_it_with_its_token() -> None:
+def test_reading_a_guest_cart_never_claims_it_and_only_its_holder_claims_it_explicitly() -> None:
+    from commerce.errors import Conflict
+
     deps, _ = make_checkout(A=5)
     cart, token = service.create_cart(deps, owner=None)
-    claimed = service.open_cart(deps, cart.cart_id, sub="user-1", token=token)
+    assert service.open_cart(deps, cart.cart_id, sub="user-1", token=token).owner is None
+    with pytest.raises(NotFound):
+        service.claim_cart(deps, cart.cart_id, sub="user-1", token=None)
+    claimed = service.claim_cart(deps, cart.cart_id, sub="user-1", token=token)
     assert claimed.owner == "user-1"
     assert service.open_cart(deps, cart.cart_id, sub="user-1", token=None).cart_id == cart.cart_id
     with pytest.raises(NotFound):
         service.open_cart(deps, cart.cart_id, sub="user-2", token=None)
+    with pytest.raises(Conflict):
+        service.claim_cart(deps, cart.cart_id, sub="user-2", token=token)
+
+
+def test_an_order_belongs_to_whoever_checked_out_not_to_whoever_claimed_the_cart() -> None:
+    deps, _ = make_checkout(A=5)
+    cart, token = service.create_cart(deps, owner=None)
+    cart = service.set_item(deps, cart, "A", 1)
+    service.claim_cart(deps, cart.cart_id, sub="someone-else", token=token)
+    cart = service.open_cart(deps, cart.cart_id, sub=None, token=token)
+    request = service.CheckoutRequest("ada@example.com", dict(ADDRESS), "pm_card_visa", owner=None)
+    status, body = service.checkout(deps, cart, request, order_id="o-guest")
+    assert status == 201
+    order = deps.orders.get(body["orderId"])
+    assert order is not None and order.owner is None
 
 
 def test_checkout_refuses_with_503_before_reserving_when_payments_are_not_configured() -> None:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from checkout import bootstrap, service
 from checkout.domain.cart import Cart
 from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, WebhookOut
+from commerce.errors import Unauthorized
 from commerce.http import Caller, dumps, json_response, make_resolver
 from commerce.idempotency import idempotency_key, run_once
 from commerce.identity import optional_caller
@@ -38,6 +39,17 @@ def create_cart():
     deps = bootstrap.checkout()
     cart, token = service.create_cart(deps, _caller().sub)
     return json_response(201, service.cart_json(deps, cart, token=token))
+
+
+@app.post("/carts/<cartId>/claim", responses=_doc(200, CartOut, 401, 404, 409))
+def claim_cart(cartId: str):
+    """A signed-in customer holding a guest cart's token (X-Cart-Token) makes the cart theirs."""
+    caller = _caller()
+    if caller.sub is None:
+        raise Unauthorized("Sign in to keep this cart in your account.")
+    deps = bootstrap.checkout()
+    cart = service.claim_cart(deps, cartId, sub=caller.sub, token=app.current_event.headers.get("x-cart-token"))
+    return json_response(200, service.cart_json(deps, cart))
 
 
 @app.get("/carts/<cartId>", responses=_doc(200, CartOut, 401, 404))
@@ -69,6 +81,7 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
         email=body.email,
         shipping_address=body.shippingAddress.model_dump(exclude_none=True),
         payment_method=body.paymentMethod,
+        owner=caller.sub,
     )
 
     def place() -> dict[str, Any]:
@@ -79,9 +92,9 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
 
     stored = run_once(
         scope=scope,
-        operation=f"checkout:{cart.cart_id}",
+        operation="checkout",
         key=key,
-        body=body.model_dump(),
+        body={**body.model_dump(), "cartId": cart.cart_id},  # a key reused on another cart: 422
         fn=place,
         lambda_context=app.lambda_context,
     )
