@@ -168,6 +168,17 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         for producer in producers:
             consumer.add_stack_dependency(producer)
 
+    # Functions behind the API answer browsers from the configured origins only (cdk.json
+    # corsAllowOrigins), as the gateway's preflight and problem responses do.
+    for function in (
+        inventory.api_function,
+        orders.api_function,
+        checkout.api_function,
+        customers.api_function,
+        api.docs_function,
+    ):
+        function.add_environment("CORS_ALLOW_ORIGINS", ",".join(settings.cors_allow_origins))
+
     # Grants across stacks go to the using stack's own references (a grant on the owner's construct
     # would put its ARN in the other stack and create an export).
     inventory.products_table.grant_read_write_data(inventory.api_function)

@@ -183,7 +183,11 @@ def test_function_runtime_architecture_and_environment(synthesized: Synthesized,
     assert len(props["Layers"]) == 1
     assert "LoggingConfig" in props and "LogGroup" in props["LoggingConfig"]
     variables = props["Environment"]["Variables"]
-    assert {key for key in variables if not key.startswith("POWERTOOLS_")} == expected.environment
+    behind_the_api = expected.handler.endswith(".entrypoints.api.handler")
+    cors = {"CORS_ALLOW_ORIGINS"} if behind_the_api else set()
+    assert {key for key in variables if not key.startswith("POWERTOOLS_")} == expected.environment | cors
+    if behind_the_api:
+        assert variables["CORS_ALLOW_ORIGINS"] == ",".join(load_cdk_json_context()["corsAllowOrigins"])
     assert variables["POWERTOOLS_SERVICE_NAME"] == expected.service
     assert synthesized.resources(expected.stack, "AWS::Logs::LogGroup"), "functions log to an explicit log group"
 

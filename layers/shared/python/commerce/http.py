@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -107,16 +109,21 @@ class CommerceResolver(APIGatewayRestResolver):
     """Powertools REST resolver with shopstack's error contract and request limits."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self._cors = cors_config()
         try:
             self._admit(event)
         except ProblemError as refused:
             return {
                 "statusCode": refused.status,
-                "headers": {"Content-Type": PROBLEM_JSON},
+                "headers": {"Content-Type": PROBLEM_JSON, **security_headers(event)},
                 "body": dumps(problem_body(refused)),
                 "isBase64Encoded": False,
             }
-        return super().resolve(event, context)
+        response = super().resolve(event, context)
+        headers = response.setdefault("multiValueHeaders", {})
+        for name, value in security_headers(event).items():
+            headers[name] = [value]
+        return response
 
     @staticmethod
     def _admit(event: Mapping[str, Any]) -> None:
@@ -153,11 +160,31 @@ def is_json_media_type(content_type: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+CORS_HEADERS = ["Idempotency-Key", "X-Cart-Token", "X-Order-Token"]
+PUBLIC_PATHS = ("/products", "/health", "/openapi.json", "/docs")
+"""Reads anyone may cache (the public catalog and documents); every other answer may hold personal
+data or a token and carries `Cache-Control: no-store`."""
+
+
+@cache
+def cors_config() -> CORSConfig:
+    """The origins allowed to read answers in a browser: CORS_ALLOW_ORIGINS (comma-separated,
+    cdk.json `corsAllowOrigins`), `*` when unset."""
+    origins = [o.strip() for o in os.environ.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()] or ["*"]
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=CORS_HEADERS)
+
+
+def security_headers(event: Mapping[str, Any]) -> dict[str, str]:
+    headers = {"X-Content-Type-Options": "nosniff"}
+    path = str(event.get("path") or "")
+    public = event.get("httpMethod") == "GET" and any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
+    if not public:
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
 def make_resolver() -> CommerceResolver:
-    app = CommerceResolver(
-        enable_validation=True,
-        cors=CORSConfig(allow_origin="*", allow_headers=["Idempotency-Key", "X-Cart-Token", "X-Order-Token"]),
-    )
+    app = CommerceResolver(enable_validation=True, cors=CORSConfig(allow_origin="*", allow_headers=CORS_HEADERS))
 
     @app.exception_handler(ProblemError)
     def _problem(exc: ProblemError) -> Response:
