@@ -94,8 +94,25 @@ def backdate(cloud: LocalCloud, order_id: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
 def test_orders_in_flight_at_a_kill_are_resumed_after_a_restart(tmp_path: Path, stop: str) -> None:
+    clouds: list[LocalCloud] = []
+    try:
+        resume_after_restart(tmp_path, stop, clouds)
+    except BaseException:
+        for number, cloud in enumerate(clouds, 1):
+            marks = ("Traceback", "Error", "error", "timed out", "Exception")
+            print(f"cloud {number} errors:")
+            for line in [line for line in cloud.log if any(m in line for m in marks)][-40:]:
+                print(f"  {line[:400]}")
+        raise
+    finally:
+        for error in lc.LISTING_ERRORS:
+            print(f"listing retried: {error}")
+
+
+def resume_after_restart(tmp_path: Path, stop: str, clouds: list[LocalCloud]) -> None:
     state = tmp_path / "state"
     first = start(state_dir=state, ses="production", own_process_group=True)
+    clouds.append(first)
     expected: dict[str, str] = {}
     try:
         admin = issue_token(first.base_url, "staff@example.com", admin=True)
@@ -172,6 +189,7 @@ def test_orders_in_flight_at_a_kill_are_resumed_after_a_restart(tmp_path: Path, 
 
     began = time.monotonic()
     second = start(state_dir=state, fresh=False, ses="production", own_process_group=True)
+    clouds.append(second)
     try:
         startup = time.monotonic() - began
         ready = time.monotonic()
