@@ -11,7 +11,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the whole stack on this machine, in the foreground")
-    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="gateway address (default loopback; another address is warned about: the local cloud has no "
+        "authentication on its control endpoints; moto and the Stripe emulator always stay on 127.0.0.1)",
+    )
     up.add_argument("--port", type=int, default=3000, help="API gateway port")
     up.add_argument("--moto-port", type=int, default=None, help="AWS services port (default: port + 1)")
     up.add_argument("--stripe-port", type=int, default=None, help="Stripe emulator port (default: port + 2)")

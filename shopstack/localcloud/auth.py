@@ -6,11 +6,16 @@ as strings under `requestContext.authorizer.claims`. Rendering follows what REST
 `exp` and `iat` as dates (`Tue Apr 04 18:39:39 UTC 2023`), other numbers and booleans as their
 text, and a list claim such as `cognito:groups` as its items joined by commas (`admin,staff`),
 so `claims["cognito:groups"].split(",")` gives the groups back.
+
+Any token that does not verify, however it is malformed (claims of the wrong type, a header
+without `kid`, bad base64, another algorithm), raises `Unauthorized`: API Gateway answers 401,
+never a 5xx. The keys trusted are the stack's own (signing.py), never moto's published key.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Container, Mapping
 from datetime import UTC, datetime
@@ -19,8 +24,8 @@ from typing import Any
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-JWKS_RESOURCE = "cognitoidp/resources/jwks-public.json"
 DATE_CLAIMS = frozenset({"exp", "iat"})
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last second a date claim can render
 
 
 class Unauthorized(Exception):
@@ -33,13 +38,6 @@ def issuer_url(region: str, user_pool_id: str) -> str:
 
 def user_pool_id_from_arn(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
-
-
-def load_moto_jwks() -> dict[str, Any]:
-    from moto.utilities.utils import load_resource
-
-    jwks: dict[str, Any] = load_resource(JWKS_RESOURCE)
-    return jwks
 
 
 def public_keys(jwks: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,23 +87,41 @@ def _signing_key(token: str, keys: Mapping[str, Any]) -> Any:
         raise Unauthorized(f"malformed token: {exc}") from None
     if header.get("alg") != "RS256":
         raise Unauthorized("token not signed with RS256")
-    key = keys.get(header.get("kid", ""))
+    kid = header.get("kid")
+    key = keys.get(kid) if isinstance(kid, str) else None
     if key is None:
         raise Unauthorized("unknown signing key")
     return key
 
 
 def _check_claims(claims: Mapping[str, Any], pools: Mapping[str, Container[str]], now: float) -> None:
-    clients = pools.get(claims.get("iss", ""))
+    """Cognito writes `iss`, `aud` and `token_use` as strings and `exp`, `iat` as numbers of
+    seconds: a claim of another type is a token Cognito never issued, refused like any other."""
+    issuer = claims.get("iss")
+    clients = pools.get(issuer) if isinstance(issuer, str) else None
     if clients is None:
         raise Unauthorized("token from another issuer")
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float) or exp <= now:
+    exp: Any = claims.get("exp")
+    if not _is_timestamp(exp):
+        raise Unauthorized("token without a valid expiry")
+    if exp <= now:
         raise Unauthorized("token expired")
+    if "iat" in claims and not _is_timestamp(claims["iat"]):
+        raise Unauthorized("token with an invalid issue time")
     if claims.get("token_use") != "id":
         raise Unauthorized("not an ID token")
-    if claims.get("aud") not in clients:
+    audience = claims.get("aud")
+    if not isinstance(audience, str) or audience not in clients:
         raise Unauthorized("token for an unknown app client")
+
+
+def _is_timestamp(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_TIMESTAMP
+    )
 
 
 def render_claims(claims: Mapping[str, Any]) -> dict[str, str]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from shopstack.localcloud import auth, control, mail
+from shopstack.localcloud import auth, control, mail, signing
 from shopstack.localcloud.lambda_pool import QueueTimeout
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -186,8 +186,11 @@ class LocalGateway:
         invoke: Invoke,
         moto_url: str,
         integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        signing_key: signing.SigningKey | None = None,
     ) -> None:
+        """`signing_key`: the key the local user pools sign with (default: signing.current())."""
         self.region = region
+        self.signing_key = signing_key
         self.account_id = account_id
         self.moto_url = moto_url
         self.log_stream: TextIO | None = None
@@ -202,8 +205,7 @@ class LocalGateway:
         self._claims_cache: dict[str, tuple[dict[str, str], float]] = {}
 
     def refresh(self) -> None:
-        if self._keys is None:
-            self._keys = auth.public_keys(auth.load_moto_jwks())
+        self._keys = auth.public_keys((self.signing_key or signing.current()).jwks())
         apigateway = _backend("apigateway", self.account_id, self.region)
         pools = _backend("cognito-idp", self.account_id, self.region).user_pools
         declared = declared_resources(self.account_id, self.region)
@@ -345,9 +347,12 @@ class LocalGateway:
         try:
             token = auth.token_from_header(header)
             claims = auth.verify_id_token(token, keys=self._keys or {}, pools=authorizer.pools)
+            rendered = auth.render_claims(claims)
         except auth.Unauthorized:
             return None
-        rendered = auth.render_claims(claims)
+        except Exception as exc:  # API Gateway answers 401 for any token that does not verify, never 5xx
+            print(f"gateway: authorizer {authorizer.name}: unverifiable token: {exc!r}", file=sys.stderr)
+            return None
         if len(self._claims_cache) >= AUTHORIZER_CACHE_SIZE:
             self._claims_cache.clear()
         self._claims_cache[cache_key] = (rendered, float(claims["exp"]))

@@ -157,6 +157,14 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "create_from_cloudformation_json",
         ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
     ),
+    PatchPoint(
+        "cognito_signing_key",
+        "moto.cognitoidp.models",
+        "CognitoIdpUserPool",
+        "create_jwt",
+        ("self", "client_id", "username", "token_use", "expires_in", "extra_data"),
+    ),
+    PatchPoint("cognito_signing_key", "moto.cognitoidp.responses", "CognitoIdpJsonWebKeyResponse", "json_web_key", ()),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.events.models", "Archive", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
@@ -462,6 +470,56 @@ def hook_ses_sandbox() -> None:
     _replace(_point("ses_sandbox", "url_paths"), {**urls.url_paths, "{0}/v2/email/account$": SESV2Response.dispatch})
 
 
+# --- Cognito: tokens signed with the stack's own key, never moto's published one ----------------
+
+
+def hook_cognito_signing_key() -> None:
+    """moto signs every token with the private key in its source (anyone can forge one): sign ID and
+    access tokens again with the stack's key (signing.py) and publish that key's JWKS instead."""
+    import jwt
+
+    from shopstack.localcloud import signing
+
+    def create_jwt(
+        self: Any,
+        client_id: str,
+        username: str,
+        token_use: str,
+        expires_in: int = 60 * 60,
+        extra_data: dict[str, Any] | None = None,
+    ) -> tuple[str, int]:
+        original = _original("cognito_signing_key", "create_jwt")
+        token, expires = original(self, client_id, username, token_use, expires_in, extra_data)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return signing.current().sign(claims), expires
+
+    _replace(_point("cognito_signing_key", "create_jwt"), create_jwt)
+    _publish_jwks()
+
+
+def _publish_jwks() -> None:
+    from shopstack.localcloud import signing
+
+    document = json.dumps(signing.current().jwks()).encode("utf-8")
+    _replace(_point("cognito_signing_key", "json_web_key"), document)
+
+
+def use_signing_key(key: Any) -> None:
+    """Sign the local user pools' tokens with `key` (a signing.SigningKey) from now on, and publish
+    it at `/<pool id>/.well-known/jwks.json`; installs only this hook when the others are not."""
+    from shopstack.localcloud import signing
+
+    signing.use(key)
+    if _STATE.get("cognito_signing_key"):
+        _publish_jwks()
+        return
+    for point in PATCH_POINTS:
+        if point.hook == "cognito_signing_key":
+            check_patch_point(point)
+    hook_cognito_signing_key()
+    _STATE["cognito_signing_key"] = True
+
+
 # --- EventBridge: Lambda and Step Functions targets ---------------------------------------------
 
 OUR_TARGET_SERVICES = ("lambda", "states")
@@ -663,6 +721,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "cfn_lambda_layers": hook_cfn_lambda_layers,
     "cfn_resource_types": hook_cfn_resource_types,
     "cfn_apigateway_method": hook_cfn_apigateway_method,
+    "cognito_signing_key": hook_cognito_signing_key,
 }
 
 
@@ -673,9 +732,10 @@ def install(invoker: Invoker) -> None:
         return
     for point in PATCH_POINTS:
         check_patch_point(point)
-    for hook in HOOKS.values():
-        hook()
-    _STATE["installed"] = True
+    for name, hook in HOOKS.items():
+        if not (name == "cognito_signing_key" and _STATE.get(name)):
+            hook()
+    _STATE["installed"] = _STATE["cognito_signing_key"] = True
 
 
 def uninstall() -> None:

@@ -12,6 +12,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from shopstack.localcloud.chaos import CHAOS, Chaos
 
+LOOPBACK = "127.0.0.1"
+"""moto answers anyone who reaches it, secrets included: it listens on loopback only."""
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 SFN_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
@@ -102,10 +104,10 @@ def _quiet_handler() -> type:
 
 
 class MotoServer:
-    """moto's WSGI app on a threaded werkzeug server, with DynamoDB serialized."""
+    """moto's WSGI app on a threaded werkzeug server, with DynamoDB serialized, on loopback."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
+    def __init__(self, port: int = 0) -> None:
+        self.host = LOOPBACK  # never another address: moto has no authentication and holds secrets
         self.requested_port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None

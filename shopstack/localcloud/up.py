@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -15,13 +16,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from shopstack.localcloud import hooks, ses_sandbox
+from shopstack.localcloud import hooks, ses_sandbox, signing
 from shopstack.localcloud.chaos import CHAOS
 from shopstack.localcloud.deploy import Deployer, asset_directories, read_stacks, synth
 from shopstack.localcloud.lambda_pool import DEFAULT_CODE_PATHS, REPO_ROOT, LambdaPool
 from shopstack.localcloud.pollers import Pollers
 from shopstack.localcloud.schedules import Scheduler, discover, log_to_stderr
-from shopstack.localcloud.server import ACCOUNT_ID, REGION, MotoServer
+from shopstack.localcloud.server import ACCOUNT_ID, LOOPBACK, REGION, MotoServer
 
 READY_TIMEOUT_SECONDS = 120.0
 SIGNAL_CHECK_SECONDS = 0.5
@@ -49,9 +50,13 @@ class LocalCloud:
         idle_seconds: float = 300.0,
         ses_mode: str = ses_sandbox.SANDBOX,
         chaos: Mapping[str, float] | None = None,
+        signing_key: signing.SigningKey | None = None,
     ) -> None:
+        """`signing_key`: the key the local user pools sign tokens with (`shopstack up`: the one kept
+        in the state directory; default: a new key for this cloud)."""
         self.ses_mode = ses_mode
         self.chaos = dict(chaos or {})
+        self.signing_key = signing_key or signing.SigningKey.generate()
         self.server = MotoServer(port=moto_port)
         self.code_paths = code_paths
         self.log_stream = log_stream
@@ -88,6 +93,7 @@ class LocalCloud:
             log_stream=self.log_stream,
         )
         hooks.install(self.pool)
+        hooks.use_signing_key(self.signing_key)
         ses_sandbox.set_mode(self.ses_mode)
         CHAOS.set(**{"dynamodb": 0.0, **self.chaos})
         return self
@@ -263,6 +269,34 @@ def wait_for_routes(base_url: str, paths: Sequence[str], timeout: float = READY_
             time.sleep(0.2)
 
 
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses; `0.0.0.0`, `::` and "" mean every interface."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning `shopstack up --host` prints when the gateway would listen beyond loopback."""
+    if is_loopback(host):
+        return None
+    return (
+        f"WARNING: the local cloud's gateway listens on {host or 'every interface'}, beyond loopback. "
+        "The local cloud has no authentication on its control endpoints (/_localcloud/*: mail, chaos, "
+        "SES mode, schedules, the AWS endpoint's address) and its AWS emulator holds the stack's secrets "
+        "(moto and the Stripe emulator stay on 127.0.0.1): do not expose it to a network you do not control."
+    )
+
+
+def warn_if_exposed(host: str, stream: TextIO | None = None) -> None:
+    warning = exposure_warning(host)
+    if warning is not None:
+        print(warning, file=stream or sys.stderr, flush=True)
+
+
 def probe_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
@@ -312,7 +346,7 @@ def serve(*, cloud: LocalCloud, host: str, port: int, seed: str, fresh: bool, st
 
     started = time.monotonic()
     cloud.start()
-    stripe = EmulatorServer("127.0.0.1", port + 2 if stripe_port is None else stripe_port).start()
+    stripe = EmulatorServer(LOOPBACK, port + 2 if stripe_port is None else stripe_port).start()
     try:
         assembly = synth(REPO_ROOT)
         cloud.deploy(assembly)
@@ -348,7 +382,13 @@ def _serve_gateway(
     from shopstack.localcloud.gateway import LocalGateway
 
     assert cloud.pool is not None
-    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
+    gateway = LocalGateway(
+        region=REGION,
+        account_id=ACCOUNT_ID,
+        invoke=cloud.pool.invoke,
+        moto_url=cloud.moto_url,
+        signing_key=cloud.signing_key,
+    )
     gateway.refresh()
     server = GatewayServer(gateway, host, port).start()
     try:
@@ -403,8 +443,14 @@ def run(
     from shopstack.localcloud.memory import limit_arenas
 
     limit_arenas()
+    warn_if_exposed(host)
+    try:
+        key = signing.load_or_create(state_dir())
+    except (OSError, ValueError) as exc:
+        print(f"shopstack up failed: no token signing key in {state_dir()}: {exc}", file=sys.stderr, flush=True)
+        return 1
     previous = signal.signal(signal.SIGTERM, _raise_stop)
-    cloud = LocalCloud(moto_port=moto_port, ses_mode=ses_mode, chaos=chaos)
+    cloud = LocalCloud(moto_port=moto_port, ses_mode=ses_mode, chaos=chaos, signing_key=key)
     try:
         serve(cloud=cloud, host=host, port=port, seed=seed, fresh=fresh, stripe_port=stripe_port)
     except (KeyboardInterrupt, Stop):

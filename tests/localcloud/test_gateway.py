@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import io
 import json
 import threading
@@ -10,13 +11,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from moto.backends import get_backend
 from moto.server import ThreadedMotoServer
 from werkzeug.test import Client
 
 from shopstack.localcloud import gateway as gw
+from shopstack.localcloud import hooks, signing
 from shopstack.localcloud.gateway import LocalGateway
+from tests.localcloud.test_auth import raw_token
 
 REGION = "us-east-1"
 ACCOUNT = "000000000042"
@@ -194,7 +199,9 @@ def deployed() -> Iterator[dict[str, Any]]:
     pool_arn = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
     api_id = _build_api(apigw, pool_arn)
     fake = FakeLambda()
-    gateway = LocalGateway(region=REGION, account_id=ACCOUNT, invoke=fake, moto_url=moto_url)
+    key = signing.SigningKey.generate()
+    hooks.use_signing_key(key)
+    gateway = LocalGateway(region=REGION, account_id=ACCOUNT, invoke=fake, moto_url=moto_url, signing_key=key)
     gateway.log_stream = io.StringIO()
     gateway.refresh()
     try:
@@ -202,6 +209,7 @@ def deployed() -> Iterator[dict[str, Any]]:
             "gateway": gateway,
             "lambda": fake,
             "moto_url": moto_url,
+            "signing_key": key,
             "api_id": api_id,
             "pool_id": pool_id,
             "client_id": client_id,
@@ -427,6 +435,125 @@ def test_cognito_route_refuses_bad_tokens(
     assert response.status_code == 401
     assert response.json == {"message": "Unauthorized"}
     assert fake.calls == []
+
+
+def _moto_published_key() -> tuple[Any, str]:
+    from moto.utilities.utils import load_resource
+
+    jwk = load_resource("cognitoidp/resources/jwks-private.json")
+    return jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk)), str(jwk.get("kid", "dummy"))
+
+
+def _bad_tokens(deployed: dict[str, Any]) -> dict[str, str]:
+    """Every kind of token the authorizer must refuse with a 401 (issue 10, items 5 and 12)."""
+    key: signing.SigningKey = deployed["signing_key"]
+    claims = jwt.decode(deployed["admin"], options={"verify_signature": False})
+    trusted = {"alg": "RS256", "kid": key.kid}
+
+    def signed(header: Any = None, **changes: Any) -> str:
+        return raw_token(trusted if header is None else header, {**claims, **changes}, key.private_key)
+
+    def b64(value: Any) -> str:
+        data = value if isinstance(value, bytes) else json.dumps(value).encode()
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    moto_key, moto_kid = _moto_published_key()
+    public_pem = key.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    payload = b64(claims)
+    hs256 = b64({"alg": "HS256", "kid": key.kid}) + "." + payload  # the public key as an HMAC secret
+    return {
+        "aud list": signed(aud=["x", "y"]),
+        "aud list holding the client": signed(aud=[deployed["client_id"]]),
+        "aud number": signed(aud=42),
+        "aud null": signed(aud=None),
+        "iss list": signed(iss=[claims["iss"]]),
+        "iss number": signed(iss=1),
+        "exp string": signed(exp=str(claims["exp"])),
+        "exp null": signed(exp=None),
+        "exp beyond year 9999": signed(exp=10**30),
+        "iat list": signed(iat=[claims["iat"]]),
+        "token_use list": signed(token_use=["id"]),
+        "claims a list": raw_token(trusted, [claims], key.private_key),
+        "header a list": raw_token([trusted], claims, key.private_key),
+        "kid missing": signed({"alg": "RS256"}),
+        "kid list": signed({"alg": "RS256", "kid": [key.kid]}),
+        "kid number": signed({"alg": "RS256", "kid": 1}),
+        "bad base64 header": "!!!." + payload + ".c2ln",
+        "bad base64 claims": b64(trusted) + ".%%%." + "c2ln",
+        "bad base64 signature": signed()[:-4] + "$$$$",
+        "header not json": b64(b"{not json") + "." + payload + ".c2ln",
+        "wrong alg HS256 with the public key": hs256
+        + "."
+        + b64(hmac.new(public_pem, hs256.encode(), "sha256").digest()),
+        "alg none": b64({"alg": "none", "kid": key.kid}) + "." + payload + ".",
+        "alg none without signature part": b64({"alg": "none"}) + "." + payload,
+        "huge header": signed({"alg": "RS256", "kid": key.kid + "x" * 200_000}),
+        "signed with moto's published key": raw_token({"alg": "RS256", "kid": moto_kid}, claims, moto_key),
+        "moto's key under the stack's kid": raw_token(trusted, claims, moto_key),
+    }
+
+
+BAD_TOKENS = [
+    "aud list",
+    "aud list holding the client",
+    "aud number",
+    "aud null",
+    "iss list",
+    "iss number",
+    "exp string",
+    "exp null",
+    "exp beyond year 9999",
+    "iat list",
+    "token_use list",
+    "claims a list",
+    "header a list",
+    "kid missing",
+    "kid list",
+    "kid number",
+    "bad base64 header",
+    "bad base64 claims",
+    "bad base64 signature",
+    "header not json",
+    "wrong alg HS256 with the public key",
+    "alg none",
+    "alg none without signature part",
+    "huge header",
+    "signed with moto's published key",
+    "moto's key under the stack's kid",
+]
+
+
+@pytest.mark.parametrize("case", BAD_TOKENS)
+def test_every_malformed_token_is_401_as_api_gateway_answers(
+    client: Client, fake: FakeLambda, deployed: dict[str, Any], case: str
+) -> None:
+    token = _bad_tokens(deployed)[case]
+    response = client.get("/admin/inventory/SKU-1", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert response.json == {"message": "Unauthorized"}
+    assert response.headers["x-amzn-ErrorType"] == "UnauthorizedException"
+    assert fake.calls == []
+
+
+def test_bad_token_table_is_complete(deployed: dict[str, Any]) -> None:
+    assert sorted(_bad_tokens(deployed)) == sorted(BAD_TOKENS)
+
+
+def test_staff_token_forged_with_motos_published_key_is_refused_while_issued_ones_pass(
+    client: Client, fake: FakeLambda, deployed: dict[str, Any]
+) -> None:
+    claims = jwt.decode(deployed["admin"], options={"verify_signature": False})
+    assert claims["cognito:groups"] == ["admin"]
+    moto_key, moto_kid = _moto_published_key()
+    forged = jwt.encode(claims, moto_key, algorithm="RS256", headers={"kid": moto_kid})
+    refused = client.get("/admin/inventory/SKU-1", headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401
+    assert fake.calls == []
+    issued = client.get("/admin/inventory/SKU-1", headers={"Authorization": f"Bearer {deployed['admin']}"})
+    assert issued.status_code == 200
+    assert fake.event["requestContext"]["authorizer"]["claims"]["cognito:groups"] == "admin"
 
 
 def test_preflight_is_answered_from_the_mock_integration(client: Client, fake: FakeLambda) -> None:
