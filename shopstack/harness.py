@@ -46,6 +46,7 @@ class LocalCloud:
     moto_url: str
     stripe_url: str
     log: list[str] = field(default_factory=list)
+    state_dir: Path | None = None
 
     def request(
         self,
@@ -207,7 +208,11 @@ def start(
         start_new_session=own_process_group,
     )
     cloud = LocalCloud(
-        process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{stripe_port}"
+        process,
+        f"http://127.0.0.1:{port}",
+        f"http://127.0.0.1:{moto_port}",
+        f"http://127.0.0.1:{stripe_port}",
+        state_dir=Path(state_dir),
     )
     ready = threading.Event()
 

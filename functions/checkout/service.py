@@ -138,10 +138,10 @@ def claim_cart(deps: Checkout, cart_id: str, *, sub: str, token: str | None) -> 
     after sign-in). Only a guest cart can be claimed; the claim never moves its orders: an
     order's owner is whoever checked out."""
     cart = deps.carts.get(cart_id)
+    if cart is not None and cart.owner == sub:
+        return cart
     if cart is None or token is None or not cart.readable_by(sub=None, token=token):
         raise NotFound("No such cart.", code="cart_not_found")
-    if cart.owner == sub:
-        return cart
     if cart.owner is not None:
         raise Conflict("This cart belongs to another account.", code="cart_owned")
     claimed = deps.carts.claim(cart, sub)

@@ -4,11 +4,8 @@ Nobody but the owner (or staff on /admin) gets anything; nothing leaks another's
 
 from __future__ import annotations
 
-import gzip
-import json
 import time
 import uuid
-from importlib import resources
 from typing import Any
 
 import jwt
@@ -24,19 +21,15 @@ pytestmark = pytest.mark.integration
 DENIED_OWNER_ROUTE = {401, 403, 404}
 
 
-def _moto_signing_key() -> dict[str, Any]:
-    raw = resources.files("moto.cognitoidp").joinpath("resources/jwks-private.json.gz").read_bytes()
-    key: dict[str, Any] = json.loads(gzip.decompress(raw))
-    return key
+def expired(token: str, cloud: LocalCloud) -> str:
+    """The same customer's token, validly signed with the stack's own key (in its state dir), but
+    expired."""
+    from shopstack.localcloud import signing
 
-
-def expired(token: str) -> str:
-    """The same customer's token, validly signed by the local user pool, but expired."""
+    assert cloud.state_dir is not None
     claims = jwt.decode(token, options={"verify_signature": False})
     claims.update(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)
-    jwk = _moto_signing_key()
-    key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": jwk.get("kid")})  # type: ignore[arg-type]
+    return signing.load_or_create(cloud.state_dir).sign(claims)
 
 
 def forged(token: str) -> str:
@@ -122,7 +115,7 @@ def test_every_documented_route_refuses_everyone_but_its_owner_and_staff(
         admin_route = template.startswith("/admin/")
         callers = {
             "anonymous": None,
-            "expired": expired(shopper_token),
+            "expired": expired(shopper_token, cloud),
             "forged": forged(shopper_token),
             "other customer": other,
         }
