@@ -78,6 +78,11 @@ class Settings:
     reconcile_stuck_after_seconds: int = 30
 
     @property
+    def catalog_currency(self) -> str:
+        """The one currency of the catalog's prices: the pricing rules' (`usd` by default)."""
+        return str(json.loads(self.pricing_rules).get("currency", "usd")) if self.pricing_rules else "usd"
+
+    @property
     def removal_policy(self) -> RemovalPolicy:
         """What happens to stateful resources when their stack is deleted."""
         return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY

@@ -150,17 +150,18 @@ def claim_cart(deps: Checkout, cart_id: str, *, sub: str, token: str | None) -> 
     return claimed
 
 
-def _priced_lines(items: dict[str, int], catalog: dict[str, CatalogItem]) -> list[PricedLine]:
+def _priced_lines(items: dict[str, int], catalog: dict[str, CatalogItem], currency: str) -> list[PricedLine]:
+    """The lines for sale: active products priced in the shop's currency (others are unavailable)."""
     return [
         PricedLine(sku=sku, name=catalog[sku].name, quantity=qty, unit_price=catalog[sku].unit_price)
         for sku, qty in sorted(items.items())
-        if sku in catalog and catalog[sku].active
+        if sku in catalog and catalog[sku].active and catalog[sku].currency == currency
     ]
 
 
 def cart_json(deps: Checkout, cart: Cart, *, token: str | None = None) -> dict[str, Any]:
     catalog = deps.catalog.items(sorted(cart.items)) if cart.items else {}
-    lines = _priced_lines(cart.items, catalog)
+    lines = _priced_lines(cart.items, catalog, deps.rules.currency)
     totals = price(lines, deps.default_country, deps.rules)
     body: dict[str, Any] = {
         "cartId": cart.cart_id,
@@ -277,11 +278,11 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
     gone = [
         {"sku": sku, "requested": qty, "available": 0}
         for sku, qty in sorted(cart.items.items())
-        if sku not in catalog or not catalog[sku].active
+        if sku not in catalog or not catalog[sku].active or catalog[sku].currency != deps.rules.currency
     ]
     if gone:
         raise _out_of_stock(gone)
-    lines = tuple(_priced_lines(cart.items, catalog))
+    lines = tuple(_priced_lines(cart.items, catalog, deps.rules.currency))
     totals = price(list(lines), request.country, deps.rules)
     now = utcnow_str()
     order = Order(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from commerce.errors import NotFound
+from commerce.errors import NotFound, ValidationFailed
 from commerce.events import DomainEvent, EventPublisher
 from commerce.ids import stable_id
 from commerce.money import Money
@@ -63,7 +63,17 @@ def public_product(catalog: Catalog, sku: str) -> Product:
     return product
 
 
-def put_product(catalog: Catalog, publisher: EventPublisher, details: ProductDetails) -> Product:
+def put_product(
+    catalog: Catalog, publisher: EventPublisher, details: ProductDetails, *, currency: str = "usd"
+) -> Product:
+    """Create or update a product priced in the catalog's one currency (the checkout's pricing
+    currency); a price in any other currency is 422 `currency_not_accepted`."""
+    if details.price.currency != currency:
+        raise ValidationFailed(
+            f"Prices in this shop are in {currency}.",
+            code="currency_not_accepted",
+            errors=[{"field": "price.currency", "message": f"must be {currency}"}],
+        )
     product = catalog.upsert(details)
     publisher.publish(SOURCE, [DomainEvent("ProductUpdated", product.to_json())])
     return product

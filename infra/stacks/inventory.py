@@ -57,6 +57,7 @@ class InventoryStack(Stack):
                 "PRODUCTS_TABLE": self.products_table.table_name,
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
                 "EVENT_BUS_NAME": event_bus.event_bus_name,
+                "CATALOG_CURRENCY": settings.catalog_currency,
                 "LOG_LEVEL": "INFO",
             },
         ).function

@@ -30,7 +30,7 @@ FUNCTIONS = {
     "InventoryApi": Expected(
         "ShopstackInventory",
         "inventory.entrypoints.api.handler",
-        frozenset({"PRODUCTS_TABLE", "IDEMPOTENCY_TABLE", "EVENT_BUS_NAME", "LOG_LEVEL"}),
+        frozenset({"PRODUCTS_TABLE", "IDEMPOTENCY_TABLE", "EVENT_BUS_NAME", "CATALOG_CURRENCY", "LOG_LEVEL"}),
         "inventory",
         10,
     ),

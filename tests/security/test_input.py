@@ -125,3 +125,12 @@ def test_an_unknown_country_is_422_and_reserves_nothing(cloud: LocalCloud, admin
     assert "shippingAddress.country" in json.dumps(reply.json["errors"])
     stock = cloud.request("GET", f"/admin/inventory/{sku}", token=admin_token).json
     assert (stock["reserved"], stock["available"]) == (0, 2)
+
+
+def test_a_price_in_another_currency_is_422_and_never_sold_as_the_shops(cloud: LocalCloud, admin_token: str) -> None:
+    sku = "JPY-" + uuid.uuid4().hex[:8].upper()
+    body = {"name": "Yen item", "category": "misc", "price": {"amount": 1500, "currency": "jpy"}}
+    reply = cloud.request("PUT", f"/admin/products/{sku}", body=body, token=admin_token)
+    assert reply.status == 422, reply.text
+    assert reply.json["code"] == "currency_not_accepted"
+    assert cloud.request("GET", f"/products/{sku}").status == 404

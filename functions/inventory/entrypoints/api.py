@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from commerce.config import setting
 from commerce.http import dumps, json_response, make_resolver, require_admin
 from commerce.idempotency import idempotency_key, run_once
 from commerce.money import Money
@@ -66,7 +67,10 @@ def put_product(sku: str, body: Annotated[ProductIn, Body()]):
         status=body.status,
         low_stock_threshold=body.lowStockThreshold,
     )
-    return json_response(200, service.put_product(bootstrap.catalog(), bootstrap.publisher(), details).to_json())
+    product = service.put_product(
+        bootstrap.catalog(), bootstrap.publisher(), details, currency=setting("CATALOG_CURRENCY", "usd")
+    )
+    return json_response(200, product.to_json())
 
 
 @app.get("/admin/inventory/<sku>", responses=_ok(InventoryOut, 401, 403, 404))
