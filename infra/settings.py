@@ -24,6 +24,7 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 DEFAULT_MAIL_FROM = "orders@shopstack.example"
 DEFAULT_SHOP_NAME = "shopstack"
 DEFAULT_RATE_LIMIT_PER_IP = 2000
+DEFAULT_CHECKOUT_RATE_LIMIT_PER_IP = 100
 
 STRIPE_WITHIN_API_TIMEOUT = {"STRIPE_TIMEOUT_SECONDS": "3", "STRIPE_NETWORK_RETRIES": "1"}
 """Stripe request budget of the functions behind API Gateway (10 s timeout): at worst about 7 s per
@@ -74,6 +75,10 @@ class Settings:
     api_gateway_account_role: str = CREATE
     mail_identity: str = CREATE
     api_rate_limit_per_ip: int = DEFAULT_RATE_LIMIT_PER_IP
+    checkout_rate_limit_per_ip: int = DEFAULT_CHECKOUT_RATE_LIMIT_PER_IP
+    checkout_throttle_rate_limit: float = 50
+    checkout_throttle_burst_limit: int = 100
+    guest_hold_limits: str | None = None
     reconcile_interval_minutes: int = 1
     reconcile_stuck_after_seconds: int = 30
 
@@ -101,8 +106,8 @@ class Settings:
             origins = [item for item in origins.split(",") if item]
         return cls(
             stage=stage,
-            api_rate_limit=float(get("apiThrottlingRateLimit", 50)),
-            api_burst_limit=int(get("apiThrottlingBurstLimit", 100)),
+            api_rate_limit=float(get("apiThrottlingRateLimit", 500)),
+            api_burst_limit=int(get("apiThrottlingBurstLimit", 1000)),
             log_retention=logs.RetentionDays[str(get("logRetention", "ONE_MONTH"))],
             cors_allow_origins=[str(origin) for origin in origins],
             retain_data=_as_bool(get("retainData", stage == "prod")),
@@ -116,7 +121,19 @@ class Settings:
                 _for_stage("apiGatewayAccountRole", get("apiGatewayAccountRole", CREATE), stage),
             ),
             mail_identity=_ownership("mailIdentity", _for_stage("mailIdentity", get("mailIdentity", CREATE), stage)),
-            api_rate_limit_per_ip=_rate_limit_per_ip(get("apiRateLimitPerIp", DEFAULT_RATE_LIMIT_PER_IP)),
+            api_rate_limit_per_ip=_rate_limit_per_ip(
+                "apiRateLimitPerIp", get("apiRateLimitPerIp", DEFAULT_RATE_LIMIT_PER_IP)
+            ),
+            checkout_rate_limit_per_ip=_rate_limit_per_ip(
+                "checkoutRateLimitPerIp", get("checkoutRateLimitPerIp", DEFAULT_CHECKOUT_RATE_LIMIT_PER_IP)
+            ),
+            checkout_throttle_rate_limit=float(
+                _positive_int("checkoutThrottlingRateLimit", get("checkoutThrottlingRateLimit", 50))
+            ),
+            checkout_throttle_burst_limit=_positive_int(
+                "checkoutThrottlingBurstLimit", get("checkoutThrottlingBurstLimit", 100)
+            ),
+            guest_hold_limits=_guest_hold_limits(node.try_get_context("guestHoldLimits")),
             reconcile_interval_minutes=_positive_int("reconcileIntervalMinutes", get("reconcileIntervalMinutes", 1)),
             reconcile_stuck_after_seconds=_positive_int(
                 "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 30)
@@ -141,12 +158,13 @@ def _ownership(key: str, value: Any) -> str:
     return text
 
 
-def _rate_limit_per_ip(value: Any) -> int:
-    """Context `apiRateLimitPerIp`: requests one client IP may make in 5 minutes before the web ACL
-    blocks it (WAF accepts 10 to 2,000,000,000)."""
+def _rate_limit_per_ip(key: str, value: Any) -> int:
+    """Contexts `apiRateLimitPerIp` (every request) and `checkoutRateLimitPerIp` (POST
+    /carts/{cartId}/checkout): requests one client IP may make in 5 minutes before the web ACL blocks
+    it (WAF accepts 10 to 2,000,000,000)."""
     number = int(value)
     if not 10 <= number <= 2_000_000_000:
-        raise ValueError(f"context apiRateLimitPerIp must be between 10 and 2000000000, got {value!r}")
+        raise ValueError(f"context {key} must be between 10 and 2000000000, got {value!r}")
     return number
 
 
@@ -159,6 +177,19 @@ def _mail_from(value: str) -> str:
     if not local or "." not in domain or any(c.isspace() for c in value.strip()):
         raise ValueError(f"context mailFrom must be an email address, got {value!r}")
     return value.strip()
+
+
+GUEST_HOLD_KEYS = ("maxUnits", "perEmail", "perClient", "windowSeconds", "unpaidHoldSeconds")
+
+
+def _guest_hold_limits(value: Any) -> str | None:
+    """Context `guestHoldLimits`: what a guest may hold unpaid (checkout's HoldLimits), as JSON
+    for CheckoutApi; each value a positive integer. Unset, checkout uses its defaults."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - set(GUEST_HOLD_KEYS):
+        raise ValueError(f"context guestHoldLimits takes only {', '.join(GUEST_HOLD_KEYS)}, got {value!r}")
+    return json.dumps({key: _positive_int(f"guestHoldLimits.{key}", v) for key, v in value.items()}, sort_keys=True)
 
 
 def _pricing_rules(value: Any) -> str | None:

@@ -6,14 +6,14 @@ import os
 from functools import cache
 
 from checkout.domain.pricing import rules_from_json
-from checkout.service import Checkout, WebhookLog
+from checkout.service import Checkout, HoldLimits, WebhookLog
 from commerce.config import int_setting
 from commerce.events import EventBridgePublisher
 
 
 @cache
 def checkout() -> Checkout:
-    from checkout.adapters.dynamodb import DynamoCarts, DynamoCatalog, DynamoOrders
+    from checkout.adapters.dynamodb import DynamoCarts, DynamoCatalog, DynamoHoldCounter, DynamoOrders
     from checkout.adapters.stripe_payments import StripePayments
     from checkout.adapters.workflows import StepFunctionsWorkflows
     from commerce.ledger import DynamoLedger
@@ -31,7 +31,25 @@ def checkout() -> Checkout:
         rules=rules_from_json(os.environ.get("PRICING_RULES")),
         reservation_seconds=int_setting("RESERVATION_TTL_SECONDS", 900),
         default_country=os.environ.get("DEFAULT_COUNTRY", "US"),
+        holds=DynamoHoldCounter(),
+        hold_limits=hold_limits(os.environ.get("GUEST_HOLD_LIMITS")),
     )
+
+
+def hold_limits(raw: str | None) -> HoldLimits:
+    """cdk.json `guestHoldLimits` (JSON: maxUnits, perEmail, perClient, windowSeconds,
+    unpaidHoldSeconds); unset keys keep their defaults."""
+    import json
+
+    data = json.loads(raw) if raw else {}
+    names = {
+        "maxUnits": "max_units",
+        "perEmail": "per_email",
+        "perClient": "per_client",
+        "windowSeconds": "window_seconds",
+        "unpaidHoldSeconds": "unpaid_hold_seconds",
+    }
+    return HoldLimits(**{names[k]: int(v) for k, v in data.items() if k in names})
 
 
 @cache

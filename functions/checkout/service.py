@@ -11,6 +11,7 @@ exactly-once by execution name."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from checkout.domain.order import Order, Payment, PaymentStatus
 from checkout.domain.pricing import PricedLine, PricingRules, price
 from commerce import settlement
 from commerce.clock import utcnow_str
-from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable, ValidationFailed
+from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable, Throttled, ValidationFailed
 from commerce.events import DomainEvent, EventPublisher
 from commerce.http import problem_body
 from commerce.ids import new_id, stable_id
@@ -46,6 +47,8 @@ class CheckoutRequest:
     payment_method: str | None
     owner: str | None = None
     """Who checks out (the signed-in customer, or None for a guest): the order's owner for good."""
+    client: str | None = None
+    """The caller's address as API Gateway saw it (`requestContext.identity.sourceIp`)."""
 
     @property
     def country(self) -> str:
@@ -90,6 +93,24 @@ class WebhookLog(Protocol):
     def remember(self, event_id: str, outcome: str) -> None: ...
 
 
+class HoldCounter(Protocol):
+    def take(self, key: str, limit: int, window_seconds: int) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HoldLimits:
+    """What a guest (not signed in) may hold without a payment method (cdk.json `guestHoldLimits`):
+    at most `max_units` units per checkout, `per_email` and `per_client` such checkouts per
+    `window_seconds`; any checkout without a payment method holds its stock for
+    `unpaid_hold_seconds` rather than the full reservation."""
+
+    max_units: int = 10
+    per_email: int = 5
+    per_client: int = 10
+    window_seconds: int = 900
+    unpaid_hold_seconds: int = 300
+
+
 class Workflows(Protocol):
     def start_order(self, order_id: str) -> None: ...
     def schedule_expiry(self, order_id: str, seconds: int) -> None: ...
@@ -111,6 +132,8 @@ class Checkout:
     rules: PricingRules
     reservation_seconds: int = 900
     default_country: str = "US"
+    holds: HoldCounter | None = None
+    hold_limits: HoldLimits = HoldLimits()
 
 
 # --- carts -----------------------------------------------------------------------------------
@@ -283,6 +306,8 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
     if gone:
         raise _out_of_stock(gone)
     lines = tuple(_priced_lines(cart.items, catalog, deps.rules.currency))
+    if request.owner is None:
+        _check_guest_hold(deps, request, sum(line.quantity for line in lines))
     totals = price(list(lines), request.country, deps.rules)
     now = utcnow_str()
     order = Order(
@@ -310,8 +335,40 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
         deps.orders.place(order, cart)
     except OutOfStock as short:
         raise _out_of_stock(short.shortages) from short
-    deps.workflows.schedule_expiry(order_id, deps.reservation_seconds)
+    hold = deps.reservation_seconds
+    if request.payment_method is None:
+        hold = min(hold, deps.hold_limits.unpaid_hold_seconds)
+    deps.workflows.schedule_expiry(order_id, hold)
     return order
+
+
+def _check_guest_hold(deps: Checkout, request: CheckoutRequest, units: int) -> None:
+    """A guest's checkout without a payment method holds stock on nothing but an email address, so
+    it may hold only so much: `max_units` units (422), `per_email` and `per_client` such checkouts
+    per window (429 with Retry-After). A checkout with a payment method is authorized at once (a
+    decline releases its stock) and is not limited here."""
+    limits = deps.hold_limits
+    if request.payment_method is not None:
+        return
+    if units > limits.max_units:
+        raise ValidationFailed(
+            f"Sign in or give a payment method to check out more than {limits.max_units} units.",
+            code="hold_limit_exceeded",
+            errors=[{"field": "paymentMethod", "message": f"required above {limits.max_units} units"}],
+        )
+    if deps.holds is None:
+        return
+    email = hashlib.sha256(request.email.strip().lower().encode()).hexdigest()[:32]
+    keys = [(f"email#{email}", limits.per_email)]
+    if request.client:
+        keys.append((f"client#{request.client}", limits.per_client))
+    for key, limit in keys:
+        if not deps.holds.take(key, limit, limits.window_seconds):
+            raise Throttled(
+                "Too many checkouts from this email or address; sign in, or try again later.",
+                code="hold_limit_exceeded",
+                retry_after=limits.window_seconds,
+            )
 
 
 def _out_of_stock(shortages: list[dict[str, Any]]) -> Conflict:

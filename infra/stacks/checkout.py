@@ -116,6 +116,7 @@ class CheckoutStack(Stack):
                 "USER_POOL_ID": user_pool.user_pool_id,
                 "USER_POOL_CLIENT_ID": user_pool_client_id,
                 **({"PRICING_RULES": settings.pricing_rules} if settings.pricing_rules else {}),
+                **({"GUEST_HOLD_LIMITS": settings.guest_hold_limits} if settings.guest_hold_limits else {}),
             },
         ).function
         references.publish_function_arn(self, self.api_function, name="CheckoutApi", stage=stage)

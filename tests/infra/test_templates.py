@@ -100,6 +100,7 @@ FUNCTIONS = {
             "IDEMPOTENCY_TABLE",
             "STRIPE_TIMEOUT_SECONDS",
             "STRIPE_NETWORK_RETRIES",
+            "GUEST_HOLD_LIMITS",
             "ORDER_WORKFLOW_ARN",
             "RESERVATION_WORKFLOW_ARN",
             "RESERVATION_TTL_SECONDS",

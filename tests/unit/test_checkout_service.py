@@ -240,3 +240,36 @@ def test_keys_stripe_refuses_release_the_stock_at_once_and_answer_503() -> None:
     assert parts["stock"].orders["o1"].status is OrderStatus.CANCELLED
     assert parts["ledger"].history("o1") == ["PENDING_PAYMENT", "CANCELLING", "CANCELLED"]
     assert parts["money"].released == [], "no intent was created: nothing to void"
+
+
+class CountingHolds:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def take(self, key: str, limit: int, window_seconds: int) -> bool:
+        if self.counts.get(key, 0) >= limit:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return True
+
+
+def test_a_guest_without_a_payment_method_holds_only_so_much_and_briefly() -> None:
+    from dataclasses import replace
+
+    from checkout.service import HoldLimits
+    from commerce.errors import Throttled, ValidationFailed
+
+    deps, parts = make_checkout(A=50)
+    deps = replace(deps, holds=CountingHolds(), hold_limits=HoldLimits(max_units=3, per_email=2, per_client=5))
+    unpaid = service.CheckoutRequest("eve@example.com", dict(ADDRESS), None, client="10.0.0.1")
+    with pytest.raises(ValidationFailed) as too_many:
+        service.checkout(deps, cart_with(deps, A=4), unpaid, order_id="o-big")
+    assert too_many.value.problem_code == "hold_limit_exceeded"
+    for n in range(2):
+        assert service.checkout(deps, cart_with(deps, A=1), unpaid, order_id=f"o-{n}")[0] == 201
+    with pytest.raises(Throttled):
+        service.checkout(deps, cart_with(deps, A=1), unpaid, order_id="o-third")
+    assert parts["ledger"].stock["A"]["reserved"] == 2  # the refused ones reserved nothing
+    assert parts["workflows"].expiries["o-0"] == 300  # held 5 minutes, not the full 15
+    paid = service.CheckoutRequest("eve@example.com", dict(ADDRESS), "pm_card_visa", client="10.0.0.1")
+    assert service.checkout(deps, cart_with(deps, A=4), paid, order_id="o-paid")[0] == 201

@@ -62,8 +62,22 @@ class WebhookRecord(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
+class HoldRecord(Model):
+    """Guest checkouts counted per email or client address in a window, in the Carts table under
+    `HOLDS#<key>#<window start>`, gone (TTL) after the window."""
+
+    class Meta:
+        table_name: str | None = None
+        region: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
 def _bind() -> None:
-    bind("CARTS_TABLE", CartRecord, WebhookRecord)
+    bind("CARTS_TABLE", CartRecord, WebhookRecord, HoldRecord)
     ledger.bind_tables()
     ledger.bind_stock()
 
@@ -277,6 +291,32 @@ class DynamoOrders:
 
     def set_token(self, order_id: str, token_hash: str) -> None:
         ledger.set_token(order_id, token_hash)
+
+
+class DynamoHoldCounter:
+    """The `HoldCounter` port: one conditional increment per key and window."""
+
+    def __init__(self) -> None:
+        _bind()
+
+    def take(self, key: str, limit: int, window_seconds: int) -> bool:
+        import time
+
+        start = int(time.time()) // window_seconds * window_seconds
+        record = HoldRecord(f"HOLDS#{key}#{start}", "HOLDS")
+        try:
+            retrying(
+                lambda: record.update(
+                    actions=[HoldRecord.count.add(1), HoldRecord.expires_at.set(start + 2 * window_seconds)],
+                    condition=HoldRecord.count.does_not_exist() | (HoldRecord.count < limit),
+                ),
+                what="hold counter write",
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
 
 class DynamoWebhookLog:

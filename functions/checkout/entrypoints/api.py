@@ -82,6 +82,7 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
         shipping_address=body.shippingAddress.model_dump(exclude_none=True),
         payment_method=body.paymentMethod,
         owner=caller.sub,
+        client=((app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}).get("sourceIp"),
     )
 
     def place() -> dict[str, Any]:
