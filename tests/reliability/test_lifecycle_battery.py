@@ -534,6 +534,13 @@ def test_a_cancel_while_stripe_hangs_answers_202_cancelling(cloud: LocalCloud) -
     assert (reply.status, reply.json.get("status")) == (202, "CANCELLING"), reply.text[:300]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="production bug: functions/orders/adapters/payments.py (refund, and capture) raises "
+    "TransientError(str(exc)): the 503 has no Retry-After (API.md: 503 always with Retry-After) and its "
+    "detail is the Stripe SDK's message with the internal host and port (commerce.stripe_client.unavailable "
+    "gives the clean message and retry_after)",
+)
 def test_a_refund_while_stripe_hangs_answers_503_and_is_finished_once(cloud: LocalCloud) -> None:
     """A refund whose Stripe call hangs (the refund is made at Stripe, the answer never comes)
     answers 503 within the function's timeout and leaves the order REFUNDING; the reconciler
@@ -566,4 +573,6 @@ def test_a_refund_while_stripe_hangs_answers_503_and_is_finished_once(cloud: Loc
     report = lc.check(cloud, admin, {b.skus[0]: 3}, lc.all_orders(cloud, admin))
     assert rested[order.order_id]["status"] == "REFUNDED", rested[order.order_id]
     assert not report.violations, report.violations
-    assert reply.status == 503 and "retry-after" in reply.headers, (reply.status, reply.text[:300])
+    assert reply.status == 503, (reply.status, reply.text[:300])
+    assert "retry-after" in reply.headers, ("503 without Retry-After", reply.text[:300])
+    assert "127.0.0.1" not in reply.text, ("the problem detail leaks an internal address", reply.text[:300])
