@@ -72,7 +72,7 @@ class HoldRecord(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    count = NumberAttribute(default=0)
+    taken = NumberAttribute(attr_name="count", default=0)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
@@ -307,8 +307,8 @@ class DynamoHoldCounter:
         try:
             retrying(
                 lambda: record.update(
-                    actions=[HoldRecord.count.add(1), HoldRecord.expires_at.set(start + 2 * window_seconds)],
-                    condition=HoldRecord.count.does_not_exist() | (HoldRecord.count < limit),
+                    actions=[HoldRecord.taken.add(1), HoldRecord.expires_at.set(start + 2 * window_seconds)],
+                    condition=HoldRecord.taken.does_not_exist() | (HoldRecord.taken < limit),
                 ),
                 what="hold counter write",
             )

@@ -3,8 +3,7 @@ the return (a cancellation's void or refund is `commerce.stripe_money`)."""
 
 from __future__ import annotations
 
-from commerce.stripe_client import client, plain, transient_errors
-from orders.domain.model import TransientError
+from commerce.stripe_client import client, plain, transient, transient_errors
 
 
 class StripeOrderPayments:
@@ -15,7 +14,7 @@ class StripeOrderPayments:
                 return
             client().v1.payment_intents.capture(intent_id, options={"idempotency_key": f"order-{order_id}-capture"})
         except transient_errors() as exc:
-            raise TransientError(str(exc)) from exc
+            raise transient(exc) from exc
 
     def refund(self, intent_id: str, *, amount: int, return_id: str) -> None:
         try:
@@ -24,4 +23,4 @@ class StripeOrderPayments:
                 options={"idempotency_key": f"return-{return_id}-refund"},
             )
         except transient_errors() as exc:
-            raise TransientError(str(exc)) from exc
+            raise transient(exc) from exc

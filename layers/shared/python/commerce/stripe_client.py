@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from commerce.config import setting
-from commerce.errors import DependencyUnavailable, PaymentsUnavailable
+from commerce.errors import DependencyUnavailable, PaymentsUnavailable, TransientError
 
 SECRET_MAX_AGE_SECONDS = 30
 """How long a function trusts the secret it read: a key put in place, rolled or removed takes
@@ -160,6 +160,13 @@ def transient_errors() -> tuple[type[Exception], ...]:
     import stripe
 
     return (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+def transient(exc: Exception) -> TransientError:
+    """A Stripe failure worth retrying, told to the caller without the SDK's message (which names
+    internal addresses): 503 with Retry-After over HTTP, retried by name in the workflows."""
+    _log.warning("stripe unavailable: %s", exc)
+    return TransientError(f"The payment provider is unavailable ({type(exc).__name__}); retry shortly.", retry_after=2)
 
 
 def unavailable(exc: Exception) -> DependencyUnavailable:

@@ -12,7 +12,7 @@ from typing import Any
 
 from commerce.errors import TransientError
 from commerce.orders import OrderState, PaymentState
-from commerce.stripe_client import client, key_errors, plain, refused_keys, transient_errors
+from commerce.stripe_client import client, key_errors, plain, refused_keys, transient, transient_errors
 
 VOIDABLE = ("requires_capture", "requires_payment_method", "requires_action", "requires_confirmation")
 AUTHORIZED = ("requires_capture", "succeeded")
@@ -63,7 +63,7 @@ class StripeMoney:
         except key_errors() as exc:
             raise refused_keys(exc) from exc
         except transient_errors() as exc:
-            raise TransientError(f"The payment provider is unavailable ({type(exc).__name__}).", retry_after=2) from exc
+            raise transient(exc) from exc
 
     def authorized_for(self, intent_id: str, order: OrderState) -> bool:
         """The intent holds this order's money: authorized or captured, for its id, amount and
@@ -73,7 +73,7 @@ class StripeMoney:
         except key_errors() as exc:
             raise refused_keys(exc) from exc
         except transient_errors() as exc:
-            raise TransientError(f"The payment provider is unavailable ({type(exc).__name__}).", retry_after=2) from exc
+            raise transient(exc) from exc
         return (
             intent["status"] in AUTHORIZED
             and (intent.get("metadata") or {}).get("orderId") == order.order_id
