@@ -48,6 +48,8 @@ SEED = int(os.environ.get("SHOPSTACK_BATTERY_SEED") or random.SystemRandom().ran
 WORKERS = 5
 UNITS = 20
 REST_TIMEOUT = 150.0
+TIMEOUTS_ALLOWED = 1
+"""Function timeouts (the gateway's 502) tolerated per run, as test_memory tolerates a rare one."""
 
 CARD, THREE_DS, DECLINED = "pm_card_visa", "pm_card_threeDSecure2Required", "pm_card_chargeDeclined"
 CANCEL_OK = {200, 202, 409, 503}
@@ -84,9 +86,13 @@ class Battery:
         with self.lock:
             self.ops[name] += 1
 
-    def odd(self, message: str) -> None:
+    timeouts: list[str] = field(default_factory=list)
+    """502s of a function's 10 s timeout: a rare one on this loaded 2-core machine is counted and
+    printed (the order it leaves is still checked); more than TIMEOUTS_ALLOWED per run is a violation."""
+
+    def odd(self, message: str, timeout: bool = False) -> None:
         with self.lock:
-            self.anomalies.append(message)
+            (self.timeouts if timeout else self.anomalies).append(message)
 
     def expect(self, reply: Reply, allowed: set[int], what: str) -> Reply:
         self.op(f"{what} -> {reply.status}")
@@ -185,7 +191,12 @@ def cancel(b: Battery, order: Placed, by: str, stripe_faulted: bool = False) -> 
     else:
         reply = b.cloud.request("POST", f"/orders/{order.order_id}/cancel", headers={"X-Order-Token": order.token})
     stripe_faulted = b.faulted(stripe_faulted)
-    return b.expect(reply, CANCEL_OK, f"{by} cancel" + (" (Stripe faulted)" if stripe_faulted else ""))
+    what = f"{by} cancel" + (" (Stripe faulted)" if stripe_faulted else "")
+    if reply.status == 502:  # the function's 10 s timeout: rare ones counted, see run_once
+        b.op(f"{what} -> 502")
+        b.odd(f"{what} of {order.order_id}: HTTP 502 (function timeout)", timeout=True)
+        return reply
+    return b.expect(reply, CANCEL_OK, what)
 
 
 def authenticate(b: Battery, order: Placed, outcome: str) -> None:
@@ -256,9 +267,12 @@ def refund(b: Battery, return_id: str, restock: bool, stripe_faulted: bool = Fal
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     stripe_faulted = b.faulted(stripe_faulted)
-    return b.expect(
-        reply, {200, 409, 503}, f"refund restock={restock}" + (" (Stripe faulted)" if stripe_faulted else "")
-    )
+    what = f"refund restock={restock}" + (" (Stripe faulted)" if stripe_faulted else "")
+    if reply.status == 502:  # the function's 10 s timeout: rare ones counted, see run_once
+        b.op(f"{what} -> 502")
+        b.odd(f"{what} of return {return_id}: HTTP 502 (function timeout)", timeout=True)
+        return reply
+    return b.expect(reply, {200, 409, 503}, what)
 
 
 def arm_refund_fault(b: Battery, rng: random.Random) -> None:
@@ -450,10 +464,11 @@ def run_once(cloud: LocalCloud, admin: str, run: int) -> tuple[Battery, lc.Repor
     orders, rest_seconds, firings = lc.drive_to_rest(cloud, admin, timeout=REST_TIMEOUT)
     report = lc.check(cloud, admin, {sku: UNITS for sku in skus}, orders, known=b.created)
     report.violations += [f"anomaly: {a}" for a in b.anomalies]
-    timeouts = sum(n for op, n in b.ops.items() if op.startswith("checkout") and op.endswith("502"))
-    if timeouts > max(1, PER_RUN // 50):
-        report.violations.append(f"{timeouts} checkouts answered 502 (function timeout): a pattern, not a rare one")
-    timing = {"played": played, "rest": rest_seconds, "firings": firings, "fault_hits": hits}
+    checkouts = sum(n for op, n in b.ops.items() if "checkout" in op and op.endswith("502"))
+    timeouts = [*b.timeouts, *([f"{checkouts} checkout(s): HTTP 502 (function timeout)"] if checkouts else [])]
+    if len(b.timeouts) + checkouts > TIMEOUTS_ALLOWED:
+        report.violations.append(f"{len(b.timeouts) + checkouts} answers were function timeouts (502): {timeouts}")
+    timing = {"played": played, "rest": rest_seconds, "firings": firings, "fault_hits": hits, "timeouts": timeouts}
     return b, report, timing
 
 
@@ -483,6 +498,8 @@ def test_the_lifecycle_battery_leaves_stock_and_money_consistent(cloud: LocalClo
         endings.update(report.endings)
         orders += sum(report.statuses.values())
         hits += timing["fault_hits"]
+        for timeout in timing["timeouts"]:
+            print(f"  function timeout (at most {TIMEOUTS_ALLOWED} per run tolerated): {timeout}")
         print(
             f"run {run}: {sum(report.statuses.values())} orders {dict(report.statuses)}; played in "
             f"{timing['played']:.0f} s, at rest after {timing['rest']:.0f} s more ({timing['firings']} reconciler "
