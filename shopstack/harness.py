@@ -108,6 +108,29 @@ class LocalCloud:
         state: dict[str, Any] = self.request("GET", "/_localcloud/chaos").json
         return state
 
+    def set_rate_limits(self, **limits: int) -> dict[str, Any]:
+        """Lower (or raise) the web ACL's per-client limits without a redeploy, e.g.
+        `set_rate_limits(perIp=20, checkoutPerIp=5)`; every count starts afresh. Undo with
+        `reset_rate_limits()` (the integration suite shares one cloud)."""
+        reply = self.request("PUT", "/_localcloud/ratelimits", body=limits)
+        if reply.status != 200:
+            raise RuntimeError(f"could not set rate limits: {reply.status} {reply.text}")
+        state: dict[str, Any] = reply.json
+        return state
+
+    def reset_rate_limits(self) -> dict[str, Any]:
+        """The deployed per-client limits again, every count afresh."""
+        reply = self.request("DELETE", "/_localcloud/ratelimits")
+        if reply.status != 200:
+            raise RuntimeError(f"could not reset rate limits: {reply.status} {reply.text}")
+        state: dict[str, Any] = reply.json
+        return state
+
+    def rate_limits(self) -> dict[str, Any]:
+        """{"perIp": n, "checkoutPerIp": n, "rules": [{"name", "limit", "deployedLimit", ...}]}."""
+        state: dict[str, Any] = self.request("GET", "/_localcloud/ratelimits").json
+        return state
+
     def schedules(self) -> list[dict[str, Any]]:
         """The enabled scheduled EventBridge rules: name, expression, targets, lastFiredAt,
         nextFireAt (None for cron rules, which only fire by hand) and lastResult."""

@@ -72,10 +72,34 @@ def _problem_template(title: str, status: str | None) -> str:
 
 RATE_LIMIT_WINDOW_SECONDS = 300
 RATE_LIMITED_BODY = json.dumps(
-    {"type": "about:blank", "title": "Too Many Requests", "status": 429, "code": "RATE_LIMITED"},
+    {
+        "type": "about:blank",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "Too many requests from this address in 5 minutes; retry later.",
+        "code": "RATE_LIMITED",
+    },
     separators=(",", ":"),
 )
+CHECKOUT_RATE_LIMITED_BODY = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "Too many checkout attempts from this address in 5 minutes; retry later.",
+        "code": "CHECKOUT_RATE_LIMITED",
+    },
+    separators=(",", ":"),
+)
+"""WAF block responses: RFC 9457 problem details. WAF sends them as `application/json` (a custom
+response body's content type is TEXT_PLAIN, TEXT_HTML or APPLICATION_JSON, and its custom headers may
+be anything but Content-Type), so unlike the gateway's own problems they are not problem+json."""
 RATE_LIMITED_RETRY_AFTER = "60"
+CHECKOUT_PATH = "/carts/{cartId}/checkout"
+CHECKOUT_METHOD = "POST"
+CHECKOUT_URI_PATH_REGEX = "/checkout/*$"
+"""WAF's URI path of a checkout, URL-decoded: `/v1/carts/<id>/checkout` (one trailing slash or more
+too, which API Gateway routes to the same method). Together with method POST: no other route ends so."""
 
 DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers")
 """Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
@@ -136,8 +160,20 @@ class ApiStack(Stack):
             deploy=True,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
+                # `*/*`: every method's default (cdk.json apiThrottlingRateLimit/BurstLimit, sized for a sale)
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
+                # checkout calls Stripe: its own, lower limit (cdk.json checkoutThrottling*)
+                method_options={
+                    f"{CHECKOUT_PATH}/{CHECKOUT_METHOD}": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=settings.checkout_throttle_rate_limit,
+                        throttling_burst_limit=settings.checkout_throttle_burst_limit,
+                        # a method's own settings replace the stage's for it: repeat logging and metrics
+                        metrics_enabled=True,
+                        logging_level=apigw.MethodLoggingLevel.ERROR,
+                        data_trace_enabled=False,
+                    )
+                },
                 tracing_enabled=True,
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -205,55 +241,97 @@ class ApiStack(Stack):
         return log_group
 
     def _web_acl(self, settings: Settings) -> wafv2.CfnWebACL:
-        """A WAFv2 web ACL on the stage: each client IP may make `apiRateLimitPerIp` requests per
-        5 minutes, then gets 429 problem details until its rate falls (the stage's throttling is a
-        limit for all clients together)."""
+        """A WAFv2 web ACL on the stage, per client IP (as API Gateway's sourceIp; a client-sent
+        X-Forwarded-For is ignored): `apiRateLimitPerIp` requests of any kind (preflights included)
+        per 5 minutes, and `checkoutRateLimitPerIp` checkouts (POST /carts/{cartId}/checkout) per 5
+        minutes; over either, 429 problem details until the client's rate falls. The stage's
+        throttling is the limit of all clients together, so one client can no longer spend it alone."""
         name = names.resource_name(settings.stage, "api")
+        cors_origins = settings.cors_allow_origins
 
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
             )
 
+        def block(body_key: str) -> wafv2.CfnWebACL.RuleActionProperty:
+            headers = [wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Retry-After", value=RATE_LIMITED_RETRY_AFTER)]
+            if len(cors_origins) == 1:  # WAF answers instead of API Gateway: a browser must still read the 429
+                headers.append(
+                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Access-Control-Allow-Origin", value=cors_origins[0])
+                )
+            return wafv2.CfnWebACL.RuleActionProperty(
+                block=wafv2.CfnWebACL.BlockActionProperty(
+                    custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                        response_code=429, custom_response_body_key=body_key, response_headers=headers
+                    )
+                )
+            )
+
+        def per_ip(limit: int, scope_down: wafv2.CfnWebACL.StatementProperty | None = None) -> Any:
+            return wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    aggregate_key_type="IP",
+                    limit=limit,
+                    evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
+                    scope_down_statement=scope_down,
+                )
+            )
+
+        checkout = wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    wafv2.CfnWebACL.StatementProperty(
+                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+                            positional_constraint="EXACTLY",
+                            search_string=CHECKOUT_METHOD,
+                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                        )
+                    ),
+                    wafv2.CfnWebACL.StatementProperty(
+                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                            regex_string=CHECKOUT_URI_PATH_REGEX,
+                            text_transformations=[
+                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
+                            ],
+                        )
+                    ),
+                ]
+            )
+        )
         web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
             name=name,
-            description="shopstack API: per-client rate limit",
+            description="shopstack API: per-client rate limits",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(name),
             custom_response_bodies={
                 "RateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON", content=RATE_LIMITED_BODY
-                )
+                ),
+                "CheckoutRateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=CHECKOUT_RATE_LIMITED_BODY
+                ),
             },
             rules=[
                 wafv2.CfnWebACL.RuleProperty(
                     name="RateLimitPerClientIp",
                     priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(
-                        block=wafv2.CfnWebACL.BlockActionProperty(
-                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                                response_code=429,
-                                custom_response_body_key="RateLimited",
-                                response_headers=[
-                                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
-                                        name="Retry-After", value=RATE_LIMITED_RETRY_AFTER
-                                    )
-                                ],
-                            )
-                        )
-                    ),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            aggregate_key_type="IP",
-                            limit=settings.api_rate_limit_per_ip,
-                            evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
-                        )
-                    ),
+                    action=block("RateLimited"),
+                    statement=per_ip(settings.api_rate_limit_per_ip),
                     visibility_config=visibility(f"{name}-rate-limit-per-ip"),
-                )
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="CheckoutRateLimitPerClientIp",
+                    priority=1,
+                    action=block("CheckoutRateLimited"),
+                    statement=per_ip(settings.checkout_rate_limit_per_ip, checkout),
+                    visibility_config=visibility(f"{name}-checkout-rate-limit-per-ip"),
+                ),
             ],
         )
         wafv2.CfnWebACLAssociation(

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from shopstack.localcloud import auth, control, mail, signing
+from shopstack.localcloud import auth, control, mail, ratelimit, signing
 from shopstack.localcloud.lambda_pool import QueueTimeout
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -203,6 +203,7 @@ class LocalGateway:
         self._apis: tuple[Api, ...] = ()
         self._keys: dict[str, Any] | None = None
         self._claims_cache: dict[str, tuple[dict[str, str], float]] = {}
+        self.rate_limiter = ratelimit.RateLimiter()
 
     def refresh(self) -> None:
         self._keys = auth.public_keys((self.signing_key or signing.current()).jwks())
@@ -211,6 +212,9 @@ class LocalGateway:
         declared = declared_resources(self.account_id, self.region)
         rest_apis = list(apigateway.apis.values())
         self._apis = tuple(_compile_api(rest_api, pools, self.region, declared) for rest_api in rest_apis)
+        # the WAFv2 web ACLs on the stages (their rate-based rules), from the deployed templates
+        stacks = _stack_templates(self.account_id, self.region)
+        self.rate_limiter.load(ratelimit.compile_web_acls(stacks, (api.id for api in self._apis)))
         self._claims_cache = {}
 
     def probe_paths(self) -> list[str]:
@@ -257,9 +261,22 @@ class LocalGateway:
         if request.path == mail.MAIL_PATH and request.method == "GET":
             to = (query_parameters(request.environ.get("QUERY_STRING", ""))[0] or {}).get("to")
             return _json_response(200, mail.captured(self.account_id, self.region, to), request)
+        if request.path == ratelimit.RATELIMITS_PATH:
+            status, document = self.rate_limiter.handle(request.method, _read_body(request.environ) or b"")
+            return _json_response(status, document, request)
         found = self._route(request.path)
+        # WAF sees every request to the stage first (preflights and unknown paths included), keyed by
+        # the caller's address; a blocked request never reaches routing or the stage's throttling
+        first = self._apis[0] if self._apis else None
+        blocked = self.rate_limiter.check(
+            found[0].id if found is not None else (first.id if first is not None else None),
+            str(request.environ.get("REMOTE_ADDR") or ""),
+            ratelimit.web_request(request.environ, request.method),
+        )
+        if blocked is not None:
+            return blocked.status, [*blocked.headers, ("x-amzn-RequestId", request.request_id)], blocked.body
         if found is None:
-            return _error(self._apis[0] if self._apis else None, "MISSING_AUTHENTICATION_TOKEN", request)
+            return _error(first, "MISSING_AUTHENTICATION_TOKEN", request)
         api, resource, params, request.path = found
         method = resource.methods.get(request.method) or resource.methods.get("ANY")
         if method is None:

@@ -196,7 +196,7 @@ def test_a_web_acl_limits_each_client_ip(synthesized: Synthesized) -> None:
     ((acl_id, acl),) = synthesized.resources("ShopstackApi", "AWS::WAFv2::WebACL").items()
     props = acl["Properties"]
     assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
-    (rule,) = props["Rules"]
+    rule = next(r for r in props["Rules"] if r["Name"] == "RateLimitPerClientIp")
     statement = rule["Statement"]["RateBasedStatement"]
     assert statement["AggregateKeyType"] == "IP"
     assert statement["Limit"] == load_cdk_json_context()["apiRateLimitPerIp"]
