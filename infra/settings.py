@@ -80,7 +80,7 @@ class Settings:
     checkout_throttle_burst_limit: int = 100
     guest_hold_limits: str | None = None
     reconcile_interval_minutes: int = 1
-    reconcile_stuck_after_seconds: int = 30
+    reconcile_stuck_after_seconds: int = 10
 
     @property
     def catalog_currency(self) -> str:
@@ -136,7 +136,7 @@ class Settings:
             guest_hold_limits=_guest_hold_limits(node.try_get_context("guestHoldLimits")),
             reconcile_interval_minutes=_positive_int("reconcileIntervalMinutes", get("reconcileIntervalMinutes", 1)),
             reconcile_stuck_after_seconds=_positive_int(
-                "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 30)
+                "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 10)
             ),
         )
 

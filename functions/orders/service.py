@@ -370,7 +370,7 @@ class Deadlines:
     """How long an order may sit in a status the system itself must move it on from."""
 
     reservation_seconds: int = 900
-    stuck_after_seconds: int = 60
+    stuck_after_seconds: int = 10
 
 
 def reconcile(deps: Orders, *, now: datetime, deadlines: Deadlines, limit: int = 100) -> dict[str, int]:

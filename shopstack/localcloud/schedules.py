@@ -184,6 +184,13 @@ def log_to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+FIRST_PHASE_SECONDS = 15.0
+"""The first scheduled firing comes this long after the one at start-up (or after one period, if
+shorter), then every period. AWS leaves the phase of a rate rule unspecified (its first firing may
+come at any point of the first period); a short first phase lets work left in flight by a restart
+(older than the reconciler's `stuckAfterSeconds` by then) resume within seconds of `ready:`."""
+
+
 class Scheduler:
     """Fires scheduled rules on a background thread; `fire` fires one now. `invoke` is the worker
     pool's `invoke_raw`, the path the event source pollers take; `clock` is monotonic seconds."""
@@ -227,7 +234,7 @@ class Scheduler:
                 )
                 continue
             self.log(f"schedule {rule.name}: {rule.expression} -> {_functions(rule)}; fires now, then every period")
-            state.next_due = now + rule.period
+            state.next_due = now + min(rule.period, FIRST_PHASE_SECONDS)
             self._submit(state, TRIGGER_START)
         _ACTIVE = self
         if any(state.next_due is not None for state in self._states.values()):

@@ -388,3 +388,17 @@ def test_control_serves_the_schedule_paths() -> None:
     assert f"/_localcloud/schedules/{TICK}" in control.PATHS
     assert "/_localcloud/schedulesx" not in control.PATHS
     assert "/_localcloud/ses" in control.PATHS and "/_localcloud/mail" not in control.PATHS
+
+
+def test_the_first_scheduled_firing_comes_soon_after_start_up_then_every_period() -> None:
+    from shopstack.localcloud.schedules import FIRST_PHASE_SECONDS
+
+    calls = Calls()
+    rules = [fake_rule("minutely", 60, lambda_target("minutely")), fake_rule("fast", 0.2, lambda_target("fast"))]
+    scheduler = Scheduler(rules, calls, lambda line: None, clock=lambda: 1000.0)
+    scheduler.start()
+    try:
+        due = {name: state.next_due for name, state in scheduler._states.items()}
+    finally:
+        scheduler.stop()
+    assert due == {"minutely": 1000.0 + FIRST_PHASE_SECONDS, "fast": 1000.2}

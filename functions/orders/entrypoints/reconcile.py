@@ -25,6 +25,6 @@ def _seconds(event: Any, name: str, setting: str, default: int) -> int:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deadlines = service.Deadlines(
         reservation_seconds=_seconds(event, "reservationSeconds", "RESERVATION_TTL_SECONDS", 900),
-        stuck_after_seconds=_seconds(event, "stuckAfterSeconds", "RECONCILE_STUCK_AFTER_SECONDS", 30),
+        stuck_after_seconds=_seconds(event, "stuckAfterSeconds", "RECONCILE_STUCK_AFTER_SECONDS", 10),
     )
     return {"reconciled": service.reconcile(bootstrap.orders(), now=now(), deadlines=deadlines)}
