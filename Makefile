@@ -41,7 +41,8 @@ test-infra: setup
 test-integration: setup
 	$(BIN)/python -m pytest tests/integration
 
-## reliability: the reliability suite at full size (200 orders through the memory budget)
+## reliability: the reliability suite at full size (200 orders through the memory budget, a 150-order
+## lifecycle battery, restarts after SIGTERM and SIGKILL, 50 concurrent buyers)
 reliability: setup
 	SHOPSTACK_MEMORY_ORDERS=200 $(BIN)/python -m pytest -s tests/reliability
 
