@@ -9,7 +9,7 @@ from commerce.errors import TransientError
 from commerce.orders import Change, OrderStatus
 from orders.domain.emails import Email
 from orders.domain.invoice import invoice_document
-from orders.domain.model import Line, Order, OrderNotActive, PaymentState, Shipment, invoice_number
+from orders.domain.model import Line, Order, OrderNotActive, PaymentState, Shipment, StockState, invoice_number
 from orders.domain.returns import Return, ReturnStatus
 from orders.service import Orders
 from tests.unit.ledger_fakes import FakeLedger, FakeMoney, Intent, Record, Write, intent_status, state_of
@@ -330,3 +330,18 @@ def make_orders(
         "fulfilment": fulfilment,
         "workflows": workflows,
     }
+
+
+def delivered(**changes: Any) -> Order:
+    """A paid order with two lines, captured and committed, delivered on 2026-03-01."""
+    order = paid_order(
+        status=OrderStatus.DELIVERED,
+        lines=(Line("A", "Tent", 2, 1000), Line("B", "Mug", 1, 500)),
+        subtotal=2500,
+        tax=200,
+        total=3299,
+        payment_state=PaymentState.CAPTURED,
+        stock_state=StockState.COMMITTED,
+        history=({"status": "DELIVERED", "at": "2026-03-01T00:00:00.000Z"},),
+    )
+    return replace(order, **changes)

@@ -9,10 +9,10 @@ import pytest
 from commerce.errors import TransientError
 from commerce.orders import OrderStatus, PaymentState, StockState
 from orders import service
-from orders.domain.model import Line, Order
+from orders.domain.model import Order
 from orders.domain.returns import ReturnLine, ReturnStatus
 from tests.unit.ledger_fakes import FakeLedger, Intent
-from tests.unit.orders_fakes import make_orders, paid_order
+from tests.unit.orders_fakes import delivered, make_orders, paid_order
 
 CREATED = "2026-01-01T00:00:00.000Z"
 LATER = "2026-01-01T01:00:00.000Z"
@@ -109,18 +109,8 @@ def test_a_failing_order_is_counted_and_left_for_the_next_run() -> None:
 
 
 def test_a_refunding_order_has_its_refund_resumed() -> None:
-    delivered = paid_order(
-        status=OrderStatus.DELIVERED,
-        lines=(Line("A", "Tent", 2, 1000), Line("B", "Mug", 1, 500)),
-        subtotal=2500,
-        tax=200,
-        total=3299,
-        payment_state=PaymentState.CAPTURED,
-        stock_state=StockState.COMMITTED,
-        history=({"status": "DELIVERED", "at": "2026-01-01T00:00:00.000Z"},),
-    )
-    deps, parts = make_orders(delivered, ledger=ledger())
-    ret = service.request_return(deps, "o1", [ReturnLine("A", 1, "x")], now=datetime(2026, 1, 2, tzinfo=UTC))
+    deps, parts = make_orders(delivered(), ledger=ledger())
+    ret = service.request_return(deps, "o1", [ReturnLine("A", 1, "x")], now=datetime(2026, 3, 2, tzinfo=UTC))
     parts["payments"].refund_failures = 1
     with pytest.raises(TransientError):
         service.refund_return(deps, ret.return_id, restock=True)

@@ -1,33 +1,16 @@
 """Returns and refunds with in-memory ports."""
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from commerce.errors import Conflict, TransientError, ValidationFailed
 from commerce.orders import OrderStatus, return_requested
 from orders import service
-from orders.domain.model import Line, Order, PaymentState, StockState
 from orders.domain.returns import Return, ReturnLine, ReturnStatus, refund_amount
-from tests.unit.orders_fakes import make_orders, paid_order
+from tests.unit.orders_fakes import delivered, make_orders, paid_order
 
 DELIVERED_AT = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def delivered(**changes: Any) -> Order:
-    order = paid_order(
-        status=OrderStatus.DELIVERED,
-        lines=(Line("A", "Tent", 2, 1000), Line("B", "Mug", 1, 500)),
-        subtotal=2500,
-        tax=200,
-        total=3299,
-        payment_state=PaymentState.CAPTURED,
-        stock_state=StockState.COMMITTED,
-        history=({"status": "DELIVERED", "at": "2026-03-01T00:00:00.000Z"},),
-    )
-    return replace(order, **changes)
 
 
 def test_a_partial_return_refunds_its_share_restocks_and_leaves_the_order_partially_refunded() -> None:
