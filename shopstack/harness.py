@@ -94,13 +94,19 @@ class LocalCloud:
     def ses_mode(self) -> str:
         return str(self.request("GET", "/_localcloud/ses").json["mode"])
 
+    def _control(self, method: str, path: str, *, body: Any = None, what: str) -> Any:
+        """A local cloud control endpoint's JSON answer; anything but 200 raises."""
+        reply = self.request(method, path, body=body)
+        if reply.status != 200:
+            raise RuntimeError(f"could not {what}: {reply.status} {reply.text}")
+        return reply.json
+
     def set_chaos(self, *, dynamodb: float) -> dict[str, Any]:
         """Fail that share of DynamoDB writes before they apply (0 turns it off); returns the
         switch's state, faults injected so far included."""
-        reply = self.request("PUT", "/_localcloud/chaos", body={"dynamodb": dynamodb})
-        if reply.status != 200:
-            raise RuntimeError(f"could not set chaos: {reply.status} {reply.text}")
-        state: dict[str, Any] = reply.json
+        state: dict[str, Any] = self._control(
+            "PUT", "/_localcloud/chaos", body={"dynamodb": dynamodb}, what="set chaos"
+        )
         return state
 
     def chaos(self) -> dict[str, Any]:
@@ -112,18 +118,12 @@ class LocalCloud:
         """Lower (or raise) the web ACL's per-client limits without a redeploy, e.g.
         `set_rate_limits(perIp=20, checkoutPerIp=5)`; every count starts afresh. Undo with
         `reset_rate_limits()` (the integration suite shares one cloud)."""
-        reply = self.request("PUT", "/_localcloud/ratelimits", body=limits)
-        if reply.status != 200:
-            raise RuntimeError(f"could not set rate limits: {reply.status} {reply.text}")
-        state: dict[str, Any] = reply.json
+        state: dict[str, Any] = self._control("PUT", "/_localcloud/ratelimits", body=limits, what="set rate limits")
         return state
 
     def reset_rate_limits(self) -> dict[str, Any]:
         """The deployed per-client limits again, every count afresh."""
-        reply = self.request("DELETE", "/_localcloud/ratelimits")
-        if reply.status != 200:
-            raise RuntimeError(f"could not reset rate limits: {reply.status} {reply.text}")
-        state: dict[str, Any] = reply.json
+        state: dict[str, Any] = self._control("DELETE", "/_localcloud/ratelimits", what="reset rate limits")
         return state
 
     def rate_limits(self) -> dict[str, Any]:
@@ -134,10 +134,7 @@ class LocalCloud:
     def schedules(self) -> list[dict[str, Any]]:
         """The enabled scheduled EventBridge rules: name, expression, targets, lastFiredAt,
         nextFireAt (None for cron rules, which only fire by hand) and lastResult."""
-        reply = self.request("GET", "/_localcloud/schedules")
-        if reply.status != 200:
-            raise RuntimeError(f"could not list schedules: {reply.status} {reply.text}")
-        rules: list[dict[str, Any]] = reply.json["schedules"]
+        rules: list[dict[str, Any]] = self._control("GET", "/_localcloud/schedules", what="list schedules")["schedules"]
         return rules
 
     def fire_schedule(self, rule_name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -145,10 +142,7 @@ class LocalCloud:
         "function", "result" | "error"}]}. `payload` goes to every target instead of the rule's own
         input (the scheduled event or the target's Input)."""
         path = "/_localcloud/schedules/" + urllib.parse.quote(rule_name, safe="")
-        reply = self.request("POST", path, body=payload)
-        if reply.status != 200:
-            raise RuntimeError(f"could not fire schedule {rule_name!r}: {reply.status} {reply.text}")
-        fired: dict[str, Any] = reply.json
+        fired: dict[str, Any] = self._control("POST", path, body=payload, what=f"fire schedule {rule_name!r}")
         return fired
 
     def children(self) -> set[int]:
