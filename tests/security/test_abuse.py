@@ -55,13 +55,14 @@ class Caller:
 
 @pytest.fixture
 def lowered(cloud: LocalCloud) -> Iterator[dict[str, Any]]:
-    """The per-client limits lowered for one test, the deployed ones restored after it."""
-    deployed = cloud.rate_limits()
+    """The per-client limits lowered for one test, those in force before restored after it (the
+    session's cloud runs with them raised: tests/conftest.py)."""
+    before = cloud.rate_limits()
     try:
         yield cloud.set_rate_limits(perIp=PER_IP, checkoutPerIp=CHECKOUT_PER_IP)
     finally:
-        restored = cloud.reset_rate_limits()
-        assert (restored["perIp"], restored["checkoutPerIp"]) == (deployed["perIp"], deployed["checkoutPerIp"])
+        restored = cloud.set_rate_limits(perIp=before["perIp"], checkoutPerIp=before["checkoutPerIp"])
+        assert (restored["perIp"], restored["checkoutPerIp"]) == (before["perIp"], before["checkoutPerIp"])
 
 
 def _caller(cloud: LocalCloud) -> Caller:
@@ -74,10 +75,10 @@ def test_the_deployed_limits_are_the_templates(cloud: LocalCloud) -> None:
     from infra.settings import load_cdk_json_context
 
     context = load_cdk_json_context()
-    limits = cloud.rate_limits()
-    assert limits["perIp"] == context["apiRateLimitPerIp"]
-    assert limits["checkoutPerIp"] == context["checkoutRateLimitPerIp"]
-    assert {rule["windowSeconds"] for rule in limits["rules"]} == {300}
+    rules = {rule["name"]: rule for rule in cloud.rate_limits()["rules"]}
+    assert rules["RateLimitPerClientIp"]["deployedLimit"] == context["apiRateLimitPerIp"]
+    assert rules["CheckoutRateLimitPerClientIp"]["deployedLimit"] == context["checkoutRateLimitPerIp"]
+    assert {rule["windowSeconds"] for rule in rules.values()} == {300}
 
 
 def test_one_client_bursting_is_blocked_while_another_is_served(cloud: LocalCloud, lowered: dict[str, Any]) -> None:
