@@ -5,6 +5,7 @@ the expiry reads it, concurrent returns and refunds, and webhooks after a refund
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -223,19 +224,27 @@ def test_an_unpaid_order_whose_expiry_was_lost_is_expired_by_the_reconciler(
 
 
 def test_a_payment_authorized_while_the_expiry_reads_it_is_honoured_not_voided(
-    cloud: LocalCloud, admin_token: str, product: Any
+    cloud: LocalCloud, admin_token: str, product: Any, aws: Any
 ) -> None:
     sku = product(2)
     order = pending(cloud, sku, 1)
     intent = order["payment"]["paymentIntentId"]
-    reconcile(cloud)  # a warm reconciler, so that its read below starts before the authentication
-    # The expiry's read of the intent is answered 2 s late; meanwhile the customer authenticates.
-    fault(cloud, "timeout_after_commit", f"/v1/payment_intents/{intent}", method="GET", seconds=2.0, exact=True)
-    with ThreadPoolExecutor(1) as pool:
-        expiry = pool.submit(reconcile, cloud, EVERYTHING_NOW)
-        time.sleep(0.5)
-        emulator(cloud, "POST", f"/_emulator/payment_intents/{intent}/authenticate", {"outcome": "succeed"})
-        expiry.result()
+    # The expiry's read of the intent is answered 5 s late (with what it read: not authorized);
+    # while it waits, the customer authenticates and the webhook pays the order.
+    fault(cloud, "timeout_after_commit", f"/v1/payment_intents/{intent}", method="GET", seconds=5.0, exact=True)
+    sfn = aws("stepfunctions")
+    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-ReservationExpiry"))
+    sfn.start_execution(
+        stateMachineArn=machine["stateMachineArn"],
+        name=f"{order['orderId']}-now",
+        input=json.dumps({"orderId": order["orderId"], "expiresInSeconds": 0}),
+    )
+    deadline = time.monotonic() + 20
+    while not any(f["hits"] for f in emulator(cloud, "GET", "/_emulator/faults")["faults"]):
+        assert time.monotonic() < deadline, "the expiry never read the intent"
+        time.sleep(0.05)
+    emulator(cloud, "POST", f"/_emulator/payment_intents/{intent}/authenticate", {"outcome": "succeed"})
+    assert wait_for(cloud, order, "PAID", "CONFIRMED", timeout=4.5)["status"] in ("PAID", "CONFIRMED")
     ended = wait_for(cloud, order, "CONFIRMED", "CANCELLED")
     assert ended["status"] == "CONFIRMED", ended["history"]
     assert [i["status"] for i in intents_for(cloud, order["orderId"])] == ["succeeded"]
