@@ -49,6 +49,11 @@ def cancel(cloud: LocalCloud, order: dict[str, Any]) -> Reply:
     return cloud.request("POST", f"/orders/{order['orderId']}/cancel", headers={"X-Order-Token": order["orderToken"]})
 
 
+def state_machine(sfn: Any, suffix: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith(suffix))
+    return found
+
+
 def ship(cloud: LocalCloud, admin_token: str, order: dict[str, Any]) -> Reply:
     body = {"carrier": "UPS", "trackingNumber": uuid.uuid4().hex[:12]}
     return cloud.request("POST", f"/admin/orders/{order['orderId']}/shipments", body=body, token=admin_token)
@@ -189,7 +194,7 @@ def test_a_paid_order_whose_workflow_was_lost_is_restarted_and_confirmed(
     fault(cloud, "timeout_after_commit", "/v1/payment_intents/", seconds=3.0)
     order = buy(cloud, sku, 1)
     sfn = aws("stepfunctions")
-    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-OrderWorkflow"))
+    machine = state_machine(sfn, "-OrderWorkflow")
     execution = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{order['orderId']}"
     sfn.stop_execution(executionArn=execution, cause="lost")
     deadline = time.monotonic() + 15
@@ -210,7 +215,7 @@ def test_an_unpaid_order_whose_expiry_was_lost_is_expired_by_the_reconciler(
     sku = product(3)
     order = pending(cloud, sku, 3)
     sfn = aws("stepfunctions")
-    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-ReservationExpiry"))
+    machine = state_machine(sfn, "-ReservationExpiry")
     execution = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{order['orderId']}"
     sfn.stop_execution(executionArn=execution, cause="lost")
     assert counters(cloud, admin_token, sku) == (3, 3, 0)
@@ -231,18 +236,23 @@ def test_a_payment_authorized_while_the_expiry_reads_it_is_honoured_not_voided(
     intent = order["payment"]["paymentIntentId"]
     # The expiry's read of the intent is answered 5 s late (with what it read: not authorized);
     # while it waits, the customer authenticates and the webhook pays the order.
-    fault(cloud, "timeout_after_commit", f"/v1/payment_intents/{intent}", method="GET", seconds=5.0, exact=True)
-    sfn = aws("stepfunctions")
-    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-ReservationExpiry"))
-    sfn.start_execution(
-        stateMachineArn=machine["stateMachineArn"],
-        name=f"{order['orderId']}-now",
-        input=json.dumps({"orderId": order["orderId"], "expiresInSeconds": 0}),
-    )
-    deadline = time.monotonic() + 20
-    while not any(f["hits"] for f in emulator(cloud, "GET", "/_emulator/faults")["faults"]):
-        assert time.monotonic() < deadline, "the expiry never read the intent"
-        time.sleep(0.05)
+    # Webhooks wait meanwhile, so that the hung read is the expiry's, not the webhook handler's.
+    emulator(cloud, "POST", "/_emulator/webhooks/pause", {})
+    try:
+        fault(cloud, "timeout_after_commit", f"/v1/payment_intents/{intent}", method="GET", seconds=5.0, exact=True)
+        sfn = aws("stepfunctions")
+        machine = state_machine(sfn, "-ReservationExpiry")
+        sfn.start_execution(
+            stateMachineArn=machine["stateMachineArn"],
+            name=f"{order['orderId']}-now",
+            input=json.dumps({"orderId": order["orderId"], "expiresInSeconds": 0}),
+        )
+        deadline = time.monotonic() + 20
+        while not any(f["hits"] for f in emulator(cloud, "GET", "/_emulator/faults")["faults"]):
+            assert time.monotonic() < deadline, "the expiry never read the intent"
+            time.sleep(0.05)
+    finally:
+        emulator(cloud, "POST", "/_emulator/webhooks/resume", {})
     emulator(cloud, "POST", f"/_emulator/payment_intents/{intent}/authenticate", {"outcome": "succeed"})
     assert wait_for(cloud, order, "PAID", "CONFIRMED", timeout=4.5)["status"] in ("PAID", "CONFIRMED")
     ended = wait_for(cloud, order, "CONFIRMED", "CANCELLED")
