@@ -240,22 +240,10 @@ def check(
         on_hand, reserved, available = (int(counters[k]) for k in ("onHand", "reserved", "available"))
         if on_hand - reserved != available:
             report.fail(f"{sku}: onHand {on_hand} - reserved {reserved} != available {available}")
-        holding = sum(
-            line["quantity"]
-            for o in mine.values()
-            if o["status"] in HOLDS_RESERVATION
-            for line in o["lines"]
-            if line["sku"] == sku
-        )
+        holding = _units(mine.values(), sku, HOLDS_RESERVATION)
         if reserved != holding:
             report.fail(f"{sku}: reserved {reserved}, but orders holding a reservation hold {holding}")
-        sold = sum(
-            line["quantity"]
-            for o in mine.values()
-            if o["status"] in KEEPS_GOODS
-            for line in o["lines"]
-            if line["sku"] == sku
-        )
+        sold = _units(mine.values(), sku, KEEPS_GOODS)
         restocked = sum(
             line["quantity"]
             for o in mine.values()
@@ -338,3 +326,8 @@ def check(
                 f"{refunded_by_intent[intent['id']]}) of order {order_id} which is {held_by['status']}"
             )
     return report
+
+
+def _units(orders: Any, sku: str, statuses: Any) -> int:
+    """Units of `sku` in the orders whose status is one of `statuses`."""
+    return sum(line["quantity"] for o in orders if o["status"] in statuses for line in o["lines"] if line["sku"] == sku)

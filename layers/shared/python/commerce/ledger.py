@@ -338,20 +338,22 @@ def mark_once(order_id: str, flag: str) -> bool:
 
 
 def note_reconciled(order: OrderState) -> int | None:
-    """Count a reconciler's attempt on an order still as read; the count names its restarted
-    workflow. None when the order moved meanwhile."""
-    item = read(order.order_id)
-    if item is None:
-        return None
-    attempts = int(item.reconcile_attempts or 0) + 1
-    ok = _update(
-        order.order_id,
-        [OrderItem.reconcile_attempts.set(attempts)],
-        (OrderItem.status == order.status.value) & (OrderItem.updated_at == order.updated_at)
-        if item.updated_at
-        else OrderItem.status == order.status.value,
-    )
-    return attempts if ok else None
+    """Count a reconciler's attempt on an order still as read (one conditional ADD, the new count
+    read back from the write); the count names its restarted workflow. None when the order moved
+    meanwhile."""
+    bind_tables()
+    item = OrderItem(*key(order.order_id))
+    condition = (OrderItem.status == order.status.value) & (OrderItem.updated_at == order.updated_at)
+    try:
+        retrying(
+            lambda: item.update(actions=[OrderItem.reconcile_attempts.add(1)], condition=condition),
+            what="order write",
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return int(item.reconcile_attempts or 0)
 
 
 def invoice_mark(tx: TransactWrite, order_id: str, number: str) -> None:
