@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from commerce.clock import now, rfc3339
 from commerce.config import setting
+from commerce.contract import CURSOR_PATTERN, responses
 from commerce.errors import BadRequest, NotFound, Unauthorized
 from commerce.http import Caller, dumps, json_response, make_resolver
 from commerce.idempotency import idempotency_key, run_once
@@ -39,13 +40,17 @@ from orders.entrypoints.schemas import (
 )
 
 app = make_resolver()
-PROBLEM = {"description": "problem details", "content": {"application/problem+json": {}}}
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
+ORDER = (401, 404, 503)
+"""Every order route: a bad ID token (401), an order that is not the caller's (404), a busy store (503)."""
+ADMIN = (401, 403, 404, 503)
+"""Staff routes: the authorizer's 401, `commerce.http`'s 403 for anyone not in the admin group."""
+
+
 def _doc(status: int, model: type | None, *errors: int) -> dict[int, Any]:
-    content = {"application/json": {"model": model}} if model else {}
-    return {status: {"description": "OK", "content": content}, **{code: PROBLEM for code in errors}}
+    return responses(status, model, *errors)
 
 
 def _caller() -> Caller:
@@ -77,10 +82,10 @@ def _page(orders: list[Order], last: dict[str, Any] | None, query: str) -> Respo
     return json_response(200, {"items": [_view(o) for o in orders], "nextCursor": encode_cursor(last, query=query)})
 
 
-@app.get("/orders", responses=_doc(200, OrderPage, 401, 422))
+@app.get("/orders", responses=_doc(200, OrderPage, 401, 422, 503))
 def list_orders(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
 ):
     caller = _caller()
     if caller.sub is None:
@@ -90,7 +95,7 @@ def list_orders(
     return _page(orders, last, query)
 
 
-@app.get("/orders/<orderId>", responses=_doc(200, OrderOut, 401, 404))
+@app.get("/orders/<orderId>", responses=_doc(200, OrderOut, *ORDER))
 def get_order(orderId: str):
     return json_response(200, _view(_order_for_caller(orderId)))
 
@@ -103,15 +108,15 @@ def _cancelled(order_id: str, by: str) -> Response:
 
 
 def _cancel_doc(*errors: int) -> dict[int, Any]:
-    return {**_doc(200, OrderOut, *errors), 202: _doc(202, OrderOut)[202]}
+    return {**_doc(200, OrderOut, *errors), 202: responses(202, OrderOut, description="Accepted: CANCELLING")[202]}
 
 
-@app.post("/orders/<orderId>/cancel", responses=_cancel_doc(401, 404, 409))
+@app.post("/orders/<orderId>/cancel", responses=_cancel_doc(*ORDER, 409))
 def cancel_order(orderId: str):
     return _cancelled(_order_for_caller(orderId).order_id, "customer")
 
 
-@app.get("/orders/<orderId>/invoice", responses=_doc(200, InvoiceOut, 401, 404))
+@app.get("/orders/<orderId>/invoice", responses=_doc(200, InvoiceOut, *ORDER))
 def get_invoice(orderId: str):
     order = _order_for_caller(orderId)
     invoice = bootstrap.orders().store.invoice(order.order_id)
@@ -122,30 +127,30 @@ def get_invoice(orderId: str):
     return json_response(200, invoice)
 
 
-@app.get("/orders/<orderId>/tracking", responses=_doc(200, TrackingOut, 401, 404))
+@app.get("/orders/<orderId>/tracking", responses=_doc(200, TrackingOut, *ORDER))
 def get_tracking(orderId: str):
     order = _order_for_caller(orderId)
     shipments = bootstrap.orders().store.shipments(order.order_id)
     return json_response(200, {"orderId": order.order_id, "shipments": [s.to_json() for s in shipments]})
 
 
-@app.get("/admin/orders", responses=_doc(200, OrderPage, 401, 403, 422))
+@app.get("/admin/orders", responses=_doc(200, OrderPage, 401, 403, 422, 503))
 def admin_list_orders(
     status: Annotated[str | None, Query(pattern=r"^[A-Z_]{3,30}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
 ):
     query = f"status={status or ''}"
     orders, last = bootstrap.orders().store.list_all(status, limit, decode_cursor(cursor, query=query))
     return _page(orders, last, query)
 
 
-@app.post("/admin/orders/<orderId>/cancel", responses=_cancel_doc(401, 403, 404, 409))
+@app.post("/admin/orders/<orderId>/cancel", responses=_cancel_doc(*ADMIN, 409))
 def admin_cancel_order(orderId: str):
     return _cancelled(_order_for_caller(orderId).order_id, "staff")
 
 
-@app.post("/admin/orders/<orderId>/shipments", responses=_doc(201, ShipmentOut, 401, 403, 404, 409, 422))
+@app.post("/admin/orders/<orderId>/shipments", responses=_doc(201, ShipmentOut, *ADMIN, 409, 422))
 def create_shipment(orderId: str, body: Annotated[ShipmentIn, Body()]):
     order = _order_for_caller(orderId)
     shipment = service.create_shipment(
@@ -159,7 +164,7 @@ def _tracked(shipment: Shipment, body: TrackingEventIn) -> Shipment:
     return service.record_tracking(bootstrap.orders(), shipment, event)
 
 
-@app.post("/admin/shipments/<shipmentId>/events", responses=_doc(200, ShipmentOut, 401, 403, 404, 409, 422))
+@app.post("/admin/shipments/<shipmentId>/events", responses=_doc(200, ShipmentOut, *ADMIN, 409, 422))
 def staff_tracking_event(shipmentId: str, body: Annotated[TrackingEventIn, Body()]):
     shipment = service.shipment_or_404(bootstrap.orders(), shipmentId)
     return json_response(200, _tracked(shipment, body).to_json())
@@ -189,7 +194,7 @@ def verify_carrier_signature(body: str, header: str | None, secret: str, *, now:
         raise BadRequest("The X-Carrier-Signature does not verify.", code="invalid_signature")
 
 
-@app.post("/webhooks/carrier", responses=_doc(200, ShipmentOut, 400, 404, 422))
+@app.post("/webhooks/carrier", responses=_doc(200, ShipmentOut, 400, 404, 409, 422, 503))
 def carrier_webhook():
     """The signature is checked before the body is even parsed: unsigned input changes nothing."""
     from pydantic import ValidationError
@@ -224,7 +229,7 @@ def _idempotent(scope: str, operation: str, body: Any, work: Callable[[], tuple[
     return Response(stored["status"], "application/json", stored["body"])
 
 
-@app.post("/orders/<orderId>/returns", responses=_doc(201, ReturnOut, 401, 404, 409, 422))
+@app.post("/orders/<orderId>/returns", responses=_doc(201, ReturnOut, *ORDER, 409, 422))
 def request_return(orderId: str, body: Annotated[ReturnIn, Body()]):
     order = _order_for_caller(orderId)
     caller = _caller()
@@ -234,10 +239,13 @@ def request_return(orderId: str, body: Annotated[ReturnIn, Body()]):
         ret = service.request_return(bootstrap.orders(), order.order_id, lines, now=now())
         return 201, ret.to_json(order.currency)
 
-    return _idempotent(caller.sub or f"order:{order.order_id}", f"return:{order.order_id}", body.model_dump(), work)
+    # The order is part of the request: a key reused on another order is 422.
+    return _idempotent(
+        caller.sub or f"order:{order.order_id}", "return", {**body.model_dump(), "orderId": order.order_id}, work
+    )
 
 
-@app.post("/admin/returns/<returnId>/refund", responses=_doc(200, ReturnOut, 401, 403, 404, 409, 422))
+@app.post("/admin/returns/<returnId>/refund", responses=_doc(200, ReturnOut, *ADMIN, 409, 422))
 def refund_return(returnId: str, body: Annotated[RefundIn, Body()]):
     caller = _caller()
     deps = bootstrap.orders()
@@ -247,7 +255,8 @@ def refund_return(returnId: str, body: Annotated[RefundIn, Body()]):
     def work() -> tuple[int, dict[str, Any]]:
         return 200, service.refund_return(deps, returnId, restock=body.restock).to_json(currency)
 
-    return _idempotent(caller.scope, f"refund:{returnId}", body.model_dump(), work)
+    # The return is part of the request: a key reused on another return is 422.
+    return _idempotent(caller.scope, "refund", {**body.model_dump(), "returnId": ret.return_id}, work)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
