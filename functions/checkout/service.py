@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -222,11 +223,28 @@ def set_item(deps: Checkout, cart: Cart, sku: str, quantity: int) -> Cart:
             code="out_of_stock",
             errors=[{"sku": sku, "requested": quantity, "available": item.available}],
         )
-    return deps.carts.save(cart.with_quantity(sku, quantity))
+    return _changed(deps, cart, lambda current: current.with_quantity(sku, quantity))
 
 
 def remove_item(deps: Checkout, cart: Cart, sku: str) -> Cart:
-    return deps.carts.save(cart.without(sku))
+    return _changed(deps, cart, lambda current: current.without(sku))
+
+
+CART_WRITE_ATTEMPTS = 8
+
+
+def _changed(deps: Checkout, cart: Cart, change: Callable[[Cart], Cart]) -> Cart:
+    """Apply one line change to the cart as it is now: a write that lost the optimistic race to
+    another (a double click, a retried PUT, another tab) is applied again to the cart that won,
+    so the same PUT sent twice at once leaves the same cart and answers 200 both times."""
+    for _ in range(CART_WRITE_ATTEMPTS - 1):
+        try:
+            return deps.carts.save(change(cart))
+        except Conflict as exc:
+            if exc.problem_code != "cart_changed":
+                raise
+        cart = deps.carts.get(cart.cart_id) or cart
+    return deps.carts.save(change(cart))
 
 
 # --- checkout --------------------------------------------------------------------------------
