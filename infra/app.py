@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
-from infra import names
+from infra import names, references
 from infra.nag import acknowledge_findings
 from infra.settings import Settings, load_cdk_json_context
 from infra.stacks import (
@@ -178,6 +178,15 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         api.docs_function,
     ):
         function.add_environment("CORS_ALLOW_ORIGINS", ",".join(settings.cors_allow_origins))
+
+    # Every function behind the API refuses an erased account's still-valid token: it reads the
+    # erasure (GetItem by sub); only the customers service, which erases, writes one.
+    for function in (inventory.api_function, orders.api_function, checkout.api_function, customers.api_function):
+        erasures = references.table(function, "ErasuresTableRef", shared.erasures_table)
+        function.add_environment("ERASURES_TABLE", erasures.table_name)
+        erasures.grant(function, "dynamodb:GetItem")
+        if function is customers.api_function:
+            erasures.grant(function, "dynamodb:PutItem")
 
     # Grants across stacks go to the using stack's own references (a grant on the owner's construct
     # would put its ARN in the other stack and create an export).

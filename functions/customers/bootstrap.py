@@ -9,6 +9,7 @@ from customers.service import Customers
 
 @cache
 def customers() -> Customers:
+    from commerce import erasures
     from commerce.events import EventBridgePublisher
     from customers.adapters.cognito import CognitoUsers
     from customers.adapters.dynamodb import DynamoProfileStore
@@ -20,4 +21,5 @@ def customers() -> Customers:
         carts=DynamoCartRecords(),
         users=CognitoUsers(),
         publisher=EventBridgePublisher(),
+        erasures=erasures.log(),
     )

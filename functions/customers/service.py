@@ -5,7 +5,8 @@ customer's orders (Orders table), carts (Carts table), the user directory (Cogni
   `CustomerRegistered` carries an id derived from the customer id and is marked published on
   the profile afterwards, so a crash in between publishes it again with the same id (consumers
   drop the duplicate) and never not at all.
-- Erasure first leaves a tombstone (so nothing is created for that identity again), then
+- Erasure first records the erasure (commerce.erasures: every service then refuses the
+  account's still-valid tokens, and nothing is created for that identity again), then
   anonymizes every order the customer owns in place (kept for accounting), deletes their carts,
   profile and notes, and finally their Cognito user. Every step is idempotent: a retried
   `DELETE /me` finishes what a failed one started."""
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from commerce.clock import utcnow_str
+from commerce.erasures import ErasureLog
 from commerce.errors import Conflict, NotFound, Unauthorized
 from commerce.events import DomainEvent, EventPublisher
 from commerce.ids import new_id, stable_id
@@ -42,8 +44,6 @@ class ProfileStore(Protocol):
     def find_by_email(self, email: str) -> list[Profile]: ...
     def add_interaction(self, interaction: Interaction) -> None: ...
     def interactions(self, customer_id: str) -> list[Interaction]: ...
-    def erased_at(self, customer_id: str) -> str | None: ...
-    def tombstone(self, customer_id: str, at: str) -> str: ...
     def delete_all(self, customer_id: str) -> None: ...
 
 
@@ -77,6 +77,7 @@ class Customers:
     carts: CartRecords
     users: UserDirectory
     publisher: EventPublisher
+    erasures: ErasureLog
 
 
 def registered_event(profile: Profile) -> DomainEvent:
@@ -89,23 +90,19 @@ def registered_event(profile: Profile) -> DomainEvent:
     )
 
 
-def _not_erased(deps: Customers, caller: SignedIn) -> None:
-    if deps.profiles.erased_at(caller.customer_id) is not None:
-        raise Unauthorized(
-            "This account has been erased; sign up again to shop with an account.", code="account_erased"
-        )
-
-
 def me(deps: Customers, caller: SignedIn) -> Profile:
-    """The caller's profile, created on their first signed-in visit (publishing CustomerRegistered)."""
-    _not_erased(deps, caller)
+    """The caller's profile, created on their first signed-in visit (publishing CustomerRegistered).
+    An erased account's token never gets here: the HTTP edge refuses it (commerce.erasures)."""
     profile = deps.profiles.get(caller.customer_id)
     if profile is None:
         candidate = new_profile(caller.customer_id, caller.email, utcnow_str())
         if not deps.profiles.create(candidate):
             found = deps.profiles.get(caller.customer_id)
             if found is None:  # created and erased in between
-                _not_erased(deps, caller)
+                if deps.erasures.erased_at(caller.customer_id) is not None:
+                    raise Unauthorized(
+                        "This account has been erased; sign up again to shop with an account.", code="account_erased"
+                    )
                 raise Conflict("The profile changed meanwhile; please retry.", code="conflict")
             profile = found
         else:
@@ -128,7 +125,6 @@ def update_me(deps: Customers, caller: SignedIn, update: ProfileUpdate) -> Profi
 def export(deps: Customers, caller: SignedIn) -> dict[str, Any]:
     """Every record held about the caller: profile, staff notes, orders (with shipments, returns
     and invoices) and carts."""
-    _not_erased(deps, caller)
     profile = deps.profiles.get(caller.customer_id)
     return {
         "customerId": caller.customer_id,
@@ -143,7 +139,7 @@ def export(deps: Customers, caller: SignedIn) -> dict[str, Any]:
 def erase(deps: Customers, caller: SignedIn) -> None:
     """Personal data erased; orders kept for accounting with their personal fields anonymized."""
     customer_id = caller.customer_id
-    deps.profiles.tombstone(customer_id, utcnow_str())
+    deps.erasures.record(customer_id, utcnow_str())
     for bundle in deps.orders.orders_of(customer_id):
         deps.orders.anonymize(bundle, customer_id)
     for cart in deps.carts.carts_of(customer_id):
@@ -160,7 +156,7 @@ def search(deps: Customers, email: str) -> list[dict[str, Any]]:
 
 
 def view(deps: Customers, customer_id: str) -> dict[str, Any]:
-    erased_at = deps.profiles.erased_at(customer_id)
+    erased_at = deps.erasures.erased_at(customer_id)
     if erased_at is not None:
         return crm.erased_view(customer_id, erased_at)
     profile = deps.profiles.get(customer_id)
@@ -173,7 +169,7 @@ def view(deps: Customers, customer_id: str) -> dict[str, Any]:
 def log_interaction(
     deps: Customers, customer_id: str, *, channel: Channel, summary: str, staff: Mapping[str, str | None]
 ) -> Interaction:
-    if deps.profiles.erased_at(customer_id) is not None:
+    if deps.erasures.erased_at(customer_id) is not None:
         raise Conflict("This customer's data has been erased.", code="customer_erased")
     if deps.profiles.get(customer_id) is None and not deps.orders.orders_of(customer_id):
         raise NotFound("No such customer.", code="customer_not_found")

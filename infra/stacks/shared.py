@@ -1,4 +1,4 @@
-"""ShopstackShared: event bus, idempotency table, shared layer, Cognito user pool, Stripe secret."""
+"""ShopstackShared: event bus, idempotency and erasures tables, shared layer, Cognito user pool, Stripe secret."""
 
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ class SharedStack(Stack):
             removal_policy=settings.removal_policy,
         )
         self.idempotency_table = self.idempotency.table
+
+        # Erased accounts, by Cognito sub: a deleted user's ID token stays valid until it expires,
+        # so every API function refuses a sub found here (commerce.erasures owns the items).
+        self.erasures_table = OnDemandTable(
+            self,
+            "Erasures",
+            table_name=names.resource_name(settings.stage, "erasures"),
+            partition_key="customerId",
+            removal_policy=settings.removal_policy,
+        ).table
 
         self.layer = SharedLayer(
             self, "SharedLayer", description="shopstack commerce library and its dependencies"
@@ -123,6 +133,7 @@ class SharedStack(Stack):
 
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
         CfnOutput(self, "IdempotencyTableName", value=self.idempotency_table.table_name)
+        CfnOutput(self, "ErasuresTableName", value=self.erasures_table.table_name)
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
         CfnOutput(self, "SharedLayerArn", value=self.layer.layer_version_arn)

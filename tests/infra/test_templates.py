@@ -186,7 +186,9 @@ def test_function_runtime_architecture_and_environment(synthesized: Synthesized,
     variables = props["Environment"]["Variables"]
     behind_the_api = expected.handler.endswith(".entrypoints.api.handler")
     cors = {"CORS_ALLOW_ORIGINS"} if behind_the_api else set()
-    assert {key for key in variables if not key.startswith("POWERTOOLS_")} == expected.environment | cors
+    # Every service behind the API refuses an erased account's token (commerce.erasures).
+    erasures = {"ERASURES_TABLE"} if behind_the_api and name != "ApiDocs" else set()
+    assert {key for key in variables if not key.startswith("POWERTOOLS_")} == expected.environment | cors | erasures
     if behind_the_api:
         assert variables["CORS_ALLOW_ORIGINS"] == ",".join(load_cdk_json_context()["corsAllowOrigins"])
     assert variables["POWERTOOLS_SERVICE_NAME"] == expected.service
@@ -207,17 +209,22 @@ def test_function_assets_hold_only_their_service(synthesized: Synthesized) -> No
 
 def test_tables_are_on_demand_with_pitr(synthesized: Synthesized) -> None:
     tables = {
-        "ShopstackShared": (["id"], "expiration"),
-        "ShopstackInventory": (["sku"], None),
-        "ShopstackOrders": (["pk", "sk"], None),
-        "ShopstackAnalytics": (["pk", "sk"], None),
-        "ShopstackCheckout": (["pk", "sk"], "expiresAt"),
-        "ShopstackCustomers": (["pk", "sk"], None),
+        ("ShopstackShared", "Idempotency"): (["id"], "expiration"),
+        ("ShopstackShared", "Erasures"): (["customerId"], None),
+        ("ShopstackInventory", "Products"): (["sku"], None),
+        ("ShopstackOrders", "Orders"): (["pk", "sk"], None),
+        ("ShopstackAnalytics", "Analytics"): (["pk", "sk"], None),
+        ("ShopstackCheckout", "Carts"): (["pk", "sk"], "expiresAt"),
+        ("ShopstackCustomers", "Customers"): (["pk", "sk"], None),
     }
-    for stack, (keys, ttl) in tables.items():
+    for stack in {stack for stack, _ in tables}:
+        found = synthesized.resources(stack, "AWS::DynamoDB::Table")
+        assert sorted(logical.partition("Table")[0] for logical in found) == sorted(
+            name for owner, name in tables if owner == stack
+        ), stack
+    for (stack, name), (keys, ttl) in tables.items():
         resources = synthesized.resources(stack, "AWS::DynamoDB::Table")
-        assert len(resources) == 1, stack
-        props = next(iter(resources.values()))["Properties"]
+        props = next(res for logical, res in resources.items() if logical.startswith(f"{name}Table"))["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert [key["AttributeName"] for key in props["KeySchema"]] == keys

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 
@@ -11,3 +13,16 @@ def _no_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unit")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unit")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(autouse=True)
+def erasures(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An empty erasure log in memory behind every API edge and the customers service."""
+    from commerce import erasures as module
+    from tests.unit.fakes import FakeErasureLog
+
+    fake = FakeErasureLog()
+    monkeypatch.setattr(module, "log", lambda: fake)
+    monkeypatch.setattr(module, "_erased", set())
+    monkeypatch.setattr(module, "_last_active", None)
+    return fake

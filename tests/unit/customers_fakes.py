@@ -6,6 +6,7 @@ import copy
 from dataclasses import replace
 from typing import Any
 
+from commerce import erasures
 from commerce.errors import NotFound
 from customers.domain.crm import OrderBundle
 from customers.domain.profile import (
@@ -24,7 +25,6 @@ class FakeProfiles:
     def __init__(self) -> None:
         self.profiles: dict[str, Profile] = {}
         self.notes: dict[str, list[Interaction]] = {}
-        self.tombstones: dict[str, str] = {}
 
     def get(self, customer_id: str) -> Profile | None:
         return self.profiles.get(customer_id)
@@ -53,12 +53,6 @@ class FakeProfiles:
 
     def interactions(self, customer_id: str) -> list[Interaction]:
         return list(self.notes.get(customer_id, []))
-
-    def erased_at(self, customer_id: str) -> str | None:
-        return self.tombstones.get(customer_id)
-
-    def tombstone(self, customer_id: str, at: str) -> str:
-        return self.tombstones.setdefault(customer_id, at)
 
     def delete_all(self, customer_id: str) -> None:
         self.profiles.pop(customer_id, None)
@@ -128,6 +122,7 @@ def customers(*order_items: dict[str, Any], carts: tuple[dict[str, Any], ...] = 
         carts=FakeCarts(*carts),
         users=FakeUsers(),
         publisher=RecordingPublisher(),
+        erasures=erasures.log(),
     )
 
 

@@ -11,6 +11,19 @@ from inventory.domain.model import Product, Stock, below_reserved
 from inventory.service import AdjustmentResult, ProductDetails
 
 
+class FakeErasureLog:
+    """commerce.erasures' log in memory: the first record of an erasure is kept."""
+
+    def __init__(self) -> None:
+        self.erased: dict[str, str] = {}
+
+    def erased_at(self, customer_id: str) -> str | None:
+        return self.erased.get(customer_id)
+
+    def record(self, customer_id: str, at: str) -> str:
+        return self.erased.setdefault(customer_id, at)
+
+
 class FakeCatalog:
     def __init__(self) -> None:
         self.products: dict[str, Product] = {}

@@ -1,10 +1,10 @@
-"""Profiles, staff notes and erasure tombstones in the Customers table, through PynamoDB.
+"""Profiles and staff notes in the Customers table, through PynamoDB (the record of an erasure
+is commerce.erasures').
 
 Item layout (`pk` = `CUSTOMER#<customer id>`):
 
 - `PROFILE`: the profile; its lowercased `email` feeds the `byEmail` index
-- `INTERACTION#<ulid>`: a contact staff logged
-- `ERASED`: the tombstone an erasure leaves (customer id and time only, nothing personal)"""
+- `INTERACTION#<ulid>`: a contact staff logged"""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pynamodb.models import Model
 from commerce.dynamo import bind, plain, retrying
 from customers.domain.profile import Address, Channel, Interaction, Profile
 
-PROFILE, ERASED, INTERACTION = "PROFILE", "ERASED", "INTERACTION#"
+PROFILE, INTERACTION = "PROFILE", "INTERACTION#"
 
 
 def _pk(customer_id: str) -> str:
@@ -67,17 +67,6 @@ class InteractionRecord(Model):
     staff = MapAttribute[str, Any](default=dict)
 
 
-class TombstoneRecord(Model):
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    customer_id = UnicodeAttribute(attr_name="customerId")
-    erased_at = UnicodeAttribute(attr_name="erasedAt")
-
-
 class AnyRecord(Model):
     """Any item of the table, by key: for deleting a customer's partition."""
 
@@ -122,7 +111,7 @@ class DynamoProfileStore:
     """The `ProfileStore` port on DynamoDB."""
 
     def __init__(self) -> None:
-        bind("CUSTOMERS_TABLE", ProfileRecord, InteractionRecord, TombstoneRecord, AnyRecord)
+        bind("CUSTOMERS_TABLE", ProfileRecord, InteractionRecord, AnyRecord)
 
     def get(self, customer_id: str) -> Profile | None:
         try:
@@ -207,25 +196,9 @@ class DynamoProfileStore:
         )
         return [_interaction(r) for r in records]
 
-    def erased_at(self, customer_id: str) -> str | None:
-        try:
-            return str(TombstoneRecord.get(_pk(customer_id), ERASED, consistent_read=True).erased_at)
-        except TombstoneRecord.DoesNotExist:
-            return None
-
-    def tombstone(self, customer_id: str, at: str) -> str:
-        record = TombstoneRecord(_pk(customer_id), ERASED, customer_id=customer_id, erased_at=at)
-        try:
-            retrying(lambda: record.save(condition=TombstoneRecord.pk.does_not_exist()), what="erasure write")
-        except PutError as exc:
-            if not _conditional_failure(exc):
-                raise
-            return self.erased_at(customer_id) or at
-        return at
-
     def delete_all(self, customer_id: str) -> None:
-        """Every item of the customer's partition but the tombstone."""
-        records = [r for r in AnyRecord.query(_pk(customer_id), consistent_read=True) if r.sk != ERASED]
+        """Every item of the customer's partition."""
+        records = list(AnyRecord.query(_pk(customer_id), consistent_read=True))
 
         def delete() -> None:
             with AnyRecord.batch_write() as batch:

@@ -112,10 +112,17 @@ class CommerceResolver(APIGatewayRestResolver):
         self._cors = cors_config()
         try:
             self._admit(event)
-        except ProblemError as refused:
+        except Exception as exc:
+            if not isinstance(exc, ProblemError):
+                logger.exception("unhandled error")
+            refused = exc if isinstance(exc, ProblemError) else unexpected_problem(exc)
             return {
                 "statusCode": refused.status,
-                "headers": {"Content-Type": PROBLEM_JSON, **security_headers(event)},
+                "headers": {
+                    "Content-Type": PROBLEM_JSON,
+                    **security_headers(event),
+                    **({"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else {}),
+                },
                 "body": dumps(problem_body(refused)),
                 "isBase64Encoded": False,
             }
@@ -127,7 +134,8 @@ class CommerceResolver(APIGatewayRestResolver):
 
     @staticmethod
     def _admit(event: Mapping[str, Any]) -> None:
-        """Checks that come before routing and body validation: size, then staff routes."""
+        """Checks that come before routing and body validation: size, then staff routes (a member
+        of the admin group whose account is not erased)."""
         body = event.get("body") or ""
         if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
             raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
@@ -141,7 +149,9 @@ class CommerceResolver(APIGatewayRestResolver):
         if raw.strip() and not is_json_media_type(header(event, "content-type")):
             raise UnsupportedMediaType("Send the request body as application/json.")
         if str(event.get("resource") or event.get("path") or "").startswith("/admin/"):
-            require_admin(event)
+            from commerce.erasures import refuse_erased
+
+            refuse_erased(str(require_admin(event).sub), event)
 
 
 def header(event: Mapping[str, Any], name: str) -> str | None:

@@ -1,6 +1,7 @@
 """Optional sign-in on routes without an API Gateway authorizer (carts, checkout): a Bearer ID
 token, when sent, is verified here against the user pool's keys exactly as the authorizer
-would; no token means a guest, a bad token is a 401 (never silently a guest)."""
+would; no token means a guest, a bad token is a 401 (never silently a guest), and so is the
+token of an erased account (commerce.erasures)."""
 
 from __future__ import annotations
 
@@ -56,12 +57,21 @@ def verify_id_token(token: str) -> dict[str, Any]:
     return claims
 
 
-def optional_caller(event: Mapping[str, Any]) -> Caller:
+def optional_caller(event: Mapping[str, Any], *, allow_erased: bool = False) -> Caller:
+    """The caller, from the authorizer's claims or a Bearer ID token verified here; a signed-in
+    caller whose account was erased is refused (401 `account_erased`) unless `allow_erased`
+    (the route that finishes an erasure)."""
     caller = caller_of(event)
-    if caller.sub is not None:
-        return caller
-    token = _bearer(event.get("headers"))
-    if token is None:
-        return caller
-    claims = verify_id_token(token)
-    return Caller(sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups")))
+    if caller.sub is None:
+        token = _bearer(event.get("headers"))
+        if token is None:
+            return caller
+        claims = verify_id_token(token)
+        caller = Caller(
+            sub=str(claims["sub"]), email=claims.get("email"), groups=groups_of(claims.get("cognito:groups"))
+        )
+    if not allow_erased:
+        from commerce.erasures import refuse_erased
+
+        refuse_erased(str(caller.sub), event)
+    return caller
