@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from infra.routes import ROUTES
 from shopstack.harness import LocalCloud, Reply
 from tests.integration.test_checkout import ADDRESS, add, new_cart
 from tests.integration.test_orders import buy
@@ -83,73 +84,230 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/admin/returns/{returnId}/refund"): {"restock": False},
     ("PUT", "/me"): {"name": "Probe", "phone": "+15550100", "addresses": [], "marketingOptIn": False},
     ("POST", "/admin/customers/{customerId}/interactions"): {"channel": "note", "summary": "probe"},
+    ("POST", "/webhooks/stripe"): {"id": "evt_probe"},
+    ("POST", "/webhooks/carrier"): {"trackingNumber": "PROBE-1", "status": "DELIVERED", "at": "2026-01-01T00:00:00Z"},
 }
-SIDE_EFFECTS = {("DELETE", "/me"), ("POST", "/orders/{orderId}/cancel"), ("POST", "/admin/orders/{orderId}/cancel")}
-PUBLIC = {"/health", "/products", "/products/{sku}", "/carts"}
+
+# What each caller gets on a route, the resources in its path being the shopper's ("customer").
+# "ok": served (never 401/403, never told the shopper's cart or order does not exist); "own":
+# served with the caller's own data, never the shopper's; a set: one of those statuses.
+OK, OWN = "ok", "own"
+DENIED = frozenset({401, 403, 404})
+NO_TOKEN = frozenset({401})
+ROLES = ("anonymous", "customer", "other customer", "staff")
+
+PUBLIC = dict.fromkeys(ROLES, OK)
+OWNER = {"anonymous": DENIED, "customer": OK, "other customer": DENIED, "staff": DENIED}
+OWNER_OR_STAFF = {**OWNER, "staff": OK}
+SIGNED_IN = {"anonymous": NO_TOKEN, "customer": OK, "other customer": OWN, "staff": OWN}
+STAFF = {"anonymous": NO_TOKEN, "customer": frozenset({403}), "other customer": frozenset({403}), "staff": OK}
+SIGNED_WEBHOOK = dict.fromkeys(ROLES, frozenset({400}))
+
+MATRIX: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/products"): PUBLIC,
+    ("GET", "/products/{sku}"): PUBLIC,
+    ("POST", "/carts"): PUBLIC,
+    ("GET", "/carts/{cartId}"): OWNER,
+    ("POST", "/carts/{cartId}/claim"): OWNER,
+    ("PUT", "/carts/{cartId}/items/{sku}"): OWNER,
+    ("DELETE", "/carts/{cartId}/items/{sku}"): OWNER,
+    ("POST", "/carts/{cartId}/checkout"): OWNER,
+    ("POST", "/webhooks/stripe"): SIGNED_WEBHOOK,
+    ("GET", "/orders"): SIGNED_IN,
+    ("GET", "/orders/{orderId}"): OWNER_OR_STAFF,
+    ("POST", "/orders/{orderId}/cancel"): OWNER_OR_STAFF,
+    ("GET", "/orders/{orderId}/invoice"): OWNER_OR_STAFF,
+    ("GET", "/orders/{orderId}/tracking"): OWNER_OR_STAFF,
+    ("POST", "/orders/{orderId}/returns"): OWNER_OR_STAFF,
+    ("GET", "/me"): SIGNED_IN,
+    ("PUT", "/me"): SIGNED_IN,
+    ("GET", "/me/export"): SIGNED_IN,
+    ("DELETE", "/me"): SIGNED_IN,
+    ("PUT", "/admin/products/{sku}"): STAFF,
+    ("GET", "/admin/inventory/{sku}"): STAFF,
+    ("POST", "/admin/inventory/{sku}/adjustments"): STAFF,
+    ("GET", "/admin/orders"): STAFF,
+    ("POST", "/admin/orders/{orderId}/cancel"): STAFF,
+    ("POST", "/admin/orders/{orderId}/shipments"): STAFF,
+    ("POST", "/admin/shipments/{shipmentId}/events"): STAFF,
+    ("POST", "/admin/returns/{returnId}/refund"): STAFF,
+    ("GET", "/admin/customers"): STAFF,
+    ("GET", "/admin/customers/{customerId}"): STAFF,
+    ("POST", "/admin/customers/{customerId}/interactions"): STAFF,
+    ("POST", "/webhooks/carrier"): SIGNED_WEBHOOK,
+}
+# Served by the gateway but kept out of the document they serve.
+NOT_IN_OPENAPI = {("GET", "/openapi.json"), ("GET", "/docs")}
+# Routes whose allowed call changes the shopper's resource for good: each allowed caller gets a
+# fresh one (a new order to cancel, a throwaway account to erase, a new cart to check out).
+FRESH_ORDER = {("POST", "/orders/{orderId}/cancel"), ("POST", "/admin/orders/{orderId}/cancel")}
+FRESH_CART = {
+    ("POST", "/carts/{cartId}/checkout"),
+    ("DELETE", "/carts/{cartId}/items/{sku}"),
+    ("PUT", "/carts/{cartId}/items/{sku}"),
+}
+CATALOG = {("GET", "/health"), ("GET", "/products"), ("GET", "/products/{sku}"), *NOT_IN_OPENAPI}
 
 
-def _routes(cloud: LocalCloud) -> list[tuple[str, str]]:
+def _routes(cloud: LocalCloud) -> set[tuple[str, str]]:
     doc = cloud.request("GET", "/openapi.json").json
-    return sorted((method.upper(), path) for path, item in doc["paths"].items() for method in item)
+    return {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
 
 
-def _call(cloud: LocalCloud, method: str, template: str, ids: dict[str, str], token: str | None) -> Reply:
+def _call(
+    cloud: LocalCloud,
+    method: str,
+    template: str,
+    ids: dict[str, str],
+    token: str | None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     path = template
     for name, value in ids.items():
         path = path.replace("{" + name + "}", value)
-    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    sent = {"Idempotency-Key": uuid.uuid4().hex, **(headers or {})}
     body = BODIES.get((method, template))
-    return cloud.request(method, path, body=body, token=token, headers=headers)
+    return cloud.request(method, path, body=body, token=token, headers=sent)
 
 
-def test_every_documented_route_refuses_everyone_but_its_owner_and_staff(
+def test_the_matrix_names_every_route_the_api_serves(cloud: LocalCloud) -> None:
+    served = _routes(cloud)
+    assert len(served) >= 30, served
+    assert set(MATRIX) - NOT_IN_OPENAPI == served
+    assert {(r.method, r.path) for r in ROUTES} == set(MATRIX)
+
+
+def _refused(reply: Reply) -> bool:
+    """Refused for who the caller is (not for what the request holds)."""
+    if reply.status in (401, 403):
+        return True
+    return reply.status == 404 and reply.json.get("code") in {"order_not_found", "cart_not_found"}
+
+
+def test_every_route_answers_each_caller_as_the_matrix_says(
     cloud: LocalCloud, world: dict[str, Any], shopper_token: str, admin_token: str
 ) -> None:
-    routes = _routes(cloud)
-    assert len(routes) >= 25, routes
-    ids, other = world["ids"], world["other"]
-    leaks: list[tuple[str, str, str, int]] = []
-    for method, template in routes:
-        if template.startswith("/webhooks/") or (method, template) in SIDE_EFFECTS:
-            continue
-        admin_route = template.startswith("/admin/")
-        callers = {
-            "anonymous": None,
-            "expired": expired(shopper_token, cloud),
-            "forged": forged(shopper_token),
-            "other customer": other,
-        }
-        if admin_route:
-            callers["customer"] = shopper_token
-        for who, token in callers.items():
+    from shopstack.localcloud.tokens import issue_token
+
+    ids = world["ids"]
+    tokens = {"anonymous": None, "customer": shopper_token, "other customer": world["other"], "staff": admin_token}
+    mine = [ids["orderId"], ids["cartId"], ids["customerId"], "shopper@example.com"]
+    wrong: list[tuple[str, str, str, int, str]] = []
+    allowed: list[tuple[str, str, str]] = []
+    for (method, template), expected in sorted(MATRIX.items()):
+        for who in ROLES:
+            if expected[who] == OK:
+                allowed.append((method, template, who))  # last: they may change the resource
+                continue
+            token = tokens[who]
+            if (method, template) == ("DELETE", "/me") and token is not None:
+                token = issue_token(cloud.base_url, f"erase-{uuid.uuid4().hex[:8]}@example.com", admin=who == "staff")
             reply = _call(cloud, method, template, ids, token)
-            public = template in PUBLIC and who in ("anonymous", "other customer")
-            if public:
-                continue
-            if template in PUBLIC and who in ("expired", "forged") and template != "/carts":
-                continue  # public catalog routes do not read tokens
-            if who == "other customer" and "{" not in template and not admin_route:
-                # The caller's own collection (/me, /orders): answered, but never with the owner's data.
-                mine = [ids["orderId"], ids["cartId"], ids["customerId"], "shopper@example.com"]
-                if any(value in reply.text for value in mine):
-                    leaks.append((method, template, who, reply.status))
-                continue
-            if reply.status not in DENIED_OWNER_ROUTE:
-                leaks.append((method, template, who, reply.status))
-        as_owner = _call(cloud, method, template, ids, admin_token if admin_route else shopper_token)
-        refused_owner = as_owner.status == 404 and as_owner.json.get("code") in {"order_not_found", "cart_not_found"}
-        if as_owner.status in (401, 403) or refused_owner:
-            leaks.append((method, template, "owner refused", as_owner.status))
-    assert leaks == []
-
-
-def test_side_effect_routes_refuse_other_customers(cloud: LocalCloud, world: dict[str, Any]) -> None:
-    ids, other = world["ids"], world["other"]
-    for method, template in sorted(SIDE_EFFECTS - {("DELETE", "/me")}):
-        for token in (None, other):
-            assert _call(cloud, method, template, ids, token).status in DENIED_OWNER_ROUTE, (method, template)
+            if expected[who] == OWN:
+                leaked = any(value in reply.text for value in mine)
+                if reply.status >= 300 or leaked:
+                    wrong.append((method, template, who, reply.status, reply.text[:200]))
+            elif reply.status not in expected[who]:
+                wrong.append((method, template, who, reply.status, reply.text[:200]))
+        # Tokens that are not the user pool's, or no longer valid: refused wherever a token is read.
+        for who, token in (("expired", expired(shopper_token, cloud)), ("forged", forged(shopper_token))):
+            reply = _call(cloud, method, template, ids, token)
+            if (method, template) in CATALOG:
+                refused_as = {200}
+            elif expected is SIGNED_WEBHOOK:
+                refused_as = {400}
+            else:
+                refused_as = {401}
+            if reply.status not in refused_as:
+                wrong.append((method, template, who, reply.status, reply.text[:200]))
+    for method, template, who in allowed:
+        token = tokens[who]
+        call_ids = dict(ids)
+        if (method, template) in FRESH_ORDER:
+            call_ids["orderId"] = buy(cloud, ids["sku"], 1, token=shopper_token)["orderId"]
+        if (method, template) in FRESH_CART:
+            cart, _ = new_cart(cloud, token=shopper_token)
+            assert add(cloud, cart, {"Authorization": f"Bearer {shopper_token}"}, ids["sku"], 1).status == 200
+            call_ids["cartId"] = cart
+        if (method, template) == ("DELETE", "/me"):
+            token = issue_token(cloud.base_url, f"erase-{uuid.uuid4().hex[:8]}@example.com", admin=who == "staff")
+        reply = _call(cloud, method, template, call_ids, token)
+        if _refused(reply) or reply.status >= 500:
+            wrong.append((method, template, who, reply.status, reply.text[:200]))
+    assert wrong == []
 
 
 def test_webhooks_refuse_unsigned_calls(cloud: LocalCloud) -> None:
     for path in ("/webhooks/stripe", "/webhooks/carrier"):
         assert cloud.request("POST", path, body={"id": "evt_x"}).status == 400
+
+
+def test_a_claimed_cart_opens_to_its_owner_and_still_to_its_token_but_no_one_else_can_claim_it(
+    cloud: LocalCloud, world: dict[str, Any], shopper_token: str, admin_token: str
+) -> None:
+    """API.md: a guest cart joins an account when its holder claims it; the token stays a
+    capability (a guest's order from it stays the guest's); another account cannot take it."""
+    sku, other = world["ids"]["sku"], world["other"]
+    cart, holder = new_cart(cloud)
+    assert add(cloud, cart, holder, sku, 1).status == 200
+    assert cloud.request("POST", f"/carts/{cart}/claim", token=shopper_token).status == 404  # no token
+    assert cloud.request("POST", f"/carts/{cart}/claim", headers=holder).status == 401  # not signed in
+    claimed = cloud.request("POST", f"/carts/{cart}/claim", headers=holder, token=shopper_token)
+    assert claimed.status == 200 and claimed.json["cartId"] == cart, claimed.text
+
+    assert cloud.request("GET", f"/carts/{cart}", token=shopper_token).status == 200
+    assert cloud.request("GET", f"/carts/{cart}", headers=holder).status == 200
+    for token in (other, admin_token, None):
+        assert cloud.request("GET", f"/carts/{cart}", token=token).status == 404
+        assert add(cloud, cart, {"Authorization": f"Bearer {token}"} if token else {}, sku, 2).status == 404
+    taken = cloud.request("POST", f"/carts/{cart}/claim", headers=holder, token=other)
+    assert taken.status == 409 and taken.json["code"] == "cart_owned", taken.text
+    assert cloud.request("POST", f"/carts/{cart}/claim", headers=holder, token=admin_token).status == 409
+    # Another cart's token opens nothing here.
+    _, stranger = new_cart(cloud)
+    assert cloud.request("GET", f"/carts/{cart}", headers=stranger).status == 404
+    assert cloud.request("POST", f"/carts/{cart}/claim", headers=stranger, token=other).status == 404
+    # The claim holds: still the shopper's.
+    again = cloud.request("POST", f"/carts/{cart}/claim", headers=holder, token=shopper_token)
+    assert again.status == 200
+    assert cloud.request("GET", f"/carts/{cart}", token=other).status == 404
+
+
+def test_an_order_token_opens_its_own_order_only_and_still_does_once_the_order_has_an_owner(
+    cloud: LocalCloud, world: dict[str, Any], shopper_token: str
+) -> None:
+    sku, other = world["ids"]["sku"], world["other"]
+    owned = buy(cloud, sku, 1, token=shopper_token)  # checked out signed in: the order has an owner
+    guest = buy(cloud, sku, 1)
+    assert owned["orderToken"] and guest["orderToken"]
+    reads = ("", "/tracking")
+
+    def read(order: dict[str, Any], path: str, token: str | None = None, order_token: str | None = None) -> int:
+        headers = {"X-Order-Token": order_token} if order_token else {}
+        return cloud.request("GET", f"/orders/{order['orderId']}{path}", token=token, headers=headers).status
+
+    for order, theirs in ((owned, guest), (guest, owned)):
+        for path in reads:
+            assert read(order, path, order_token=order["orderToken"]) == 200, (order, path)
+            # With someone else signed in, the token still opens its order (it is the capability).
+            assert read(order, path, token=other, order_token=order["orderToken"]) == 200
+            # A different order's token, a made-up one, none: nothing.
+            assert read(order, path, order_token=theirs["orderToken"]) == 404
+            assert read(order, path, order_token="x" * 32) == 404
+            assert read(order, path) == 404
+            assert read(order, path, token=other) == 404
+    # The owner needs no token for their order; a guest's order is nobody's account's.
+    assert read(owned, "", token=shopper_token) == 200
+    assert read(guest, "", token=shopper_token) == 404
+    mine = {o["orderId"] for o in cloud.request("GET", "/orders?limit=100", token=shopper_token).json["items"]}
+    assert owned["orderId"] in mine and guest["orderId"] not in mine
+    # Acting on an order with another order's token is refused as well.
+    cancel = cloud.request("POST", f"/orders/{owned['orderId']}/cancel", headers={"X-Order-Token": guest["orderToken"]})
+    assert cancel.status == 404
+    staff_route = cloud.request(
+        "POST", f"/admin/orders/{owned['orderId']}/cancel", headers={"X-Order-Token": owned["orderToken"]}
+    )
+    assert staff_route.status == 401
