@@ -20,7 +20,7 @@ cart was abandoned (`abandoned`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
@@ -228,7 +228,7 @@ def _ratio(numerator: int, denominator: int) -> float:
     return round(numerator / denominator, 4) if denominator else 0.0
 
 
-def sales_report(rows: list[tuple[str, str, Mapping[str, int]]]) -> dict[str, Any]:
+def sales_report(rows: Sequence[tuple[str, str, Mapping[str, int]]]) -> dict[str, Any]:
     """`rows` of (day, currency, counts) -> days and totals per currency, net revenue and
     average order value derived (never summed across currencies)."""
 
@@ -252,7 +252,7 @@ def sales_report(rows: list[tuple[str, str, Mapping[str, int]]]) -> dict[str, An
     }
 
 
-def products_report(rows: list[tuple[str, str, Mapping[str, int]]], *, by: str, limit: int) -> dict[str, Any]:
+def products_report(rows: Sequence[tuple[str, str, Mapping[str, int]]], *, by: str, limit: int) -> dict[str, Any]:
     """`rows` of (sku, currency, counts) summed over the range -> the top `limit` products by
     `units` or `revenue`, per currency, with their return rate (returned / sold units)."""
     summed: dict[tuple[str, str], dict[str, int]] = {}
@@ -270,7 +270,7 @@ def products_report(rows: list[tuple[str, str, Mapping[str, int]]], *, by: str, 
     }
 
 
-def funnel_report(rows: list[Mapping[str, int]]) -> dict[str, Any]:
+def funnel_report(rows: Sequence[Mapping[str, int]]) -> dict[str, Any]:
     """The funnel over the range: each step's count and the conversion from the step before."""
     steps = {name: sum(int(r.get(name, 0)) for r in rows) for name in (*FUNNEL_STEPS, "abandonedCarts")}
     conversion = {
