@@ -81,6 +81,7 @@ class Settings:
     guest_hold_limits: str | None = None
     reconcile_interval_minutes: int = 1
     reconcile_stuck_after_seconds: int = 10
+    deletion_protection: bool = False
 
     @property
     def catalog_currency(self) -> str:
@@ -89,8 +90,9 @@ class Settings:
 
     @property
     def removal_policy(self) -> RemovalPolicy:
-        """What happens to stateful resources when their stack is deleted."""
-        return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
+        """What happens to stateful resources when their stack is deleted: RETAIN with `retainData`,
+        and always with `deletionProtection` (CloudFormation cannot delete a protected table)."""
+        return RemovalPolicy.RETAIN if self.retain_data or self.deletion_protection else RemovalPolicy.DESTROY
 
     @classmethod
     def from_node(cls, node: Node) -> Settings:
@@ -137,6 +139,9 @@ class Settings:
             reconcile_interval_minutes=_positive_int("reconcileIntervalMinutes", get("reconcileIntervalMinutes", 1)),
             reconcile_stuck_after_seconds=_positive_int(
                 "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 10)
+            ),
+            deletion_protection=_as_bool(
+                _for_stage("deletionProtection", get("deletionProtection", stage == "prod"), stage)
             ),
         )
 

@@ -6,6 +6,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.settings import Settings
+
 
 def _string(name: str) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
@@ -16,6 +18,8 @@ class OnDemandTable(Construct):
 
     `table_name` is stage-prefixed (`infra.names.resource_name`): other stacks find the table by it.
     A named table cannot be replaced in place, which is what a table of data should refuse anyway.
+    With the stage's `deletionProtection` (cdk.json; on for prod) DynamoDB refuses to delete the
+    table, whoever asks (CloudFormation, the console or the API), until the flag is turned off.
     """
 
     def __init__(
@@ -45,6 +49,8 @@ class OnDemandTable(Construct):
             time_to_live_attribute=time_to_live_attribute,
             stream=stream,
             removal_policy=removal_policy,
+            # unset (not false) elsewhere: the template of other stages stays as it was
+            deletion_protection=True if Settings.from_node(self.node).deletion_protection else None,
         )
 
     def add_keys_only_index(self, *, index_name: str, partition_key: str, sort_key: str) -> None:
