@@ -212,7 +212,7 @@ def _line_json(line: PricedLine, currency: str) -> dict[str, Any]:
     }
 
 
-def set_item(deps: Checkout, cart: Cart, sku: str, quantity: int) -> Cart:
+def set_item(deps: Checkout, cart: Cart, sku: str, quantity: int, *, email: str | None = None) -> Cart:
     check_quantity(quantity)
     item = deps.catalog.items([sku]).get(sku)
     if item is None or not item.active:
@@ -223,28 +223,49 @@ def set_item(deps: Checkout, cart: Cart, sku: str, quantity: int) -> Cart:
             code="out_of_stock",
             errors=[{"sku": sku, "requested": quantity, "available": item.available}],
         )
-    return _changed(deps, cart, lambda current: current.with_quantity(sku, quantity))
+    return _changed(deps, cart, lambda current: current.with_quantity(sku, quantity), email=email)
 
 
-def remove_item(deps: Checkout, cart: Cart, sku: str) -> Cart:
-    return _changed(deps, cart, lambda current: current.without(sku))
+def remove_item(deps: Checkout, cart: Cart, sku: str, *, email: str | None = None) -> Cart:
+    return _changed(deps, cart, lambda current: current.without(sku), email=email)
+
+
+def cart_updated(cart: Cart, email: str | None) -> DomainEvent:
+    """What analytics needs of a cart's change: whether it holds items, whose it is (the funnel
+    and the abandoned-cart list). One id per saved version: a retried publish is a duplicate."""
+    data = {
+        "cartId": cart.cart_id,
+        "itemCount": len(cart.items),
+        "units": sum(cart.items.values()),
+        "customerId": cart.owner,
+        "email": email if cart.owner else None,
+    }
+    return DomainEvent(
+        "CartUpdated", data, id=stable_id(cart.cart_id, "CartUpdated", str(cart.version)), correlation_id=cart.cart_id
+    )
 
 
 CART_WRITE_ATTEMPTS = 8
 
 
-def _changed(deps: Checkout, cart: Cart, change: Callable[[Cart], Cart]) -> Cart:
+def _changed(deps: Checkout, cart: Cart, change: Callable[[Cart], Cart], *, email: str | None) -> Cart:
     """Apply one line change to the cart as it is now: a write that lost the optimistic race to
     another (a double click, a retried PUT, another tab) is applied again to the cart that won,
-    so the same PUT sent twice at once leaves the same cart and answers 200 both times."""
+    so the same PUT sent twice at once leaves the same cart and answers 200 both times. The
+    saved cart is announced (CartUpdated) after the write."""
+    saved: Cart | None = None
     for _ in range(CART_WRITE_ATTEMPTS - 1):
         try:
-            return deps.carts.save(change(cart))
+            saved = deps.carts.save(change(cart))
+            break
         except Conflict as exc:
             if exc.problem_code != "cart_changed":
                 raise
         cart = deps.carts.get(cart.cart_id) or cart
-    return deps.carts.save(change(cart))
+    if saved is None:
+        saved = deps.carts.save(change(cart))
+    deps.publisher.publish(SOURCE, [cart_updated(saved, email)])
+    return saved
 
 
 # --- checkout --------------------------------------------------------------------------------

@@ -40,7 +40,9 @@ def test_paid_checkout_reserves_stock_and_starts_the_order_workflow() -> None:
     assert parts["workflows"].started == {"o1"} and parts["workflows"].expiries == {"o1": 900}
     assert parts["workflows"].expiries_cancelled == {"o1"}, "a paid order has nothing left to expire"
     names = [e.name for _, e in parts["publisher"].published]
-    assert names == ["CartCreated"], "order events come from the Orders table's stream, not from checkout"
+    assert names == ["CartCreated", "CartUpdated"], (
+        "order events come from the Orders table's stream, not from checkout"
+    )
 
 
 def test_a_retried_checkout_charges_once() -> None:

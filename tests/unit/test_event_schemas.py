@@ -51,6 +51,8 @@ ORDER = {
     "totalAmount": 2679,
     "currency": "usd",
     "paymentIntentId": "pi_1",
+    "owner": "user-1",
+    "lines": [{"sku": "A", "name": "Mug", "quantity": Decimal(2), "unitPrice": Decimal(1200)}],
     "history": [],
 }
 SHIPMENT = {
@@ -107,6 +109,25 @@ def test_every_order_change_event_has_a_schema_and_matches_it() -> None:
     ]
     for event in events:
         _validator(event.name).validate(event.detail())
+
+
+def test_order_confirmed_carries_what_analytics_counts() -> None:
+    (confirmed,) = [e for e in _order_changes() if e.name == "OrderConfirmed"]
+    assert confirmed.data["customerId"] == "user-1"
+    assert confirmed.data["lines"] == [{"sku": "A", "quantity": 2, "amount": 2400}]
+
+
+def test_cart_updated_has_a_schema_and_matches_it() -> None:
+    from checkout.domain.cart import Cart
+    from checkout.service import cart_updated
+
+    signed_in = cart_updated(Cart("c1", "h", "user-1", {"A": 2, "B": 1}, version=3), "ada@example.com")
+    guest = cart_updated(Cart("c2", "h", None, {}, version=1), "ada@example.com")
+    for event in (signed_in, guest):
+        _validator("CartUpdated").validate(event.detail())
+    assert (signed_in.data["itemCount"], signed_in.data["units"], signed_in.data["email"]) == (2, 3, "ada@example.com")
+    assert guest.data["email"] is None and guest.data["itemCount"] == 0
+    assert signed_in.id == cart_updated(Cart("c1", "h", "user-1", {"A": 2, "B": 1}, version=3), None).id
 
 
 def test_stream_images_become_json_serializable_events() -> None:

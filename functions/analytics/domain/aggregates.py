@@ -138,8 +138,8 @@ def effects_of(envelope: Mapping[str, Any]) -> Effects:
     if name == "RefundIssued":
         amount, currency = _money(data.get("amount"))
         adds.append(sales(day, currency, refunds=amount, refundCount=1))
-        for line in _lines(data):
-            line_amount = int(line.get("amount") or 0)
+        lines = _lines(data)
+        for line, line_amount in zip(lines, _refund_shares(amount, lines), strict=True):
             adds.append(
                 product(day, str(line["sku"]), currency, refunds=line_amount, returnedUnits=int(line["quantity"]))
             )
@@ -154,6 +154,19 @@ def effects_of(envelope: Mapping[str, Any]) -> Effects:
         cart = Cart(str(data["cartId"]), at, has_items=True, filled=True, checked_out=True)
         return Effects(event_id, tuple(adds), cart=cart)
     return Effects(event_id, tuple(adds))
+
+
+def _refund_shares(amount: int, lines: list[Mapping[str, Any]]) -> list[int]:
+    """Each returned line's share of a refund: its own `amount` when the event carries one, else
+    a split by units (the refund includes tax, which a per-line price would not), the rest of
+    the rounding on the last line."""
+    if all(isinstance(x.get("amount"), int) for x in lines):
+        return [int(x["amount"]) for x in lines]
+    units = sum(int(x.get("quantity") or 0) for x in lines) or 1
+    shares = [amount * int(x.get("quantity") or 0) // units for x in lines]
+    if shares:
+        shares[-1] += amount - sum(shares)
+    return shares
 
 
 def _confirmed(event_id: str, at: str, data: Mapping[str, Any], adds: list[Add]) -> Effects:

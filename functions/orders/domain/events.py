@@ -52,7 +52,20 @@ def _status_extras(status: str, image: dict[str, Any]) -> dict[str, Any]:
     if status == "CANCELLED":
         return {"reason": _last_note(image) or "cancelled"}
     if status == "CONFIRMED":
-        return {"invoiceNumber": image.get("invoiceNumber"), "email": image.get("email")}
+        owner = image.get("owner")
+        return {
+            "invoiceNumber": image.get("invoiceNumber"),
+            "email": image.get("email"),
+            "customerId": owner if owner and owner != "erased" else None,
+            "lines": [
+                {
+                    "sku": str(x["sku"]),
+                    "quantity": int(x["quantity"]),
+                    "amount": int(x["unitPrice"]) * int(x["quantity"]),
+                }
+                for x in image.get("lines") or []
+            ],
+        }
     return {}
 
 

@@ -1,0 +1,16 @@
+"""Scheduled (EventBridge rule): counts the carts left with items for `ABANDONED_CART_MINUTES`
+(cdk.json `abandonedCartMinutes`) as abandoned. The event may override the idle time
+(`{"abandonedCartMinutes": n}`), as a test or an operator running it by hand does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics import bootstrap
+from commerce.clock import now
+from commerce.config import setting
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    idle = int((event or {}).get("abandonedCartMinutes") or setting("ABANDONED_CART_MINUTES"))
+    return {"abandoned": bootstrap.aggregates().sweep(now(), idle)}
