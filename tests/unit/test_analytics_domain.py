@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from analytics.domain import aggregates as agg
 from analytics.domain.counters import MalformedEvent
+from tests.unit.analytics_fakes import FakeAggregates
 
 
 def event(name: str, at: str, data: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
@@ -48,44 +49,12 @@ def refunded(return_id: str, order_id: str, at: str, sku: str, qty: int, amount:
     return event("RefundIssued", at, data)
 
 
-class Counters:
-    """What the adapter does with Effects, in memory: each event id once, ADDs, and the two records."""
+class Counters(FakeAggregates):
+    def apply_envelope(self, envelope: dict[str, Any]) -> None:
+        self.apply(agg.effects_of(envelope))
 
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.seen: set[str] = set()
-        self.customers: dict[str, agg.Order] = {}
-        self.carts: dict[str, agg.Cart] = {}
-
-    def add(self, adds: tuple[agg.Add, ...]) -> None:
-        for add in adds:
-            for name, n in add.counts.items():
-                self.items[(add.pk, add.sk)][name] += n
-
-    def apply(self, envelope: dict[str, Any]) -> None:
-        effects = agg.effects_of(envelope)
-        if effects.event_id in self.seen:
-            return
-        self.seen.add(effects.event_id)
-        self.add(effects.adds)
-        if effects.order is not None:
-            kept, moves = agg.first_order(self.customers.get(effects.order.customer), effects.order)
-            self.customers[effects.order.customer] = kept
-            self.add(moves)
-        if effects.cart is not None:
-            merged, moves = agg.merge_cart(self.carts.get(effects.cart.cart_id), effects.cart)
-            self.carts[effects.cart.cart_id] = merged
-            self.add(moves)
-
-    def sweep(self, now: str, idle: int) -> None:
-        for cart_id, cart in list(self.carts.items()):
-            found = agg.abandonment(cart, now, idle)
-            if found is not None:
-                self.carts[cart_id], moves = found
-                self.add(moves)
-
-    def counts(self, pk: str, sk: str) -> dict[str, int]:
-        return {k: v for k, v in self.items.get((pk, sk), {}).items() if v}
+    def sweep_at(self, now: str, idle: int) -> None:
+        self.sweep(datetime.fromisoformat(now.replace("Z", "+00:00")), idle)
 
 
 ORDER_A = confirmed("A", "2026-12-01T10:00:00Z", ("MUG", 2, 2000), ("TEE", 1, 2500), customerId="ada")
@@ -98,7 +67,7 @@ ORDER_EUR = confirmed("C", "2026-12-01T12:00:00Z", ("MUG", 1, 900), currency="eu
 def test_every_order_of_arrival_and_every_duplicate_gives_the_same_totals(order: tuple[dict[str, Any], ...]) -> None:
     counters = Counters()
     for envelope in (*order, *order):  # each delivered twice
-        counters.apply(envelope)
+        counters.apply_envelope(envelope)
     assert counters.counts("SALES#2026-12", "2026-12-01#usd") == {
         "orders": 1,
         "gross": 5000,
@@ -176,22 +145,22 @@ def test_the_funnel_counts_each_cart_once_in_any_order_and_abandoned_carts_by_th
         cart("c2", "2026-12-01T11:01:00Z", 1, "ada@example.com"),
         event("CartCreated", "2026-12-01T12:00:00Z", {"cartId": "c3", "signedIn": False}),  # never filled
     ):
-        counters.apply(envelope)
-    counters.sweep("2026-12-01T11:30:00Z", idle=60)
+        counters.apply_envelope(envelope)
+    counters.sweep_at("2026-12-01T11:30:00Z", idle=60)
     assert counters.counts("FUNNEL#2026-12", "2026-12-01") == {
         "cartsCreated": 3,
         "cartsWithItems": 2,
         "checkoutsStarted": 1,
     }
-    counters.sweep("2026-12-02T00:30:00Z", idle=60)
+    counters.sweep_at("2026-12-02T00:30:00Z", idle=60)
     assert counters.counts("FUNNEL#2026-12", "2026-12-01")["abandonedCarts"] == 1
     assert counters.carts["c2"].abandoned_day == "2026-12-01" and counters.carts["c2"].email == "ada@example.com"
-    counters.sweep("2026-12-02T01:30:00Z", idle=60)
+    counters.sweep_at("2026-12-02T01:30:00Z", idle=60)
     assert counters.counts("FUNNEL#2026-12", "2026-12-01")["abandonedCarts"] == 1, "counted once"
 
-    counters.apply(cart("c2", "2026-12-02T09:00:00Z", 2))  # the shopper came back
+    counters.apply_envelope(cart("c2", "2026-12-02T09:00:00Z", 2))  # the shopper came back
     assert "abandonedCarts" not in counters.counts("FUNNEL#2026-12", "2026-12-01")
-    counters.sweep("2026-12-02T11:00:00Z", idle=60)
+    counters.sweep_at("2026-12-02T11:00:00Z", idle=60)
     assert counters.counts("FUNNEL#2026-12", "2026-12-02") == {"abandonedCarts": 1}
 
     report = agg.funnel_report([counters.counts("FUNNEL#2026-12", d) for d in ("2026-12-01", "2026-12-02")])
