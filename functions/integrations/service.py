@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from commerce.clock import rfc3339
-from commerce.errors import Conflict, NotFound
+from commerce.errors import Conflict, NotFound, ProblemError
 from commerce.events import DomainEvent, EventPublisher
 from commerce.ids import new_id, stable_id
 from integrations.domain import webhooks as wh
@@ -121,7 +121,9 @@ class Queue(Protocol):
 
 
 class Sender(Protocol):
-    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response: ...
+    def post(self, url: str, address: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        """POST to `url` connecting to `address` (checked by the destination rules)."""
+        ...
 
 
 class Resolver(Protocol):
@@ -243,11 +245,11 @@ def attempt(deps: Integrations, delivery_id: str, number: int, now: datetime) ->
         "X-Shopstack-Signature": wh.signature(sub.signing_secrets(rfc3339(now)), timestamp, body),
     }
     try:
-        wh.check_destination(sub.url, resolve=deps.resolve, allow_loopback_http=deps.allow_loopback_http)
-    except Exception as refused:
+        addresses = wh.check_destination(sub.url, resolve=deps.resolve, allow_loopback_http=deps.allow_loopback_http)
+    except (ProblemError, OSError) as refused:
         response = Response(None, 0, b"", error=str(getattr(refused, "detail", refused)))
     else:
-        response = deps.sender.post(sub.url, body, headers)
+        response = deps.sender.post(sub.url, addresses[0], body, headers)
     ok = wh.succeeded(response.status_code)
     updated_sub = sub.after_attempt(ok, now)
     if updated_sub != sub:

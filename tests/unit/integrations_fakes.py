@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from integrations.domain import webhooks as wh
 from integrations.service import Delivery, Integrations, Response
@@ -74,7 +75,8 @@ class ScriptedSender:
         self.statuses = list(statuses)
         self.received: list[tuple[str, bytes, dict[str, str]]] = []
 
-    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response:
+    def post(self, url: str, address: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        assert address in resolve(urlsplit(url).hostname or ""), "connects to the address that was checked"
         self.received.append((url, body, dict(headers)))
         status = self.statuses.pop(0) if self.statuses else 200
         if status is None:

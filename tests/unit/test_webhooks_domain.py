@@ -106,8 +106,8 @@ def test_private_link_local_metadata_and_plain_http_destinations_are_refused(url
 
 
 def test_a_public_https_destination_is_accepted_and_loopback_http_only_where_allowed() -> None:
-    wh.check_destination("https://hooks.example.com/in", resolve=resolve)
-    wh.check_destination("http://127.0.0.1:8123/in", resolve=resolve, allow_loopback_http=True)
+    assert wh.check_destination("https://hooks.example.com/in", resolve=resolve) == ["93.184.216.34"]
+    assert wh.check_destination("http://127.0.0.1:8123/in", resolve=resolve, allow_loopback_http=True) == ["127.0.0.1"]
     with pytest.raises(ValidationFailed):
         wh.check_destination("http://127.0.0.1:8123/in", resolve=resolve)
     with pytest.raises(ValidationFailed):

@@ -143,25 +143,29 @@ def excerpt(body: bytes) -> str:
     return body[:RESPONSE_EXCERPT].decode("utf-8", "replace")
 
 
-def check_destination(url: str, *, resolve: Callable[[str], Iterable[str]], allow_loopback_http: bool = False) -> None:
-    """Refuse a destination the rules above forbid (422 `invalid_destination`)."""
+def check_destination(
+    url: str, *, resolve: Callable[[str], Iterable[str]], allow_loopback_http: bool = False
+) -> list[str]:
+    """The addresses `url` may be delivered to (connect to these, never resolve again), or 422
+    `invalid_destination` when the rules above forbid it."""
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".").lower()
     if not host or parts.username or parts.password:
         raise _refused("The URL needs a host and no credentials.")
-    loopback_http = allow_loopback_http and parts.scheme == "http" and _all_loopback(host, resolve)
-    if parts.scheme != "https" and not loopback_http:
+    loopback = _loopback_addresses(host, resolve) if allow_loopback_http and parts.scheme == "http" else []
+    if parts.scheme != "https" and not loopback:
         raise _refused("Webhook URLs must use https.")
-    if loopback_http:
-        return
+    if loopback:
+        return loopback
     if host in _METADATA_NAMES or host.endswith(".internal") or host == "localhost" or host.endswith(".localhost"):
         raise _refused(f"{host} is not a public host.")
     addresses = [host] if _is_ip(host) else list(resolve(host))
     if not addresses:
         raise _refused(f"{host} does not resolve.")
     for address in addresses:
-        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+        if not ipaddress.ip_address(address.strip("[]").split("%", 1)[0]).is_global:
             raise _refused(f"{host} resolves to a private or reserved address ({address}).")
+    return [a.strip("[]") for a in addresses]
 
 
 def _is_ip(host: str) -> bool:
@@ -172,12 +176,14 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _all_loopback(host: str, resolve: Callable[[str], Iterable[str]]) -> bool:
+def _loopback_addresses(host: str, resolve: Callable[[str], Iterable[str]]) -> list[str]:
+    """`host`'s addresses when every one is loopback; else none."""
     try:
         addresses = [host.strip("[]")] if _is_ip(host) else list(resolve(host))
-        return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+        loopback = bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
     except (OSError, ValueError):
-        return False
+        return []
+    return addresses if loopback else []
 
 
 def _refused(detail: str) -> ValidationFailed:
