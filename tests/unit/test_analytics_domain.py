@@ -197,3 +197,16 @@ def test_a_guest_is_known_by_a_hash_of_their_email_and_an_erased_one_not_at_all(
 def test_malformed_events_are_refused(envelope: dict[str, Any]) -> None:
     with pytest.raises(MalformedEvent):
         agg.effects_of(envelope)
+
+
+def test_a_confirmed_order_cancelled_with_its_payment_refunded_counts_as_a_refund() -> None:
+    counters = Counters()
+    lines = [{"sku": "MUG", "quantity": 2, "amount": 2000}]
+    refunded = {"orderId": "A", "total": {"amount": 2500, "currency": "usd"}, "reason": "customer", "lines": lines}
+    counters.apply_envelope(
+        event("OrderCancelled", "2026-12-04T08:00:00Z", {**refunded, "refund": {"amount": 2500, "currency": "usd"}})
+    )
+    voided = {**refunded, "orderId": "B", "refund": {"amount": 0, "currency": "usd"}}
+    counters.apply_envelope(event("OrderCancelled", "2026-12-04T09:00:00Z", voided))
+    assert counters.counts("SALES#2026-12", "2026-12-04#usd") == {"refunds": 2500, "refundCount": 1}
+    assert counters.counts("PRODUCT#2026-12", "2026-12-04#MUG#usd") == {"refunds": 2000}

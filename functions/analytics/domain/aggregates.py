@@ -144,6 +144,14 @@ def effects_of(envelope: Mapping[str, Any]) -> Effects:
                 product(day, str(line["sku"]), currency, refunds=line_amount, returnedUnits=int(line["quantity"]))
             )
         return Effects(event_id, tuple(adds))
+    if name == "OrderCancelled":
+        # A confirmed order cancelled with its captured payment refunded: its revenue is refunded.
+        refund, currency = _money(data.get("refund") or {"amount": 0, "currency": "usd"})
+        if refund > 0:
+            adds.append(sales(day, currency, refunds=refund, refundCount=1))
+            for line in _lines(data):
+                adds.append(product(day, str(line["sku"]), currency, refunds=int(line.get("amount") or 0)))
+        return Effects(event_id, tuple(adds))
     if name in ("CartCreated", "CartUpdated"):
         has_items = int(data.get("itemCount") or 0) > 0
         cart = Cart(str(data.get("cartId") or ""), at, has_items, filled=has_items, email=data.get("email") or None)

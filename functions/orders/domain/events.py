@@ -34,6 +34,14 @@ def _order_data(image: dict[str, Any]) -> dict[str, Any]:
     return {"orderId": image["orderId"], "total": _money(image, "totalAmount")}
 
 
+def _lines(image: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the order holds: units and the line's price before tax and shipping."""
+    return [
+        {"sku": str(x["sku"]), "quantity": int(x["quantity"]), "amount": int(x["unitPrice"]) * int(x["quantity"])}
+        for x in image.get("lines") or []
+    ]
+
+
 def _last_note(image: dict[str, Any]) -> str | None:
     """Why the order reached its status: the note of its CANCELLING step when it went through
     one (who cancelled, or which step failed), else the note of its last step."""
@@ -50,21 +58,18 @@ def _status_extras(status: str, image: dict[str, Any]) -> dict[str, Any]:
     if status == "PAYMENT_FAILED":
         return {"declineCode": image.get("declineCode"), "reason": _last_note(image)}
     if status == "CANCELLED":
-        return {"reason": _last_note(image) or "cancelled"}
+        confirmed = any(h.get("status") == "CONFIRMED" for h in image.get("history") or [])
+        refund = _money(image, "totalAmount")
+        if not (confirmed and image.get("paymentState") == "REFUNDED"):
+            refund["amount"] = 0
+        return {"reason": _last_note(image) or "cancelled", "refund": refund, "lines": _lines(image)}
     if status == "CONFIRMED":
         owner = image.get("owner")
         return {
             "invoiceNumber": image.get("invoiceNumber"),
             "email": image.get("email"),
             "customerId": owner if owner and owner != "erased" else None,
-            "lines": [
-                {
-                    "sku": str(x["sku"]),
-                    "quantity": int(x["quantity"]),
-                    "amount": int(x["unitPrice"]) * int(x["quantity"]),
-                }
-                for x in image.get("lines") or []
-            ],
+            "lines": _lines(image),
         }
     return {}
 
