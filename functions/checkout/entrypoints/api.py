@@ -11,18 +11,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from checkout import bootstrap, service
 from checkout.domain.cart import Cart
 from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, WebhookOut
+from commerce.contract import responses
 from commerce.errors import Unauthorized
 from commerce.http import Caller, dumps, json_response, make_resolver
 from commerce.idempotency import idempotency_key, run_once
 from commerce.identity import optional_caller
 
 app = make_resolver()
-PROBLEM = {"description": "problem details", "content": {"application/problem+json": {}}}
+CART = (401, 404, 503)
+"""Every cart route: a bad ID token (401), a cart that is not the caller's (404), a busy store (503)."""
 
 
 def _doc(status: int, model: type, *errors: int) -> dict[int, Any]:
-    ok = {"description": "OK", "content": {"application/json": {"model": model}}}
-    return {status: ok, **{code: PROBLEM for code in errors}}
+    return responses(status, model, *errors)
 
 
 def _caller() -> Caller:
@@ -34,14 +35,14 @@ def _cart(cart_id: str) -> Cart:
     return service.open_cart(bootstrap.checkout(), cart_id, sub=_caller().sub, token=token)
 
 
-@app.post("/carts", responses=_doc(201, CartOut, 401))
+@app.post("/carts", responses=_doc(201, CartOut, 401, 503))
 def create_cart():
     deps = bootstrap.checkout()
     cart, token = service.create_cart(deps, _caller().sub)
     return json_response(201, service.cart_json(deps, cart, token=token))
 
 
-@app.post("/carts/<cartId>/claim", responses=_doc(200, CartOut, 401, 404, 409))
+@app.post("/carts/<cartId>/claim", responses=_doc(200, CartOut, *CART, 409))
 def claim_cart(cartId: str):
     """A signed-in customer holding a guest cart's token (X-Cart-Token) makes the cart theirs."""
     caller = _caller()
@@ -52,26 +53,26 @@ def claim_cart(cartId: str):
     return json_response(200, service.cart_json(deps, cart))
 
 
-@app.get("/carts/<cartId>", responses=_doc(200, CartOut, 401, 404))
+@app.get("/carts/<cartId>", responses=_doc(200, CartOut, *CART))
 def get_cart(cartId: str):
     return json_response(200, service.cart_json(bootstrap.checkout(), _cart(cartId)))
 
 
-@app.put("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, 401, 404, 409, 422))
+@app.put("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, *CART, 409, 422))
 def put_item(cartId: str, sku: str, body: Annotated[QuantityIn, Body()]):
     deps = bootstrap.checkout()
-    cart = service.set_item(deps, _cart(cartId), sku, body.quantity)
+    cart = service.set_item(deps, _cart(cartId), sku, body.quantity, email=_caller().email)
     return json_response(200, service.cart_json(deps, cart))
 
 
-@app.delete("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, 401, 404, 409))
+@app.delete("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, *CART, 409))
 def delete_item(cartId: str, sku: str):
     deps = bootstrap.checkout()
-    cart = service.remove_item(deps, _cart(cartId), sku)
+    cart = service.remove_item(deps, _cart(cartId), sku, email=_caller().email)
     return json_response(200, service.cart_json(deps, cart))
 
 
-@app.post("/carts/<cartId>/checkout", responses=_doc(201, CheckoutOut, 401, 402, 404, 409, 422, 503))
+@app.post("/carts/<cartId>/checkout", responses=_doc(201, CheckoutOut, *CART, 402, 409, 422, 429))
 def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
     caller = _caller()
     cart = _cart(cartId)
@@ -103,7 +104,7 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
     return Response(stored["status"], content_type, stored["body"])
 
 
-@app.post("/webhooks/stripe", responses=_doc(200, WebhookOut, 400))
+@app.post("/webhooks/stripe", responses=_doc(200, WebhookOut, 400, 503))
 def stripe_webhook():
     from checkout.adapters.stripe_payments import verify_webhook
 

@@ -7,14 +7,15 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkout.domain.cart import MAX_QUANTITY
-from commerce.countries import check_country
+from commerce.contract import WholeInt
+from commerce.countries import ISO_3166_ALPHA_2, check_country
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class QuantityIn(BaseModel):
     model_config = STRICT
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: WholeInt = Field(ge=1, le=MAX_QUANTITY)
 
 
 class AddressIn(BaseModel):
@@ -25,7 +26,7 @@ class AddressIn(BaseModel):
     city: str = Field(min_length=1, max_length=100)
     postalCode: str = Field(min_length=1, max_length=20)
     country: Annotated[str, AfterValidator(check_country)] = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra={"enum": sorted(ISO_3166_ALPHA_2)}
     )
 
 

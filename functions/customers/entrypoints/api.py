@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from commerce.contract import responses
 from commerce.errors import Unauthorized
 from commerce.http import json_response, make_resolver, require_admin
 from commerce.identity import optional_caller
@@ -26,14 +27,15 @@ from customers.entrypoints.schemas import (
 from customers.service import SignedIn
 
 app = make_resolver()
-PROBLEM = {"description": "problem details", "content": {"application/problem+json": {}}}
 CUSTOMER_ID = Path(pattern=r"^[A-Za-z0-9_-]{1,128}$")
 
 
+ADMIN = (401, 403, 503)
+"""Staff routes: the authorizer's 401, `commerce.http`'s 403 for anyone not in the admin group."""
+
+
 def _doc(status: int, model: type | None, *errors: int) -> dict[int, Any]:
-    content = {"application/json": {"model": model}} if model else {}
-    description = "OK" if model else "No content"
-    return {status: {"description": description, "content": content}, **{code: PROBLEM for code in errors}}
+    return responses(status, model, *errors, description="OK" if model else "No content")
 
 
 def _username(event: dict[str, Any]) -> str | None:
@@ -52,20 +54,20 @@ def _username(event: dict[str, Any]) -> str | None:
     return str(username) if username else None
 
 
-def _signed_in() -> SignedIn:
+def _signed_in(*, allow_erased: bool = False) -> SignedIn:
     event = app.current_event.raw_event
-    caller = optional_caller(event)
+    caller = optional_caller(event, allow_erased=allow_erased)
     if caller.sub is None:
         raise Unauthorized("Sign in to use your account.")
     return SignedIn(customer_id=caller.sub, email=caller.email, username=_username(event))
 
 
-@app.get("/me", responses=_doc(200, ProfileOut, 401))
+@app.get("/me", responses=_doc(200, ProfileOut, 401, 503))
 def get_me():
     return json_response(200, service.me(bootstrap.customers(), _signed_in()).to_json())
 
 
-@app.put("/me", responses=_doc(200, ProfileOut, 401, 422))
+@app.put("/me", responses=_doc(200, ProfileOut, 401, 422, 503))
 def put_me(body: Annotated[ProfileIn, Body()]):
     caller = _signed_in()
     update = ProfileUpdate(
@@ -77,28 +79,29 @@ def put_me(body: Annotated[ProfileIn, Body()]):
     return json_response(200, service.update_me(bootstrap.customers(), caller, update).to_json())
 
 
-@app.get("/me/export", responses=_doc(200, CustomerExportOut, 401))
+@app.get("/me/export", responses=_doc(200, CustomerExportOut, 401, 503))
 def export_me():
     return json_response(200, service.export(bootstrap.customers(), _signed_in()))
 
 
-@app.delete("/me", responses=_doc(204, None, 401))
+@app.delete("/me", responses=_doc(204, None, 401, 503))
 def delete_me():
-    service.erase(bootstrap.customers(), _signed_in())
+    # A retried erasure finishes what a failed one started, so it answers an erased account.
+    service.erase(bootstrap.customers(), _signed_in(allow_erased=True))
     return Response(status_code=204, body="")
 
 
-@app.get("/admin/customers", responses=_doc(200, CustomerSearchOut, 401, 403, 422))
+@app.get("/admin/customers", responses=_doc(200, CustomerSearchOut, *ADMIN, 422))
 def search_customers(email: Annotated[str, Query(min_length=3, max_length=254)]):
     return json_response(200, {"items": service.search(bootstrap.customers(), email)})
 
 
-@app.get("/admin/customers/<customerId>", responses=_doc(200, CustomerViewOut, 401, 403, 404, 422))
+@app.get("/admin/customers/<customerId>", responses=_doc(200, CustomerViewOut, *ADMIN, 404, 422))
 def get_customer(customerId: Annotated[str, CUSTOMER_ID]):
     return json_response(200, service.view(bootstrap.customers(), customerId))
 
 
-@app.post("/admin/customers/<customerId>/interactions", responses=_doc(201, InteractionOut, 401, 403, 404, 409, 422))
+@app.post("/admin/customers/<customerId>/interactions", responses=_doc(201, InteractionOut, *ADMIN, 404, 409, 422))
 def log_interaction(customerId: Annotated[str, CUSTOMER_ID], body: Annotated[InteractionIn, Body()]):
     staff = require_admin(app.current_event.raw_event)
     interaction = service.log_interaction(

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from commerce.countries import check_country
+from commerce.contract import NOT_BLANK
+from commerce.countries import ISO_3166_ALPHA_2, check_country
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -15,13 +16,13 @@ STRICT = ConfigDict(extra="forbid", strict=True)
 class CustomerAddressIn(BaseModel):
     model_config = STRICT
     label: str | None = Field(default=None, min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=120)
-    line1: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=120, pattern=NOT_BLANK)
+    line1: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
     line2: str | None = Field(default=None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    postalCode: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
+    postalCode: str = Field(min_length=1, max_length=20, pattern=NOT_BLANK)
     country: Annotated[str, AfterValidator(check_country)] = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra={"enum": sorted(ISO_3166_ALPHA_2)}
     )
 
 
@@ -29,7 +30,7 @@ class ProfileIn(BaseModel):
     """`PUT /me` replaces the whole profile; a field left out is cleared."""
 
     model_config = STRICT
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: str | None = Field(default=None, min_length=1, max_length=120, pattern=NOT_BLANK)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 ()./-]{3,24}$")
     addresses: list[CustomerAddressIn] = Field(default_factory=list, max_length=10)
     marketingOptIn: bool = False
@@ -38,7 +39,7 @@ class ProfileIn(BaseModel):
 class InteractionIn(BaseModel):
     model_config = STRICT
     channel: Literal["email", "phone", "chat", "note"]
-    summary: str = Field(min_length=1, max_length=2000)
+    summary: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK)
 
 
 class CustomerMoneyOut(BaseModel):

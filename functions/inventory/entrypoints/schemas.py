@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from commerce.contract import WholeInt, whole
 from inventory.domain.model import MAX_ADJUSTMENT, ProductStatus
 
 STRICT = ConfigDict(extra="forbid", strict=True)
+CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
 class MoneyModel(BaseModel):
     model_config = STRICT
-    amount: int = Field(ge=0, le=100_000_000, description="integer minor units")
+    amount: WholeInt = Field(ge=0, le=100_000_000, description="integer minor units")
     currency: str = Field(pattern=r"^[a-z]{3}$", description="lowercase ISO 4217")
 
 
@@ -19,16 +23,21 @@ class ProductIn(BaseModel):
     model_config = STRICT
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    category: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    category: str = Field(pattern=CATEGORY_PATTERN)
     price: MoneyModel
     images: list[str] = Field(default_factory=list, max_length=10)
     status: ProductStatus = Field(default=ProductStatus.ACTIVE, strict=False)
-    lowStockThreshold: int | None = Field(default=None, ge=0, le=1_000_000)
+    lowStockThreshold: Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(whole)] | None = None
 
 
 class AdjustmentIn(BaseModel):
     model_config = STRICT
-    delta: int = Field(ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT, description="non-zero change to on hand")
+    delta: WholeInt = Field(
+        ge=-MAX_ADJUSTMENT,
+        le=MAX_ADJUSTMENT,
+        description="non-zero change to on hand",
+        json_schema_extra={"not": {"const": 0}},
+    )
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -59,12 +68,3 @@ class InventoryOut(BaseModel):
 
 class Health(BaseModel):
     status: str
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[dict[str, object]] | None = None

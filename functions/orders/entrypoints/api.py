@@ -116,7 +116,14 @@ def cancel_order(orderId: str):
     return _cancelled(_order_for_caller(orderId).order_id, "customer")
 
 
-@app.get("/orders/<orderId>/invoice", responses=_doc(200, InvoiceOut, *ORDER))
+def _invoice_doc() -> dict[int, Any]:
+    """JSON, or the printable page for an `Accept` that names text/html."""
+    documented = _doc(200, InvoiceOut, *ORDER)
+    documented[200]["content"]["text/html"] = {"schema": {"type": "string"}}
+    return documented
+
+
+@app.get("/orders/<orderId>/invoice", responses=_invoice_doc())
 def get_invoice(orderId: str):
     order = _order_for_caller(orderId)
     invoice = bootstrap.orders().store.invoice(order.order_id)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from commerce.contract import WholeInt
+
 STRICT = ConfigDict(extra="forbid", strict=True)
 Tracked = Literal["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED", "EXCEPTION"]
 
@@ -104,7 +106,7 @@ class InvoiceOut(BaseModel):
 class ReturnLineIn(BaseModel):
     model_config = STRICT
     sku: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")
-    quantity: int = Field(ge=1, le=99)
+    quantity: WholeInt = Field(ge=1, le=99)
     reason: str = Field(min_length=1, max_length=500)
 
 
