@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     mail.add_argument("--endpoint", default="http://127.0.0.1:3000")
     mail.add_argument("--to", default=None, help="only mail addressed to this address")
     mail.add_argument("--json", action="store_true", help="every message in full, as JSON")
+    replay = sub.add_parser(
+        "replay", help="re-drive the events the bus archived in a time range (consumers drop duplicates)"
+    )
+    replay.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD or an ISO 8601 time (UTC)")
+    replay.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (that whole day) or an ISO 8601 time")
+    replay.add_argument("--rule", default=None, help="only to this rule of the bus (default: every rule)")
+    replay.add_argument("--endpoint", default="http://127.0.0.1:3000")
     return parser
 
 
@@ -96,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(stage=args.stage, endpoint=args.endpoint)
     if args.command == "mail":
         return _mail(args.endpoint, args.to, args.json)
+    if args.command == "replay":
+        from shopstack.replay import run as replay
+
+        return replay(endpoint=args.endpoint, start=args.start, end=args.end, rule=args.rule)
     from shopstack.localcloud.tokens import issue_token
 
     print(issue_token(args.endpoint, args.email, admin=args.admin))

@@ -165,6 +165,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ("self", "client_id", "username", "token_use", "expires_in", "extra_data"),
     ),
     PatchPoint("cognito_signing_key", "moto.cognitoidp.responses", "CognitoIdpJsonWebKeyResponse", "json_web_key", ()),
+    PatchPoint("events_replay", "moto.events.models", "Replay", "replay_events", ("self", "archive")),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.events.models", "Archive", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
@@ -578,6 +579,43 @@ def hook_events_targets() -> None:
     _replace(_point("events_lambda_sfn_targets", "send_to_targets"), send_to_targets)
 
 
+def _epoch(value: Any) -> float:
+    """An event's or a replay's time: epoch seconds (boto3, put_events) or ISO 8601."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def hook_events_replay() -> None:
+    """A replay re-drives what AWS's would: only the archived events whose time is within
+    [EventStartTime, EventEndTime), only to the rules in Destination.FilterArns when given, never
+    back into an archive (moto replays the whole archive to every rule, archives included), each
+    with a new envelope id and `replay-name` (consumers deduplicate on the detail's own id)."""
+    from moto.core.utils import unix_time
+    from moto.events.models import ReplayState, events_backends
+    from moto.moto_api._internal import mock_random as random
+
+    def replay_events(self: Any, archive: Any) -> None:
+        backend = events_backends[self.account_id][self.region]
+        bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
+        archive_rules = {id(a.rule) for a in backend.archives.values() if a.rule is not None}
+        only = set(self.destination.get("FilterArns") or [])
+        rules = [r for r in bus.rules.values() if id(r) not in archive_rules and (not only or r.arn in only)]
+        start, end = _epoch(self.event_start_time), _epoch(self.event_end_time)
+        for event in list(archive.events):
+            if not start <= _epoch(event.get("time", 0)) < end:
+                continue
+            for rule in rules:
+                replayed: Any = dict(event, **{"id": str(random.uuid4()), "replay-name": self.name})
+                rule.send_to_targets(replayed, transform_input=False)
+        self.state = ReplayState.COMPLETED
+        self.end_time = unix_time()
+
+    _replace(_point("events_replay", "replay_events"), replay_events)
+
+
 # --- CloudFormation: what CDK templates need and moto lacks -------------------------------------
 
 
@@ -716,6 +754,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "ses_capture_bodies": hook_ses_capture_bodies,
     "ses_sandbox": hook_ses_sandbox,
     "events_lambda_sfn_targets": hook_events_targets,
+    "events_replay": hook_events_replay,
     "cfn_physical_ids": hook_cfn_physical_ids,
     "cfn_create_failed": hook_cfn_create_failed,
     "cfn_lambda_layers": hook_cfn_lambda_layers,
