@@ -460,3 +460,48 @@ def test_ses_keeps_both_bodies_where_moto_keeps_one(aws: Aws) -> None:
     assert message.body == "<p>rich</p>"
     assert (message.local_text, message.local_html) == ("plain", "<p>rich</p>")
     assert message.local_sent_at.endswith("Z")
+
+
+# --- events_replay -------------------------------------------------------------------------------
+
+
+def test_a_replay_sends_only_the_range_to_the_rules_asked_and_never_back_into_the_archive(
+    aws: Aws, records_table: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    events = aws("events")
+    bus = events.describe_event_bus(Name="fixture-bus")
+    archive = f"fixture-{uuid.uuid4().hex[:8]}"
+    arn = events.create_archive(ArchiveName=archive, EventSourceArn=bus["Arn"])["ArchiveArn"]
+    now = datetime.now(UTC)
+    keys = {when: str(uuid.uuid4()) for when in ("before", "inside", "after")}
+    times = {"before": now - timedelta(hours=3), "inside": now - timedelta(hours=2), "after": now - timedelta(hours=1)}
+    for when, key in keys.items():
+        entry = {"EventBusName": "fixture-bus", "Source": "fixture.lambda", "DetailType": "Test"}
+        events.put_events(Entries=[{**entry, "Detail": json.dumps({"id": key}), "Time": times[when]}])
+    records = aws("dynamodb")
+
+    def event_of(key: str) -> dict[str, Any] | None:
+        item = records.get_item(TableName=records_table, Key={"pk": {"S": key}}).get("Item")
+        return json.loads(item["event"]["S"]) if item else None
+
+    for key in keys.values():
+        eventually(lambda key=key: event_of(key))
+    archived = events.describe_archive(ArchiveName=archive)["EventCount"]
+    assert archived == 3
+    lambda_rule = next(
+        r["Arn"] for r in events.list_rules(EventBusName="fixture-bus")["Rules"] if "ToLambda" in r["Name"]
+    )
+    events.start_replay(
+        ReplayName=f"r-{archive}",
+        EventSourceArn=arn,
+        EventStartTime=times["inside"] - timedelta(minutes=1),
+        EventEndTime=times["after"] - timedelta(minutes=1),
+        Destination={"Arn": bus["Arn"], "FilterArns": [lambda_rule]},
+    )
+    eventually(lambda: (event_of(keys["inside"]) or {}).get("replay-name") == f"r-{archive}")
+    assert "replay-name" not in (event_of(keys["before"]) or {}) and "replay-name" not in (
+        event_of(keys["after"]) or {}
+    )
+    assert events.describe_archive(ArchiveName=archive)["EventCount"] == archived, "replays are not archived again"
