@@ -71,22 +71,34 @@ def _checked(reply: Reply, expected: int, what: str) -> Reply:
     return reply
 
 
-def buy(cloud: LocalCloud, sku: str, quantity: int = 1, payment_method: str = "pm_card_visa") -> Bought:
-    """Cart, item, checkout paid with `payment_method`; times the checkout request alone."""
-    cart = _checked(cloud.request("POST", "/carts"), 201, "new cart").json
+def buy(
+    cloud: LocalCloud,
+    sku: str,
+    quantity: int = 1,
+    payment_method: str = "pm_card_visa",
+    *,
+    token: str | None = None,
+    email: str = "ada@example.com",
+) -> Bought:
+    """Cart, item, checkout paid with `payment_method`, as a guest or signed in with `token`; times
+    the checkout request alone."""
+    cart = _checked(cloud.request("POST", "/carts", token=token), 201, "new cart").json
     headers = {"X-Cart-Token": cart["cartToken"]}
     _checked(
-        cloud.request("PUT", f"/carts/{cart['cartId']}/items/{sku}", body={"quantity": quantity}, headers=headers),
+        cloud.request(
+            "PUT", f"/carts/{cart['cartId']}/items/{sku}", body={"quantity": quantity}, headers=headers, token=token
+        ),
         200,
         "add to cart",
     )
-    body = {"email": "ada@example.com", "shippingAddress": ADDRESS, "paymentMethod": payment_method}
+    body = {"email": email, "shippingAddress": ADDRESS, "paymentMethod": payment_method}
     began = time.perf_counter()
     reply = cloud.request(
         "POST",
         f"/carts/{cart['cartId']}/checkout",
         body=body,
         headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+        token=token,
     )
     elapsed = time.perf_counter() - began
     if reply.status != 201:

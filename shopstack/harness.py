@@ -85,6 +85,14 @@ class LocalCloud:
             aws_secret_access_key="testing",
         )
 
+    def outputs(self) -> dict[str, str]:
+        """Every CloudFormation output of the deployed stacks, by output key."""
+        found: dict[str, str] = {}
+        for stack in self.aws("cloudformation").describe_stacks()["Stacks"]:
+            for output in stack.get("Outputs", []):
+                found[output["OutputKey"]] = output["OutputValue"]
+        return found
+
     def set_ses_mode(self, mode: str) -> None:
         """SES as a new account has it ("sandbox") or with production access ("production")."""
         reply = self.request("PUT", "/_localcloud/ses", body={"mode": mode})

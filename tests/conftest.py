@@ -45,10 +45,6 @@ def aws(cloud: LocalCloud) -> Any:
 
 
 @pytest.fixture(scope="session")
-def outputs(aws: Any) -> dict[str, str]:
+def outputs(cloud: LocalCloud) -> dict[str, str]:
     """Every CloudFormation output of the deployed stacks, by output key."""
-    found: dict[str, str] = {}
-    for stack in aws("cloudformation").describe_stacks()["Stacks"]:
-        for output in stack.get("Outputs", []):
-            found[output["OutputKey"]] = output["OutputValue"]
-    return found
+    return cloud.outputs()
