@@ -151,3 +151,70 @@ def test_schemas_reject_a_malformed_detail() -> None:
 
     with pytest.raises(ValidationError):
         _validator("InventoryAdjusted").validate({"id": "x", "occurredAt": "now", "data": {"sku": 1}})
+
+
+LOCK = EVENTS / "compatibility.lock"
+"""What consumers may rely on, per event: each `data` field's JSON type(s) and whether it is
+required. A change may add fields; it may not remove, retype or un-require a locked one. After
+a deliberate additive change, re-lock with
+`PYTHONPATH=functions:layers/shared/python .venv/bin/python -m tests.unit.test_event_schemas`."""
+
+
+def shape(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Every field under `data` by dotted path (`[]` for array items): its types and requiredness."""
+    fields: dict[str, dict[str, Any]] = {}
+    required = set(schema.get("required") or [])
+    for name, sub in (schema.get("properties") or {}).items():
+        path = f"{prefix}{name}"
+        types = sub.get("type", "any")
+        fields[path] = {"types": sorted(types) if isinstance(types, list) else [types], "required": name in required}
+        if sub.get("type") == "object":
+            fields.update(shape(sub, f"{path}."))
+        items = sub.get("items")
+        if sub.get("type") == "array" and isinstance(items, dict):
+            fields.update(shape(items, f"{path}[]."))
+    return fields
+
+
+def _current() -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        path.name.removesuffix(".schema.json"): shape(json.loads(path.read_text())["properties"]["data"])
+        for path in sorted(EVENTS.glob("*.schema.json"))
+        if path.name != "envelope.schema.json"
+    }
+
+
+def breaking_changes(locked: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    found = []
+    for event, fields in locked.items():
+        if event not in current:
+            found.append(f"{event}: removed")
+            continue
+        for path, was in fields.items():
+            now = current[event].get(path)
+            if now is None:
+                found.append(f"{event}.{path}: removed")
+            elif now["types"] != was["types"]:
+                found.append(f"{event}.{path}: type {was['types']} -> {now['types']}")
+            elif was["required"] and not now["required"]:
+                found.append(f"{event}.{path}: no longer required")
+    return found
+
+
+def test_no_schema_change_breaks_a_consumer() -> None:
+    assert breaking_changes(json.loads(LOCK.read_text()), _current()) == []
+
+
+def test_a_removed_or_retyped_field_is_caught() -> None:
+    locked = json.loads(LOCK.read_text())
+    current = _current()
+    del current["OrderConfirmed"]["total.amount"]
+    current["CartCreated"]["signedIn"] = {"types": ["string"], "required": True}
+    assert breaking_changes(locked, current) == [
+        "CartCreated.signedIn: type ['boolean'] -> ['string']",
+        "OrderConfirmed.total.amount: removed",
+    ]
+
+
+if __name__ == "__main__":
+    LOCK.write_text(json.dumps(_current(), indent=2, sort_keys=True) + "\n")
