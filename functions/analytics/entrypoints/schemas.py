@@ -1,0 +1,83 @@
+"""Response bodies of the analytics reports; the OpenAPI document is built from them. Names are
+prefixed so they never clash with another service's schemas in the merged document."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class AnalyticsSalesCounts(BaseModel):
+    orders: int
+    gross: int
+    revenue: int
+    units: int
+    refunds: int
+    refundCount: int
+    netRevenue: int
+    averageOrderValue: int
+    newCustomers: int
+    returningCustomers: int
+
+
+class AnalyticsSalesDay(BaseModel):
+    date: str
+    currencies: dict[str, AnalyticsSalesCounts]
+
+
+class AnalyticsSales(BaseModel):
+    """Amounts in minor units of each currency; totals per currency, never summed across."""
+
+    from_: str = Field(alias="from")
+    to: str
+    days: list[AnalyticsSalesDay]
+    totals: dict[str, AnalyticsSalesCounts]
+
+
+class AnalyticsProduct(BaseModel):
+    sku: str
+    units: int
+    revenue: int
+    refunds: int
+    returnedUnits: int
+    returnRate: float
+
+
+class AnalyticsProducts(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    by: str
+    currencies: dict[str, list[AnalyticsProduct]]
+
+
+class AnalyticsConversion(BaseModel):
+    cartsCreatedToCartsWithItems: float
+    cartsWithItemsToCheckoutsStarted: float
+    checkoutsStartedToOrdersPaid: float
+    ordersPaidToOrdersShipped: float
+    ordersShippedToOrdersDelivered: float
+
+
+class AnalyticsFunnel(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    cartsCreated: int
+    cartsWithItems: int
+    checkoutsStarted: int
+    ordersPaid: int
+    ordersShipped: int
+    ordersDelivered: int
+    abandonedCarts: int
+    conversion: AnalyticsConversion
+    conversionRate: float
+
+
+class AnalyticsAbandonedCart(BaseModel):
+    cartId: str
+    date: str
+    lastActivityAt: str
+    email: str | None
+
+
+class AnalyticsAbandonedCarts(BaseModel):
+    items: list[AnalyticsAbandonedCart]
+    nextCursor: str | None
