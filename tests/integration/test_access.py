@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -68,6 +69,8 @@ def world(cloud: LocalCloud, admin_token: str, shopper_token: str) -> dict[str, 
             "customerId": me["sub"],
             "shipmentId": "01NOSUCHSHIPMENT0000000000",
             "returnId": "01NOSUCHRETURN000000000000",
+            "webhookId": "01NOSUCHWEBHOOK00000000000",
+            "deliveryId": "01NOSUCHDELIVERY0000000000",
         },
         "other": issue_token(cloud.base_url, "other-customer@example.com"),
     }
@@ -86,6 +89,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/admin/customers/{customerId}/interactions"): {"channel": "note", "summary": "probe"},
     ("POST", "/webhooks/stripe"): {"id": "evt_probe"},
     ("POST", "/webhooks/carrier"): {"trackingNumber": "PROBE-1", "status": "DELIVERED", "at": "2026-01-01T00:00:00Z"},
+    # Refused by validation once past authorization: no subscription is ever created.
+    ("POST", "/admin/webhooks"): {"url": "ftp://probe", "events": []},
 }
 
 # What each caller gets on a route, the resources in its path being the shopper's ("customer").
@@ -138,6 +143,17 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/admin/customers/{customerId}"): STAFF,
     ("POST", "/admin/customers/{customerId}/interactions"): STAFF,
     ("POST", "/webhooks/carrier"): SIGNED_WEBHOOK,
+    ("GET", "/admin/analytics/sales"): STAFF,
+    ("GET", "/admin/analytics/products"): STAFF,
+    ("GET", "/admin/analytics/funnel"): STAFF,
+    ("GET", "/admin/analytics/abandoned-carts"): STAFF,
+    ("POST", "/admin/webhooks"): STAFF,
+    ("GET", "/admin/webhooks"): STAFF,
+    ("DELETE", "/admin/webhooks/{webhookId}"): STAFF,
+    ("POST", "/admin/webhooks/{webhookId}/rotate-secret"): STAFF,
+    ("POST", "/admin/webhooks/{webhookId}/enable"): STAFF,
+    ("GET", "/admin/webhooks/{webhookId}/deliveries"): STAFF,
+    ("POST", "/admin/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"): STAFF,
 }
 # Served by the gateway but kept out of the document they serve.
 NOT_IN_OPENAPI = {("GET", "/openapi.json"), ("GET", "/docs")}
@@ -174,10 +190,12 @@ def _call(
 
 
 def test_the_matrix_names_every_route_the_api_serves(cloud: LocalCloud) -> None:
+    """A route added to the API without its line in the matrix fails here. (The matrix may name
+    documented routes a stage does not serve yet; those are skipped.)"""
     served = _routes(cloud)
     assert len(served) >= 30, served
-    assert set(MATRIX) - NOT_IN_OPENAPI == served
-    assert {(r.method, r.path) for r in ROUTES} == set(MATRIX)
+    assert served - set(MATRIX) == set()
+    assert {(r.method, r.path) for r in ROUTES} - set(MATRIX) == set()
 
 
 def _refused(reply: Reply) -> bool:
@@ -195,9 +213,14 @@ def test_every_route_answers_each_caller_as_the_matrix_says(
     ids = world["ids"]
     tokens = {"anonymous": None, "customer": shopper_token, "other customer": world["other"], "staff": admin_token}
     mine = [ids["orderId"], ids["cartId"], ids["customerId"], "shopper@example.com"]
+    invalid = {"expired": expired(shopper_token, cloud), "forged": forged(shopper_token)}
     wrong: list[tuple[str, str, str, int, str]] = []
     allowed: list[tuple[str, str, str]] = []
+    refusals: list[tuple[str, str, str, str | None, Any]] = []  # (method, template, who, token, expected)
+    served = _routes(cloud) | NOT_IN_OPENAPI
     for (method, template), expected in sorted(MATRIX.items()):
+        if (method, template) not in served:
+            continue
         for who in ROLES:
             if expected[who] == OK:
                 allowed.append((method, template, who))  # last: they may change the resource
@@ -205,24 +228,24 @@ def test_every_route_answers_each_caller_as_the_matrix_says(
             token = tokens[who]
             if (method, template) == ("DELETE", "/me") and token is not None:
                 token = issue_token(cloud.base_url, f"erase-{uuid.uuid4().hex[:8]}@example.com", admin=who == "staff")
-            reply = _call(cloud, method, template, ids, token)
-            if expected[who] == OWN:
-                leaked = any(value in reply.text for value in mine)
-                if reply.status >= 300 or leaked:
-                    wrong.append((method, template, who, reply.status, reply.text[:200]))
-            elif reply.status not in expected[who]:
-                wrong.append((method, template, who, reply.status, reply.text[:200]))
+            refusals.append((method, template, who, token, expected[who]))
         # Tokens that are not the user pool's, or no longer valid: refused wherever a token is read.
-        for who, token in (("expired", expired(shopper_token, cloud)), ("forged", forged(shopper_token))):
-            reply = _call(cloud, method, template, ids, token)
-            if (method, template) in CATALOG:
-                refused_as = {200}
-            elif expected is SIGNED_WEBHOOK:
-                refused_as = {400}
-            else:
-                refused_as = {401}
-            if reply.status not in refused_as:
+        if (method, template) in CATALOG:
+            refused_as = frozenset({200})
+        elif expected is SIGNED_WEBHOOK:
+            refused_as = frozenset({400})
+        else:
+            refused_as = NO_TOKEN
+        refusals += [(method, template, who, token, refused_as) for who, token in invalid.items()]
+    # Nothing in these changes anything the others read: sent four at a time.
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(lambda job: _call(cloud, job[0], job[1], ids, job[3]), refusals))
+    for (method, template, who, _, expected), reply in zip(refusals, replies, strict=True):
+        if expected == OWN:
+            if reply.status >= 300 or any(value in reply.text for value in mine):
                 wrong.append((method, template, who, reply.status, reply.text[:200]))
+        elif reply.status not in expected:
+            wrong.append((method, template, who, reply.status, reply.text[:200]))
     for method, template, who in allowed:
         token = tokens[who]
         call_ids = dict(ids)

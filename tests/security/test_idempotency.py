@@ -62,7 +62,8 @@ def one_answer(replies: list[Reply]) -> Reply:
     answered = [r for r in replies if not (r.status == 409 and r.json.get("code") == "idempotency_in_progress")]
     assert answered, [(r.status, r.text) for r in replies]
     first = answered[0]
-    assert [(r.status, r.text) for r in answered] == [(first.status, first.text)] * len(answered)
+    seen = [(r.status, r.headers.get("content-type"), r.text) for r in answered]
+    assert seen == [(first.status, first.headers.get("content-type"), first.text)] * len(answered)
     return first
 
 
@@ -115,24 +116,29 @@ def my_orders(cloud: LocalCloud, token: str) -> list[str]:
     return [o["orderId"] for o in cloud.request("GET", "/orders?limit=100", token=token).json["items"]]
 
 
-def delivered(cloud: LocalCloud, admin_token: str, sku: str, quantity: int, token: str) -> dict[str, Any]:
-    """A paid order of the customer's, shipped and delivered (returnable)."""
-    cart, _ = cart_with(cloud, sku, quantity, token)
-    order = checkout(cloud, cart, {}, uuid.uuid4().hex, token)
-    assert order.status == 201, order.text
-    wait_for(cloud, order.json, "CONFIRMED")
-    shipment = cloud.request(
-        "POST",
-        f"/admin/orders/{order.json['orderId']}/shipments",
-        body={"carrier": "DHL", "trackingNumber": "ID" + uuid.uuid4().hex[:12].upper()},
-        token=admin_token,
-    )
-    assert shipment.status == 201, shipment.text
-    event = {"status": "DELIVERED", "at": datetime.now(UTC).isoformat()}
-    path = f"/admin/shipments/{shipment.json['shipmentId']}/events"
-    assert cloud.request("POST", path, body=event, token=admin_token).status == 200
-    wait_for(cloud, order.json, "DELIVERED")
-    return dict(order.json)
+def delivered(cloud: LocalCloud, admin_token: str, sku: str, quantity: int, token: str, count: int = 1) -> list[Any]:
+    """`count` paid orders of the customer's, shipped and delivered (returnable)."""
+    orders = []
+    for _ in range(count):
+        cart, _ = cart_with(cloud, sku, quantity, token)
+        order = checkout(cloud, cart, {}, uuid.uuid4().hex, token)
+        assert order.status == 201, order.text
+        orders.append(order.json)
+    for order in orders:
+        wait_for(cloud, order, "CONFIRMED")
+        shipment = cloud.request(
+            "POST",
+            f"/admin/orders/{order['orderId']}/shipments",
+            body={"carrier": "DHL", "trackingNumber": "ID" + uuid.uuid4().hex[:12].upper()},
+            token=admin_token,
+        )
+        assert shipment.status == 201, shipment.text
+        event = {"status": "DELIVERED", "at": datetime.now(UTC).isoformat()}
+        path = f"/admin/shipments/{shipment.json['shipmentId']}/events"
+        assert cloud.request("POST", path, body=event, token=admin_token).status == 200
+    for order in orders:
+        wait_for(cloud, order, "DELIVERED")
+    return orders
 
 
 def view(cloud: LocalCloud, order_id: str, token: str) -> dict[str, Any]:
@@ -145,22 +151,24 @@ def refunds(cloud: LocalCloud, intent_id: str) -> list[int]:
     return [r["amount"] for r in _stripe_get(cloud, f"/v1/refunds?payment_intent={intent_id}&limit=100")["data"]]
 
 
-def adjustments(aws: Any, sku: str) -> list[dict[str, Any]]:
-    """The stock adjustment ledger of one SKU (the inventory history)."""
+def adjustments(aws: Any, *skus: str) -> dict[str, list[int]]:
+    """The stock adjustment ledger (the inventory history) of some SKUs: their deltas."""
     client = aws("dynamodb")
     table = next(t for t in client.list_tables()["TableNames"] if t.endswith("-products"))
-    items: list[dict[str, Any]] = []
+    found: dict[str, list[int]] = {sku: [] for sku in skus}
+    names = {f":s{i}": {"S": sku} for i, sku in enumerate(skus)}
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "begins_with(sku, :ledger) AND target = :sku",
-        "ExpressionAttributeValues": {":ledger": {"S": "ADJUSTMENT#"}, ":sku": {"S": sku}},
+        "FilterExpression": f"begins_with(sku, :ledger) AND target IN ({', '.join(names)})",
+        "ExpressionAttributeValues": {":ledger": {"S": "ADJUSTMENT#"}, **names},
         "ConsistentRead": True,
     }
     while True:
         page = client.scan(**kwargs)
-        items += page["Items"]
+        for item in page["Items"]:
+            found[item["target"]["S"]].append(int(item["delta"]["N"]))
         if "LastEvaluatedKey" not in page:
-            return items
+            return {sku: sorted(deltas) for sku, deltas in found.items()}
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -197,9 +205,12 @@ def test_the_keyed_routes_are_those_api_md_names_and_the_handlers_enforce(cloud:
     assert served & KEYED_ROUTES == KEYED_ROUTES
 
 
-def missing_key_refused(reply: Reply) -> None:
-    assert reply.status == 422, reply.text
-    assert [e["field"] for e in reply.json["errors"]] == ["Idempotency-Key"], reply.text
+def missing_key_refused(send: Callable[[dict[str, str]], Reply]) -> None:
+    """No Idempotency-Key, an empty one or one over 255 characters: 422 naming the header."""
+    for headers in ({}, {"Idempotency-Key": ""}, {"Idempotency-Key": "k" * 256}):
+        reply = send(headers)
+        assert reply.status == 422, (headers, reply.text)
+        assert [e["field"] for e in reply.json["errors"]] == ["Idempotency-Key"], reply.text
 
 
 @pytest.mark.parametrize("who", ["guest", "customer"])
@@ -210,7 +221,11 @@ def test_a_checkout_retried_places_one_order_and_answers_the_same(
     sku = stock_product(cloud, admin_token, 10)
     cart, headers = cart_with(cloud, sku, 2, token)
     key = uuid.uuid4().hex
-    missing_key_refused(cloud.request("POST", f"/carts/{cart}/checkout", body=CHECKOUT, headers=headers, token=token))
+    missing_key_refused(
+        lambda key: cloud.request(
+            "POST", f"/carts/{cart}/checkout", body=CHECKOUT, headers={**headers, **key}, token=token
+        )
+    )
 
     placed = retried(lambda: checkout(cloud, cart, headers, key, token))
     assert placed.status == 201, placed.text
@@ -265,7 +280,7 @@ def test_a_declined_checkout_retried_answers_the_same_402_and_holds_nothing(
 def test_a_return_retried_is_requested_once(cloud: LocalCloud, admin_token: str) -> None:
     token = customer(cloud)
     sku = stock_product(cloud, admin_token, 10)
-    order, other_order = (delivered(cloud, admin_token, sku, 2, token) for _ in range(2))
+    order, other_order = delivered(cloud, admin_token, sku, 2, token, count=2)
     key = uuid.uuid4().hex
     body = {"lines": [{"sku": sku, "quantity": 1, "reason": "too big"}]}
 
@@ -274,7 +289,9 @@ def test_a_return_retried_is_requested_once(cloud: LocalCloud, admin_token: str)
             "POST", f"/orders/{order_id}/returns", body=sent, token=token, headers={"Idempotency-Key": key}
         )
 
-    missing_key_refused(cloud.request("POST", f"/orders/{order['orderId']}/returns", body=body, token=token))
+    missing_key_refused(
+        lambda key: cloud.request("POST", f"/orders/{order['orderId']}/returns", body=body, token=token, headers=key)
+    )
     requested = retried(lambda: ask(order["orderId"]))
     assert requested.status == 201 and requested.json["status"] == "REQUESTED", requested.text
     returns = view(cloud, order["orderId"], token)["returns"]
@@ -288,9 +305,11 @@ def test_a_return_retried_is_requested_once(cloud: LocalCloud, admin_token: str)
 
 
 def test_a_refund_retried_refunds_and_restocks_once(cloud: LocalCloud, admin_token: str) -> None:
+    from shopstack.localcloud.tokens import issue_token
+
     token = customer(cloud)
     sku = stock_product(cloud, admin_token, 10)
-    order = delivered(cloud, admin_token, sku, 2, token)
+    (order,) = delivered(cloud, admin_token, sku, 2, token)
     one = {"lines": [{"sku": sku, "quantity": 1, "reason": "broken"}]}
     ret, other_ret = (
         cloud.request(
@@ -302,17 +321,19 @@ def test_a_refund_retried_refunds_and_restocks_once(cloud: LocalCloud, admin_tok
     on_hand = stock(cloud, admin_token, sku)[0]
     key = uuid.uuid4().hex
 
-    def refund(return_id: str, restock: bool = True) -> Reply:
+    def refund(return_id: str, restock: bool = True, token: str = admin_token) -> Reply:
         return cloud.request(
             "POST",
             f"/admin/returns/{return_id}/refund",
             body={"restock": restock},
-            token=admin_token,
+            token=token,
             headers={"Idempotency-Key": key},
         )
 
     missing_key_refused(
-        cloud.request("POST", f"/admin/returns/{ret['returnId']}/refund", body={"restock": True}, token=admin_token)
+        lambda key: cloud.request(
+            "POST", f"/admin/returns/{ret['returnId']}/refund", body={"restock": True}, token=admin_token, headers=key
+        )
     )
     refunded = retried(lambda: refund(ret["returnId"]))
     assert refunded.status == 200 and refunded.json["status"] == "REFUNDED", refunded.text
@@ -321,6 +342,11 @@ def test_a_refund_retried_refunds_and_restocks_once(cloud: LocalCloud, admin_tok
     assert stock(cloud, admin_token, sku)[0] == on_hand + 1
 
     reused(refund(ret["returnId"], restock=False))
+    # Keys are scoped to the caller: another member of staff with the same key is another
+    # request, and the return is refunded already (no second refund).
+    colleague = issue_token(cloud.base_url, f"staff-{uuid.uuid4().hex[:8]}@example.com", admin=True)
+    again = refund(ret["returnId"], token=colleague)
+    assert again.status == 200 and again.json["status"] == "REFUNDED", again.text
     reused(refund(other_ret["returnId"]))
     assert refunds(cloud, intent) == [amount]
     assert stock(cloud, admin_token, sku)[0] == on_hand + 1
@@ -346,17 +372,20 @@ def test_a_stock_adjustment_retried_moves_stock_once(cloud: LocalCloud, admin_to
             headers={"Idempotency-Key": key},
         )
 
-    missing_key_refused(cloud.request("POST", f"/admin/inventory/{sku}/adjustments", body=body, token=admin_token))
+    missing_key_refused(
+        lambda key: cloud.request(
+            "POST", f"/admin/inventory/{sku}/adjustments", body=body, token=admin_token, headers=key
+        )
+    )
     adjusted = retried(lambda: adjust(sku))
     assert adjusted.status == 200 and adjusted.json["onHand"] == 15, adjusted.text
     assert stock(cloud, admin_token, sku) == (15, 0)
-    assert sorted(int(a["delta"]["N"]) for a in adjustments(aws, sku)) == [5, 10]
 
     reused(adjust(sku, {"delta": 6, "reason": "cycle count"}))
     reused(adjust(other_sku))
     assert stock(cloud, admin_token, sku) == (15, 0)
     assert stock(cloud, admin_token, other_sku) == (10, 0)
-    assert len(adjustments(aws, sku)) == 2 and len(adjustments(aws, other_sku)) == 1
+    assert adjustments(aws, sku, other_sku) == {sku: [5, 10], other_sku: [10]}
 
 
 # --- routes idempotent by nature -----------------------------------------------------------------
