@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 
 from infra import names, references
@@ -38,6 +40,25 @@ STACK_IDS = (
     "ShopstackCustomers",
     "ShopstackApi",
 )
+
+
+IDEMPOTENCY_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+"""What Powertools' DynamoDBPersistenceLayer does to its records (DeleteItem when the handler fails)."""
+
+
+def _dynamodb(function: lambda_.IFunction, table: dynamodb.ITable, *actions: str, indexes: Sequence[str] = ()) -> None:
+    """`dynamodb:<action>` on `table` for each of `actions`, and dynamodb:Query on each of its `indexes`
+    (by name, not `index/*`)."""
+    if actions:
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=[f"dynamodb:{action}" for action in actions], resources=[table.table_arn])
+        )
+    if indexes:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{index}" for index in indexes]
+            )
+        )
 
 
 def build_app(
@@ -189,14 +210,37 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
             erasures.grant(function, "dynamodb:PutItem")
 
     # Grants across stacks go to the using stack's own references (a grant on the owner's construct
-    # would put its ARN in the other stack and create an export).
-    inventory.products_table.grant_read_write_data(inventory.api_function)
-    inventory.idempotency_table.grant_read_write_data(inventory.api_function)
+    # would put its ARN in the other stack and create an export). DynamoDB: exactly the actions each
+    # function's code makes (tests/infra/test_least_privilege.py pins them); a transaction's Put and
+    # Update need PutItem and UpdateItem, Powertools idempotency Gets, Puts, Updates and Deletes its
+    # records; Query on an index is granted on that index alone.
+    products, idempotency = inventory.products_table, inventory.idempotency_table
+    _dynamodb(inventory.api_function, products, "GetItem", "BatchGetItem", "Scan", "PutItem", "UpdateItem")
+    _dynamodb(inventory.api_function, products, indexes=("byCategory",))
+    _dynamodb(inventory.api_function, idempotency, *IDEMPOTENCY_ACTIONS)
     inventory.event_bus.grant_put_events_to(inventory.api_function)
 
+    orders_table, products = orders.orders_table, orders.products_table
+    # OrdersApi: orders by key, by owner/status (admin lists without a status scan the table), shipments
+    # and returns under the order and by id/tracking; refunds restock and cancellations release stock.
+    _dynamodb(orders.api_function, orders_table, "GetItem", "Query", "Scan", "PutItem", "UpdateItem")
+    _dynamodb(
+        orders.api_function, orders_table, indexes=("byOwner", "byStatus", "byShipment", "byTracking", "byReturn")
+    )
+    _dynamodb(orders.api_function, products, "UpdateItem")
+    _dynamodb(orders.api_function, orders.idempotency_table, *IDEMPOTENCY_ACTIONS)
+    # OrderTasks: the workflow's steps read the order, move it and its stock, and put its invoice.
+    _dynamodb(orders.tasks_function, orders_table, "GetItem", "PutItem", "UpdateItem")
+    _dynamodb(orders.tasks_function, products, "UpdateItem")
+    # OrderReconciler: in-flight orders by status, a stuck refund's return by id and its order's returns.
+    _dynamodb(orders.reconciler_function, orders_table, "GetItem", "Query", "UpdateItem")
+    _dynamodb(orders.reconciler_function, orders_table, indexes=("byStatus", "byReturn"))
+    _dynamodb(orders.reconciler_function, products, "UpdateItem")
+    # OrderFulfilment reads the order and stamps its acceptance; OrderNotifications reads the order and
+    # its shipments and marks each email sent.
+    _dynamodb(orders.fulfilment_consumer, orders_table, "GetItem", "UpdateItem")
+    _dynamodb(orders.notifications_function, orders_table, "GetItem", "Query", "UpdateItem")
     for function in (orders.tasks_function, orders.api_function, orders.reconciler_function):
-        orders.orders_table.grant_read_write_data(function)
-        orders.products_table.grant_read_write_data(function)
         orders.stripe_secret.grant_read(function)
     # The reconciler restarts a stuck order's workflow when none of its executions is running.
     orders.workflow.grant_start_execution(orders.reconciler_function)
@@ -205,27 +249,29 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     )
     orders.fulfilment_queue.grant_send_messages(orders.tasks_function)
     orders.tasks_function.grant_invoke(orders.workflow)
-    orders.idempotency_table.grant_read_write_data(orders.api_function)
     orders.carrier_secret.grant_read(orders.api_function)
-    orders.orders_table.grant_read_write_data(orders.fulfilment_consumer)
-    # Only OrderNotifications sends email (ses:SendEmail on the sender identity); it marks each
-    # email sent on the order and backs failed messages off (ChangeMessageVisibility, part of the
-    # consume grant its event source adds).
-    orders.orders_table.grant_read_write_data(orders.notifications_function)
+    # Only OrderNotifications sends email (ses:SendEmail on the sender identity); it backs failed
+    # messages off (ChangeMessageVisibility, part of the consume grant its event source adds).
     orders.email_identity.grant_send_email(orders.notifications_function)
     orders.event_bus.grant_put_events_to(orders.events_publisher)
 
-    analytics.analytics_table.grant_read_write_data(analytics.consumer)
+    # AnalyticsConsumer: one transaction per event (Put of its marker and records, Update of counters)
+    # after reading the cart record and the marker.
+    _dynamodb(analytics.consumer, analytics.analytics_table, "GetItem", "PutItem", "UpdateItem")
     analytics.queue.grant_consume_messages(analytics.consumer)
 
+    # CheckoutApi: carts (and the guest hold counters and Stripe event log in the Carts table), prices
+    # and stock by SKU, the order it places (with its stock, in one transaction) and pays or cancels.
+    _dynamodb(checkout.api_function, checkout.carts_table, "GetItem", "PutItem", "UpdateItem")
+    _dynamodb(checkout.api_function, checkout.products_table, "BatchGetItem", "UpdateItem")
+    _dynamodb(checkout.api_function, checkout.orders_table, "GetItem", "PutItem", "UpdateItem")
+    _dynamodb(checkout.api_function, checkout.idempotency_table, *IDEMPOTENCY_ACTIONS)
+    # CheckoutTasks (ReservationExpiry): reads the order, cancels it and releases its stock, or pays it.
+    _dynamodb(checkout.tasks_function, checkout.orders_table, "GetItem", "UpdateItem")
+    _dynamodb(checkout.tasks_function, checkout.products_table, "UpdateItem")
     for function in (checkout.api_function, checkout.tasks_function):
-        checkout.carts_table.grant_read_write_data(function)
-        checkout.products_table.grant_read_write_data(function)
-        checkout.orders_table.grant_read_write_data(function)
         checkout.event_bus.grant_put_events_to(function)
         checkout.stripe_secret.grant_read(function)
-    checkout.idempotency_table.grant_read_write_data(checkout.api_function)
-    for function in (checkout.api_function, checkout.tasks_function):
         # A payment authorized at the last moment is paid by the expiry, which starts its workflow.
         checkout.order_workflow.grant_start_execution(function)
     checkout.reservation_workflow.grant_start_execution(checkout.api_function)
@@ -235,12 +281,17 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     )
     checkout.tasks_function.grant_invoke(checkout.reservation_workflow)
 
-    # Erasure deletes the customer's carts and items, anonymizes their orders and invoices in place
-    # (UpdateItem only: orders are kept for accounting) and deletes their Cognito user.
-    customers.customers_table.grant_read_write_data(customers.api_function)
-    customers.orders_table.grant_read_data(customers.api_function)
-    customers.orders_table.grant(customers.api_function, "dynamodb:UpdateItem")
-    customers.carts_table.grant_read_write_data(customers.api_function)
+    # CustomersApi: profiles and interactions (by email through byEmail), the customer's whole partition
+    # deleted in batches on erasure; their orders found through byOwner and anonymized in place
+    # (UpdateItem only: orders are kept for accounting); their carts found by a filtered scan (no index
+    # by owner) and deleted; and their Cognito user deleted.
+    _dynamodb(
+        customers.api_function, customers.customers_table, "GetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem"
+    )
+    _dynamodb(customers.api_function, customers.customers_table, indexes=("byEmail",))
+    _dynamodb(customers.api_function, customers.orders_table, "Query", "UpdateItem")
+    _dynamodb(customers.api_function, customers.orders_table, indexes=("byOwner",))
+    _dynamodb(customers.api_function, customers.carts_table, "Scan", "DeleteItem")
     customers.event_bus.grant_put_events_to(customers.api_function)
     customers.user_pool.grant(customers.api_function, "cognito-idp:AdminDeleteUser", "cognito-idp:AdminGetUser")
 

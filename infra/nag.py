@@ -26,39 +26,10 @@ XRAY_WILDCARD = (
     "X-Ray has no resource-level permissions: xray:PutTraceSegments and xray:PutTelemetryRecords "
     "(added by active tracing) only accept Resource '*'."
 )
-TABLE_INDEXES = (
-    "The wildcard is limited to the indexes of this function's own table (Products/index/*), "
-    "needed to query the byCategory GSI."
-)
 WORKFLOW_WILDCARD = (
     "Added by Step Functions logging and tracing: the CloudWatch Logs delivery actions "
     "(logs:CreateLogDelivery, PutResourcePolicy, ...) and X-Ray actions do not support "
     "resource-level permissions, so AWS requires Resource '*'."
-)
-SHARED_TABLE_INDEXES = (
-    "The wildcard is limited to the indexes of the Products table (shopstack-<stage>-products/index/*), which "
-    "grant_read_write_data includes with the table; checkout reads and reserves stock by SKU."
-)
-ORDERS_TABLE_INDEXES = (
-    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
-    "grant_read_write_data includes with the table; orders are listed by owner and status and found "
-    "by shipment, tracking number and return through its byOwner, byStatus, byShipment, byTracking "
-    "and byReturn GSIs."
-)
-NOTIFY_ORDERS_INDEXES = (
-    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
-    "grant_read_write_data includes with the table; OrderNotifications reads an order and its "
-    "shipments by key and marks the emails it sent on the order, through no index."
-)
-ORDERS_TABLE_INDEXES_CHECKOUT = (
-    "The wildcard is limited to the indexes of the Orders table (shopstack-<stage>-orders/index/*), which "
-    "grant_read_write_data includes with the table; GSIs are read-only, and checkout writes its "
-    "orders by key."
-)
-ORDERS_PRODUCTS_INDEXES = (
-    "The wildcard is limited to the indexes of the Products table (shopstack-<stage>-products/index/*), which "
-    "grant_read_write_data includes with the table; the orders service commits and releases "
-    "reserved stock by SKU."
 )
 PUBLISHER_WILDCARD = (
     "Resource '*' holds only actions without resource-level permissions: xray:PutTraceSegments and "
@@ -89,11 +60,6 @@ WORKFLOW_EXECUTIONS = (
     "states:DescribeExecution on the executions of this stage's OrderWorkflow only "
     "(execution:<machine name>:*): OrderReconciler reads whether a stuck order's own execution "
     "(named after the order id, or <order id>-r<attempt> when restarted) is still running."
-)
-RECONCILER_ORDERS_INDEXES = (
-    "The wildcard is limited to the indexes of the Orders table (Orders/index/*), which "
-    "grant_read_write_data includes with the table; OrderReconciler finds in-flight orders "
-    "through the byStatus GSI and writes orders by key."
 )
 PUBLIC_ROUTE = (
     "Public by contract (API.md): health, the OpenAPI document and the product catalog are read "
@@ -142,16 +108,6 @@ ME_ROUTE = (
 ME_ROUTE_COGNITO = (
     "Sign-in is verified by the CustomersApi handler against the user pool's keys (issuer, audience, "
     "token_use=id, expiry), exactly as on the cart and order routes; anonymous callers get 401."
-)
-CUSTOMERS_TABLE_INDEXES = (
-    "The wildcard is limited to the indexes of the Customers table (Customers/index/*), which "
-    "grant_read_write_data includes with the table; staff search customers by email through byEmail."
-)
-CUSTOMERS_ORDERS_INDEXES = (
-    "The wildcard is limited to the indexes of the Orders table (shopstack-<stage>-orders/index/*): the "
-    "customers service "
-    "reads a customer's orders through the byOwner GSI for the CRM view, export and erasure; it writes "
-    "orders only with UpdateItem by key, to anonymize them on erasure."
 )
 PUBLIC_ROUTE_REASONS: dict[str, tuple[str, str]] = {
     "/me": (ME_ROUTE, ME_ROUTE_COGNITO),
@@ -255,43 +211,27 @@ def acknowledge_findings(
     """Acknowledge the accepted findings on the narrowest construct that owns them."""
     _ack(shared.user_pool, {"COG2": MFA_OPTIONAL, "COG8": NO_PLUS_TIER})
 
-    products = _logical_id(inventory.products_table)
-    _ack(
-        _role(inventory.api_function),
-        {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{products}.Arn>/index/*]": TABLE_INDEXES},
-    )
-    orders_table = _logical_id(orders.orders_table)
-    orders_products = _referenced(orders, orders.products_table.table_arn)
-    for function in (orders.tasks_function, orders.api_function):
-        _ack(
-            _role(function),
-            {
-                "IAM5[Resource::*]": XRAY_WILDCARD,
-                f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES,
-                f"IAM5[Resource::{orders_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
-            },
-        )
+    for function in (
+        inventory.api_function,
+        orders.tasks_function,
+        orders.api_function,
+        orders.reconciler_function,
+        orders.fulfilment_consumer,
+        orders.notifications_function,
+        analytics.consumer,
+        checkout.api_function,
+        checkout.tasks_function,
+        customers.api_function,
+        api.docs_function,
+    ):
+        _ack(_role(function), {"IAM5[Resource::*]": XRAY_WILDCARD})
     _ack(
         _role(orders.reconciler_function),
-        {
-            "IAM5[Resource::*]": XRAY_WILDCARD,
-            f"IAM5[Resource::<{orders_table}.Arn>/index/*]": RECONCILER_ORDERS_INDEXES,
-            f"IAM5[Resource::{orders_products}/index/*]": ORDERS_PRODUCTS_INDEXES,
-            f"IAM5[Resource::{_referenced(orders, orders.workflow_executions)}]": WORKFLOW_EXECUTIONS,
-        },
-    )
-    _ack(
-        _role(orders.fulfilment_consumer),
-        {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{orders_table}.Arn>/index/*]": ORDERS_TABLE_INDEXES},
-    )
-    _ack(
-        _role(orders.notifications_function),
-        {"IAM5[Resource::*]": XRAY_WILDCARD, f"IAM5[Resource::<{orders_table}.Arn>/index/*]": NOTIFY_ORDERS_INDEXES},
+        {f"IAM5[Resource::{_referenced(orders, orders.workflow_executions)}]": WORKFLOW_EXECUTIONS},
     )
     _ack(_role(orders.events_publisher), {"IAM5[Resource::*]": PUBLISHER_WILDCARD})
     _ack(orders.order_events_dlq, {"SQS3": ORDER_EVENTS_DLQ})
     _ack(orders.carrier_secret, {"SMG4": CARRIER_ROTATION})
-    _ack(_role(analytics.consumer), {"IAM5[Resource::*]": XRAY_WILDCARD})
     tasks = _logical_id(orders.tasks_function)
     _ack(
         orders.workflow.role,
@@ -301,17 +241,6 @@ def acknowledge_findings(
         },
     )
 
-    checkout_products = _referenced(checkout, checkout.products_table.table_arn)
-    checkout_orders = _referenced(checkout, checkout.orders_table.table_arn)
-    for function in (checkout.api_function, checkout.tasks_function):
-        _ack(
-            _role(function),
-            {
-                "IAM5[Resource::*]": XRAY_WILDCARD,
-                f"IAM5[Resource::{checkout_products}/index/*]": SHARED_TABLE_INDEXES,
-                f"IAM5[Resource::{checkout_orders}/index/*]": ORDERS_TABLE_INDEXES_CHECKOUT,
-            },
-        )
     _ack(
         _role(checkout.api_function),
         {f"IAM5[Resource::{_referenced(checkout, checkout.reservation_executions)}]": RESERVATION_EXECUTIONS},
@@ -326,19 +255,6 @@ def acknowledge_findings(
     )
     _ack(shared.stripe_secret, {"SMG4": STRIPE_ROTATION})
 
-    customers_table = _logical_id(customers.customers_table)
-    _ack(
-        _role(customers.api_function),
-        {
-            "IAM5[Resource::*]": XRAY_WILDCARD,
-            f"IAM5[Resource::<{customers_table}.Arn>/index/*]": CUSTOMERS_TABLE_INDEXES,
-            f"IAM5[Resource::{_referenced(customers, customers.orders_table.table_arn)}/index/*]": (
-                CUSTOMERS_ORDERS_INDEXES
-            ),
-        },
-    )
-
-    _ack(_role(api.docs_function), {"IAM5[Resource::*]": XRAY_WILDCARD})
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})
     if api.gateway_account_role is not None:
         _ack(

@@ -85,16 +85,22 @@ def _resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
 
 
 def _table_refs(synthesized: Synthesized, handler: str) -> set[str]:
-    """The tables a function may write, by logical id (this stack) or name (other stacks' tables,
-    whose ARNs are built from their stage-prefixed names)."""
+    """The tables a function holds any DynamoDB item action on (its indexes count as the table), by
+    logical id (this stack) or name (other stacks' tables, whose ARNs are built from their
+    stage-prefixed names). Which actions exactly: tests/infra/test_least_privilege.py."""
     refs = set()
-    for resource in _resources_for(_statements(synthesized, handler), "dynamodb:PutItem"):
-        if "Fn::GetAtt" in resource:
-            refs.add(resource["Fn::GetAtt"][0])
-        elif not render(resource).endswith("/index/*"):
+    for statement in _statements(synthesized, handler):
+        if not any(a.startswith("dynamodb:") for a in _as_list(statement["Action"])):
+            continue
+        for resource in _as_list(statement["Resource"]):
             arn = render(resource)
+            if arn == "*" or "StreamArn" in arn:
+                continue
+            if arn.startswith("<"):
+                refs.add(arn[1:].split(".Arn>", 1)[0])
+                continue
             assert arn.startswith("arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/"), arn
-            refs.add(arn.split(":table/", 1)[1])
+            refs.add(arn.split(":table/", 1)[1].split("/index/", 1)[0])
     return refs
 
 
@@ -209,8 +215,9 @@ def test_tables_granted_as_agreed(synthesized: Synthesized) -> None:
     orders_id, _ = _only(synthesized, "AWS::DynamoDB::Table")
     stage = load_cdk_json_context()["stage"]
     products, idempotency = f"shopstack-{stage}-products", f"shopstack-{stage}-idempotency"
+    erasures = f"shopstack-{stage}-erasures"
     assert _table_refs(synthesized, TASKS) == {orders_id, products}
-    assert _table_refs(synthesized, API) == {orders_id, products, idempotency}
+    assert _table_refs(synthesized, API) == {orders_id, products, idempotency, erasures}
     assert _table_refs(synthesized, FULFILMENT) == {orders_id}
     assert _table_refs(synthesized, PUBLISHER) == set()
 
