@@ -214,10 +214,10 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     # function's code makes (tests/infra/test_least_privilege.py pins them); a transaction's Put and
     # Update need PutItem and UpdateItem, Powertools idempotency Gets, Puts, Updates and Deletes its
     # records; Query on an index is granted on that index alone.
-    products, idempotency = inventory.products_table, inventory.idempotency_table
-    _dynamodb(inventory.api_function, products, "GetItem", "BatchGetItem", "Scan", "PutItem", "UpdateItem")
-    _dynamodb(inventory.api_function, products, indexes=("byCategory",))
-    _dynamodb(inventory.api_function, idempotency, *IDEMPOTENCY_ACTIONS)
+    catalog = inventory.products_table
+    _dynamodb(inventory.api_function, catalog, "GetItem", "BatchGetItem", "Scan", "PutItem", "UpdateItem")
+    _dynamodb(inventory.api_function, catalog, indexes=("byCategory",))
+    _dynamodb(inventory.api_function, inventory.idempotency_table, *IDEMPOTENCY_ACTIONS)
     inventory.event_bus.grant_put_events_to(inventory.api_function)
 
     orders_table, products = orders.orders_table, orders.products_table
