@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,6 +111,17 @@ def checkout(
         headers={**headers, "Idempotency-Key": key},
         token=token,
     )
+
+
+def emails_about(cloud: LocalCloud, order_id: str, what: str) -> int:
+    """How many emails the customer got about `what` ("confirmed", "was cancelled") of one order: waits
+    for the first, then counts."""
+    deadline = time.monotonic() + 20
+    while True:
+        found = [m for m in cloud.request("GET", "/_localcloud/mail").json if f"{order_id} {what}" in m["subject"]]
+        if found or time.monotonic() > deadline:
+            return len(found)
+        time.sleep(0.2)
 
 
 def my_orders(cloud: LocalCloud, token: str) -> list[str]:
@@ -239,6 +251,7 @@ def test_a_checkout_retried_places_one_order_and_answers_the_same(
     wait_for(cloud, placed.json, "CONFIRMED")
     before = stock(cloud, admin_token, sku)
     assert before == (8, 0)
+    assert emails_about(cloud, order_id, "confirmed") == 1
 
     # The same key with another body: refused, nothing placed.
     other_body = checkout(cloud, cart, headers, key, token, body={**CHECKOUT, "email": "someone-else@example.com"})
@@ -437,6 +450,7 @@ def test_a_cancel_retried_releases_stock_and_money_once(cloud: LocalCloud, admin
     intent = order["payment"]["paymentIntentId"]
     total = order["total"]["amount"]
     assert refunds(cloud, intent) == [total]
+    assert emails_about(cloud, order["orderId"], "was cancelled") == 1
     # Staff cancelling it again changes nothing more.
     again = cloud.request("POST", f"/admin/orders/{order['orderId']}/cancel", token=admin_token)
     assert again.status == 200 and again.json["status"] == "CANCELLED"
