@@ -66,7 +66,7 @@ def _gateway_gets(cloud: LocalCloud, path: str, count: int) -> list[float]:
     samples = []
     for _ in range(count):
         began = time.perf_counter()
-        connection.request("GET", path)
+        connection.request("GET", path, headers={"User-Agent": "shopstack-bench"})  # WAF: NoUserAgent_HEADER
         response = connection.getresponse()
         response.read()
         samples.append(time.perf_counter() - began)

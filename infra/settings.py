@@ -82,6 +82,7 @@ class Settings:
     reconcile_interval_minutes: int = 1
     reconcile_stuck_after_seconds: int = 10
     deletion_protection: bool = False
+    waf_count_rules: tuple[tuple[str, str], ...] = ()
 
     @property
     def catalog_currency(self) -> str:
@@ -140,6 +141,7 @@ class Settings:
             reconcile_stuck_after_seconds=_positive_int(
                 "reconcileStuckAfterSeconds", get("reconcileStuckAfterSeconds", 10)
             ),
+            waf_count_rules=_waf_count_rules(get("wafCountRules", [])),
             deletion_protection=_as_bool(
                 _for_stage("deletionProtection", get("deletionProtection", stage == "prod"), stage)
             ),
@@ -171,6 +173,28 @@ def _rate_limit_per_ip(key: str, value: Any) -> int:
     if not 10 <= number <= 2_000_000_000:
         raise ValueError(f"context {key} must be between 10 and 2000000000, got {value!r}")
     return number
+
+
+WAF_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesCommonRuleSet",
+)
+
+
+def _waf_count_rules(value: Any) -> tuple[tuple[str, str], ...]:
+    """Context `wafCountRules`: `["<managed rule group>/<rule>", ...]`, rules of the web ACL's AWS managed
+    groups set to COUNT (they label and are measured but block nothing), for a rule that blocks real
+    traffic until the contract or the client is fixed. Empty by default."""
+    if isinstance(value, str):
+        value = [item for item in value.split(",") if item]
+    rules = []
+    for item in value:
+        group, _, rule = str(item).partition("/")
+        if group not in WAF_GROUPS or not rule:
+            raise ValueError(f"context wafCountRules takes '<group>/<rule>' of {', '.join(WAF_GROUPS)}, got {item!r}")
+        rules.append((group, rule))
+    return tuple(rules)
 
 
 def _mail_from(value: str) -> str:

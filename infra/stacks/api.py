@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
@@ -100,6 +101,68 @@ CHECKOUT_METHOD = "POST"
 CHECKOUT_URI_PATH_REGEX = "/checkout/*$"
 """WAF's URI path of a checkout, URL-decoded: `/v1/carts/<id>/checkout` (one trailing slash or more
 too, which API Gateway routes to the same method). Together with method POST: no other route ends so."""
+
+BODY_LIMIT_BYTES = 8 * 1024
+"""Request bodies WAF lets through (AWSManagedRulesCommonRuleSet SizeRestrictions_BODY: 8 KB, fixed),
+except on LARGE_BODY_ROUTES, where the functions' own 64 KiB limit applies."""
+LARGE_BODY_ROUTES = ("PUT", f"^(/{STAGE_NAME})?/(admin/products/[^/]+|me)/*$")
+"""The two routes whose valid bodies can pass 8 KB, both for a signed-in caller: a staff product
+upsert (a 5,000-character description is up to 15 KB in UTF-8, plus ten image URLs) and a
+customer's profile with ten addresses. The stage prefix is optional: a custom domain's base path
+mapping (and the local gateway) serve the routes without it."""
+BODY_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
+BODY_TOO_LARGE_BODY = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Content Too Large",
+        "status": 413,
+        "detail": f"The request body exceeds {BODY_LIMIT_BYTES} bytes.",
+        "code": "BODY_TOO_LARGE",
+    },
+    separators=(",", ":"),
+)
+NO_USER_AGENT_BODY = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "Requests must carry a User-Agent header.",
+        "code": "USER_AGENT_REQUIRED",
+    },
+    separators=(",", ":"),
+)
+
+
+@dataclass(frozen=True)
+class ManagedGroup:
+    """An AWS managed rule group on the web ACL, with rules whose action we override."""
+
+    name: str
+    priority: int
+    overrides: tuple[tuple[str, str], ...] = ()
+    """(rule, "count" | a custom response body key for a Block with that response)."""
+
+
+MANAGED_GROUPS = (
+    # Amazon threat intelligence: addresses of bots, reconnaissance and DDoS sources; cheap (25 WCU),
+    # so first: a known-bad address is refused before any inspection of its request.
+    ManagedGroup("AWSManagedRulesAmazonIpReputationList", 2),
+    # Request patterns of known exploits (Log4j, Java deserialization, exploitable paths, PROPFIND,
+    # Host: localhost); nothing in the API's contract looks like them.
+    ManagedGroup("AWSManagedRulesKnownBadInputsRuleSet", 3),
+    # OWASP-style core rules. SizeRestrictions_BODY counts only (it labels the request) and the rule
+    # BodyTooLarge below blocks with the label, outside the two routes whose contract allows larger
+    # bodies; NoUserAgent_HEADER blocks with problem details instead of WAF's bare 403.
+    ManagedGroup(
+        "AWSManagedRulesCommonRuleSet",
+        4,
+        (("SizeRestrictions_BODY", "count"), ("NoUserAgent_HEADER", "NoUserAgent")),
+    ),
+)
+"""Not added: AWSManagedRulesAnonymousIpList. Its AnonymousIPList blocks VPNs, Tor and relays such as
+iCloud Private Relay, which real shoppers browse through, and its HostingProviderIPList blocks cloud and
+hosting addresses, where carriers' tracking webhooks and server-side integrations come from."""
+BODY_RULE_PRIORITY = 5
 
 DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers")
 """Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
@@ -254,8 +317,12 @@ class ApiStack(Stack):
                 cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
             )
 
-        def block(body_key: str) -> wafv2.CfnWebACL.RuleActionProperty:
-            headers = [wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Retry-After", value=RATE_LIMITED_RETRY_AFTER)]
+        def block(body_key: str, *, status: int = 429, retry_after: bool = True) -> wafv2.CfnWebACL.RuleActionProperty:
+            headers = []
+            if retry_after:
+                headers.append(
+                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Retry-After", value=RATE_LIMITED_RETRY_AFTER)
+                )
             if len(cors_origins) == 1:  # WAF answers instead of API Gateway: a browser must still read the 429
                 headers.append(
                     wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Access-Control-Allow-Origin", value=cors_origins[0])
@@ -263,7 +330,7 @@ class ApiStack(Stack):
             return wafv2.CfnWebACL.RuleActionProperty(
                 block=wafv2.CfnWebACL.BlockActionProperty(
                     custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                        response_code=429, custom_response_body_key=body_key, response_headers=headers
+                        response_code=status, custom_response_body_key=body_key, response_headers=headers or None
                     )
                 )
             )
@@ -301,11 +368,75 @@ class ApiStack(Stack):
                 ]
             )
         )
+        counted = settings.waf_count_rules
+
+        def override(rule: str, action: str) -> wafv2.CfnWebACL.RuleActionOverrideProperty:
+            if action == "count":
+                to_use = wafv2.CfnWebACL.RuleActionProperty(count={})
+            else:
+                to_use = block(action, status=403, retry_after=False)
+            return wafv2.CfnWebACL.RuleActionOverrideProperty(name=rule, action_to_use=to_use)
+
+        def managed(group: ManagedGroup) -> wafv2.CfnWebACL.RuleProperty:
+            actions = dict(group.overrides)
+            # cdk.json wafCountRules: a rule that misfires on real traffic counts until it is fixed
+            actions.update({rule: "count" for g, rule in counted if g == group.name})
+            return wafv2.CfnWebACL.RuleProperty(
+                name=f"AWS-{group.name}",
+                priority=group.priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS",
+                        name=group.name,
+                        rule_action_overrides=[override(rule, action) for rule, action in actions.items()] or None,
+                    )
+                ),
+                visibility_config=visibility(f"{name}-{group.name}"),
+            )
+
+        method, path_regex = LARGE_BODY_ROUTES
+        large_body_route = wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    wafv2.CfnWebACL.StatementProperty(
+                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+                            positional_constraint="EXACTLY",
+                            search_string=method,
+                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                        )
+                    ),
+                    wafv2.CfnWebACL.StatementProperty(
+                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                            regex_string=path_regex,
+                            text_transformations=[
+                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
+                            ],
+                        )
+                    ),
+                ]
+            )
+        )
+        # over 8 KB (labelled by the core rule set's SizeRestrictions_BODY) and not a large-body route
+        body_too_large = wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    wafv2.CfnWebACL.StatementProperty(
+                        label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(scope="LABEL", key=BODY_LABEL)
+                    ),
+                    wafv2.CfnWebACL.StatementProperty(
+                        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=large_body_route)
+                    ),
+                ]
+            )
+        )
         web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
             name=name,
-            description="shopstack API: per-client rate limits",
+            description="shopstack API: per-client rate limits and AWS managed rule groups",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(name),
@@ -315,6 +446,12 @@ class ApiStack(Stack):
                 ),
                 "CheckoutRateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON", content=CHECKOUT_RATE_LIMITED_BODY
+                ),
+                "BodyTooLarge": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=BODY_TOO_LARGE_BODY
+                ),
+                "NoUserAgent": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=NO_USER_AGENT_BODY
                 ),
             },
             rules=[
@@ -331,6 +468,14 @@ class ApiStack(Stack):
                     action=block("CheckoutRateLimited"),
                     statement=per_ip(settings.checkout_rate_limit_per_ip, checkout),
                     visibility_config=visibility(f"{name}-checkout-rate-limit-per-ip"),
+                ),
+                *(managed(group) for group in MANAGED_GROUPS),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="BodyTooLarge",
+                    priority=BODY_RULE_PRIORITY,
+                    action=block("BodyTooLarge", status=413, retry_after=False),
+                    statement=body_too_large,
+                    visibility_config=visibility(f"{name}-body-too-large"),
                 ),
             ],
         )

@@ -1,4 +1,5 @@
-"""WAFv2 rate-based rules of the deployed web ACLs, applied by the local gateway per client address.
+"""WAFv2 web ACLs of the deployed templates, applied by the local gateway: rate-based rules per client
+address, and what the local cloud can check of AWS managed rule groups.
 
 moto's CloudFormation does not model WAFv2 (the web ACL deploys as a no-op resource), so the rules are
 read from the deployed templates: each `AWS::WAFv2::WebACL`'s rate-based rules (limit, evaluation
@@ -14,12 +15,23 @@ requests count: a client that keeps hammering stays blocked until its rate falls
 evaluates rates every few seconds and may let a client run over for up to a minute or so; locally the
 limit is exact and immediate.
 
+AWS managed rule groups: a web ACL rule with a `ManagedRuleGroupStatement` of a group in MANAGED_RULES
+is evaluated with the rules of that group whose documented condition is exact (a missing User-Agent,
+sizes over the documented limits, the PROPFIND method), with the group's rule action overrides (Count,
+or Block with a custom response) and labels, which later rules may match (`LabelMatchStatement`). The
+rules that match by signature or by Amazon's address lists (SQL injection, XSS, LFI/RFI, Log4j, bad-bot
+lists beyond the documented examples, IP reputation) are not emulated: the local cloud lets through what
+AWS might block there, and says so in docs/architecture.md. Any other group, vendor or action refuses to
+start (UnsupportedRule), so that adding one forces a decision here.
+
 For tests the limits can be lowered at run time without a redeploy (`PUT /_localcloud/ratelimits
 {"perIp": 20, "checkoutPerIp": 5}`, DELETE restores the deployed ones; both start every count afresh).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import re
 import threading
@@ -47,12 +59,14 @@ class UnsupportedRule(ValueError):
 
 @dataclass(frozen=True)
 class WebRequest:
-    """What a WAF statement may inspect."""
+    """What a WAF statement may inspect (header names lowercased), and the labels rules added so far."""
 
     method: str
     uri_path: str
     query: str
     headers: Mapping[str, str]
+    body_size: int = 0
+    labels: frozenset[str] = frozenset()
 
 
 Match = Callable[[WebRequest], bool]
@@ -76,9 +90,69 @@ class RateRule:
 
 
 @dataclass(frozen=True)
+class InspectionRule:
+    """A rule that looks at one request: a rule of an AWS managed group the local cloud emulates, or a
+    custom rule of the web ACL. When it matches it adds its labels, then blocks (`response`), allows
+    (`allow`) or only counts (neither) and evaluation goes on."""
+
+    name: str
+    priority: int
+    match: Match
+    labels: tuple[str, ...] = ()
+    response: BlockResponse | None = None
+    allow: bool = False
+
+
+@dataclass(frozen=True)
 class WebAcl:
     name: str
     rules: tuple[RateRule, ...]
+    inspections: tuple[InspectionRule, ...] = ()
+
+    def steps(self) -> list[RateRule | InspectionRule]:
+        """Every rule in priority order (a managed group's rules in the group's order)."""
+        return sorted([*self.rules, *self.inspections], key=lambda rule: rule.priority)
+
+
+CORE = "awswaf:managed:aws:core-rule-set:"
+KNOWN_BAD = "awswaf:managed:aws:known-bad-inputs:"
+
+
+def _header(request: WebRequest, name: str) -> str:
+    return next((value for key, value in request.headers.items() if key.lower() == name), "")
+
+
+MANAGED_RULES: dict[str, tuple[tuple[str, str, Match], ...]] = {
+    "AWSManagedRulesCommonRuleSet": (
+        ("NoUserAgent_HEADER", CORE + "NoUserAgent_Header", lambda r: not _header(r, "user-agent").strip()),
+        (
+            "UserAgent_BadBots_HEADER",
+            CORE + "BadBots_Header",
+            lambda r: re.search(r"nessus|nmap", _header(r, "user-agent"), re.IGNORECASE) is not None,
+        ),
+        ("SizeRestrictions_QUERYSTRING", CORE + "SizeRestrictions_QueryString", lambda r: len(r.query) > 2048),
+        (
+            "SizeRestrictions_Cookie_HEADER",
+            CORE + "SizeRestrictions_Cookie_Header",
+            lambda r: len(_header(r, "cookie")) > 10240,
+        ),
+        ("SizeRestrictions_BODY", CORE + "SizeRestrictions_Body", lambda r: r.body_size > 8192),
+        ("SizeRestrictions_URIPATH", CORE + "SizeRestrictions_URIPath", lambda r: len(r.uri_path) > 1024),
+    ),
+    "AWSManagedRulesKnownBadInputsRuleSet": (
+        ("PROPFIND_METHOD", KNOWN_BAD + "PROPFIND_Method", lambda r: r.method.upper() == "PROPFIND"),
+    ),
+    "AWSManagedRulesAmazonIpReputationList": (),
+}
+"""Per AWS managed group, its rules the local cloud evaluates exactly as documented (name, label,
+condition; default action Block). UserAgent_BadBots_HEADER knows only the documented examples."""
+NOT_EMULATED = {
+    "AWSManagedRulesCommonRuleSet": "EC2MetaDataSSRF_*, GenericLFI_*, GenericRFI_*, RestrictedExtensions_*, "
+    "CrossSiteScripting_* (signatures)",
+    "AWSManagedRulesKnownBadInputsRuleSet": "JavaDeserializationRCE_*, Log4JRCE_*, ExploitablePaths_URIPATH "
+    "(signatures), Host_localhost_HEADER (the local cloud is reached on localhost)",
+    "AWSManagedRulesAmazonIpReputationList": "every rule (Amazon's address lists; loopback is in none)",
+}
 
 
 # Compiling the templates
@@ -132,11 +206,13 @@ def compile_web_acl(props: Mapping[str, Any], logical_id: str = "WebAcl") -> Web
     name = str(props.get("Name") or logical_id)
     bodies = props.get("CustomResponseBodies") or {}
     rules = []
+    inspections: list[InspectionRule] = []
     for rule in props.get("Rules") or []:
         statement = rule.get("Statement") or {}
         rate = statement.get("RateBasedStatement")
         if rate is None:
-            raise UnsupportedRule(f"web ACL {name} rule {rule.get('Name')}: only rate-based rules are emulated")
+            inspections.extend(_inspections(rule, bodies, name))
+            continue
         rule_name = str(rule["Name"])
         if str(rate.get("AggregateKeyType", "IP")) != "IP":
             raise UnsupportedRule(f"web ACL {name} rule {rule_name}: AggregateKeyType {rate['AggregateKeyType']}")
@@ -155,7 +231,49 @@ def compile_web_acl(props: Mapping[str, Any], logical_id: str = "WebAcl") -> Web
                 response=_block_response(rule.get("Action") or {}, bodies, rule_name),
             )
         )
-    return WebAcl(name=name, rules=tuple(sorted(rules, key=lambda r: r.priority)))
+    return WebAcl(
+        name=name,
+        rules=tuple(sorted(rules, key=lambda r: r.priority)),
+        inspections=tuple(sorted(inspections, key=lambda r: r.priority)),
+    )
+
+
+def _inspections(rule: Mapping[str, Any], bodies: Mapping[str, Any], acl: str) -> list[InspectionRule]:
+    """A custom rule (any statement compile_statement reads), or the emulated rules of a managed group."""
+    rule_name, priority = str(rule.get("Name")), int(rule.get("Priority", 0))
+    statement = rule.get("Statement") or {}
+    managed = statement.get("ManagedRuleGroupStatement")
+    if managed is None:
+        labels = tuple(str(label["Name"]) for label in rule.get("RuleLabels") or [])
+        response, allow = _action(rule.get("Action") or {}, bodies, rule_name)
+        return [InspectionRule(rule_name, priority, compile_statement(statement), labels, response, allow)]
+    group = str(managed.get("Name"))
+    if managed.get("VendorName") != "AWS" or group not in MANAGED_RULES:
+        raise UnsupportedRule(f"web ACL {acl} rule {rule_name}: managed rule group {group} is not emulated")
+    scope_down = managed.get("ScopeDownStatement")
+    scope = compile_statement(scope_down) if scope_down else None
+    counted = "Count" in (rule.get("OverrideAction") or {})
+    overrides = {str(o["Name"]): o.get("ActionToUse") or {} for o in managed.get("RuleActionOverrides") or []}
+    overrides.update({str(e["Name"]): {"Count": {}} for e in managed.get("ExcludedRules") or []})
+    found = []
+    for name, label, condition in MANAGED_RULES[group]:
+        response, allow = _action(overrides.get(name, {"Block": {}}), bodies, name)
+        if counted:
+            response, allow = None, False
+        match = condition if scope is None else (lambda r, c=condition, s=scope: s(r) and c(r))
+        found.append(InspectionRule(f"{rule_name}:{name}", priority, match, (label,), response, allow))
+    return found
+
+
+def _action(action: Mapping[str, Any], bodies: Mapping[str, Any], rule: str) -> tuple[BlockResponse | None, bool]:
+    """(block response or None, allow) of a rule action: Block, Count or Allow."""
+    if "Block" in action:
+        return _block_response(action, bodies, rule), False
+    if "Count" in action:
+        return None, False
+    if "Allow" in action:
+        return None, True
+    raise UnsupportedRule(f"rule {rule}: action {sorted(action)} is not emulated by the local cloud")
 
 
 def _integer(value: Any, what: str) -> int:
@@ -195,6 +313,13 @@ def compile_statement(statement: Mapping[str, Any]) -> Match:
     if "NotStatement" in statement:
         inner = compile_statement(statement["NotStatement"]["Statement"])
         return lambda request: not inner(request)
+    if "LabelMatchStatement" in statement:
+        spec = statement["LabelMatchStatement"]
+        key = str(spec["Key"])
+        if spec.get("Scope") == "NAMESPACE":
+            prefix = key if key.endswith(":") else key + ":"
+            return lambda request: any(label.startswith(prefix) for label in request.labels)
+        return lambda request: key in request.labels
     if "ByteMatchStatement" in statement:
         spec = statement["ByteMatchStatement"]
         field = _field(spec["FieldToMatch"])
@@ -289,7 +414,17 @@ class RateLimiter:
             return None
         now = self._clock()
         with self._lock:
-            for rule in acl.rules:
+            for rule in acl.steps():
+                if isinstance(rule, InspectionRule):
+                    if not rule.match(request):
+                        continue
+                    if rule.labels:
+                        request = dataclasses.replace(request, labels=request.labels | frozenset(rule.labels))
+                    if rule.allow:
+                        return None
+                    if rule.response is not None:
+                        return rule.response
+                    continue
                 if rule.scope is not None and not rule.scope(request):
                     continue
                 limit = self._overrides.get(rule.name, rule.limit)
@@ -367,12 +502,22 @@ class RateLimiter:
                             "scopeDown": rule.scope is not None,
                         }
                     )
+            inspections = [
+                {
+                    "api": api_id,
+                    "name": rule.name,
+                    "priority": rule.priority,
+                    "action": "allow" if rule.allow else "count" if rule.response is None else "block",
+                }
+                for api_id, acl in self._acls.items()
+                for rule in acl.inspections
+            ]
         by_name = {rule["name"]: rule["limit"] for rule in rules}
         aliases = {alias: by_name[name] for alias, name in ALIASES.items() if name in by_name}
-        return {**aliases, "rules": rules}
+        return {**aliases, "rules": rules, "inspections": inspections}
 
 
-def web_request(environ: Mapping[str, Any], method: str) -> WebRequest:
+def web_request(environ: dict[str, Any], method: str) -> WebRequest:
     """The request as WAF inspects it: the URI path as sent (not decoded), the query string, headers."""
     raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or "")
     if raw.startswith("/"):
@@ -382,4 +527,31 @@ def web_request(environ: Mapping[str, Any], method: str) -> WebRequest:
     else:
         path = urllib.parse.quote(str(environ.get("PATH_INFO") or "/").encode("latin-1"), safe="/%;:@&=+$,!~*'()")
     headers = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key[:5] == "HTTP_"}
-    return WebRequest(method=method, uri_path=path, query=str(environ.get("QUERY_STRING") or ""), headers=headers)
+    return WebRequest(
+        method=method,
+        uri_path=path,
+        query=str(environ.get("QUERY_STRING") or ""),
+        headers=headers,
+        body_size=_body_size(environ),
+    )
+
+
+BUFFER_LIMIT = 10 * 1024 * 1024 + 1
+"""A body sent without Content-Length (chunked) is read up to here (one byte over API Gateway's 10 MB)."""
+
+
+def _body_size(environ: dict[str, Any]) -> int:
+    """The body's size: its Content-Length, or for a chunked body the bytes read now (put back as a
+    buffered wsgi.input with a Content-Length, so that the gateway reads it as any other)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    stream = environ.get("wsgi.input")
+    if length or stream is None or not (chunked or environ.get("wsgi.input_terminated")):
+        return length
+    data = bytes(stream.read(BUFFER_LIMIT))
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    return len(data)

@@ -46,7 +46,12 @@ class Caller:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30, source_address=(self.source, 0))
         try:
             data = None if body is None else json.dumps(body).encode()
-            connection.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+            connection.request(
+                method,
+                path,
+                body=data,
+                headers={"Content-Type": "application/json", "User-Agent": "shopstack-tests", **(headers or {})},
+            )
             response = connection.getresponse()
             return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
         finally:

@@ -26,7 +26,12 @@ def from_address(cloud: LocalCloud, source: str, method: str, path: str, body: A
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30, source_address=(source, 0))
     try:
         data = None if body is None else json.dumps(body)
-        connection.request(method, path, body=data, headers={"Content-Type": "application/json", **headers})
+        connection.request(
+            method,
+            path,
+            body=data,
+            headers={"Content-Type": "application/json", "User-Agent": "shopstack-tests", **headers},
+        )
         response = connection.getresponse()
         text = response.read().decode()
         return response.status, json.loads(text) if text else None, dict(response.getheaders())
