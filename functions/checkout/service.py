@@ -315,14 +315,16 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
 
 
 def _authorize(deps: Checkout, order: Order, payment_method: str | None) -> Payment:
-    """Authorize the order's payment; keys Stripe refuses release the order's stock at once
-    (rather than holding it until the reservation expires) and answer 503."""
+    """Authorize the order's payment; keys Stripe refuses (503) and a payment method Stripe does
+    not know (422 `invalid_payment_method`) release the order's stock at once, rather than holding
+    it until the reservation expires."""
     try:
         return deps.payments.authorize(order, payment_method)
-    except PaymentsUnavailable:
+    except (PaymentsUnavailable, ValidationFailed) as refused:
         current = deps.orders.get(order.order_id) or order
         if current.status is OrderStatus.PENDING_PAYMENT and not current.payment_intent_id:
-            settlement.cancel(deps.ledger, deps.money, order.order_id, "payments unavailable")
+            reason = "payments unavailable" if isinstance(refused, PaymentsUnavailable) else "payment method refused"
+            settlement.cancel(deps.ledger, deps.money, order.order_id, reason)
         raise
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkout.domain.order import Order, Payment, PaymentStatus
+from commerce.errors import ValidationFailed
 from commerce.stripe_client import (
     client,
     key_errors,
@@ -61,6 +62,14 @@ class StripePayments:
             )
         except stripe.CardError as declined:
             return self._declined(declined)
+        except stripe.InvalidRequestError as exc:
+            if payment_method and getattr(exc, "param", None) == "payment_method":
+                raise ValidationFailed(
+                    "Stripe has no such payment method.",
+                    code="invalid_payment_method",
+                    errors=[{"field": "paymentMethod", "message": "not a payment method Stripe knows"}],
+                ) from exc
+            raise
         except key_errors() as exc:
             raise refused_keys(exc) from exc
         except transient_errors() as exc:

@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkout.domain.cart import MAX_QUANTITY
-from commerce.contract import WholeInt
-from commerce.countries import ISO_3166_ALPHA_2, check_country
+from commerce.contract import COUNTRY_ENUM, WholeInt
+from commerce.countries import check_country
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -26,7 +26,7 @@ class AddressIn(BaseModel):
     city: str = Field(min_length=1, max_length=100)
     postalCode: str = Field(min_length=1, max_length=20)
     country: Annotated[str, AfterValidator(check_country)] = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra={"enum": sorted(ISO_3166_ALPHA_2)}
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra=COUNTRY_ENUM
     )
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from commerce.contract import NOT_BLANK
-from commerce.countries import ISO_3166_ALPHA_2, check_country
+from commerce.contract import COUNTRY_ENUM, NOT_BLANK
+from commerce.countries import check_country
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -22,7 +22,7 @@ class CustomerAddressIn(BaseModel):
     city: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
     postalCode: str = Field(min_length=1, max_length=20, pattern=NOT_BLANK)
     country: Annotated[str, AfterValidator(check_country)] = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra={"enum": sorted(ISO_3166_ALPHA_2)}
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra=COUNTRY_ENUM
     )
 
 

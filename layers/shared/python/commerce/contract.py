@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -108,3 +108,13 @@ list handed out is read: any other is a 422 naming `cursor`."""
 NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 """A `pattern` for text that must not be blank as Python's `str.strip()` sees it: at least one
 character that is not Unicode whitespace (spelled out: JSON Schema's `\\s` is another set)."""
+
+
+def _country_codes() -> list[JsonValue]:
+    from commerce.countries import ISO_3166_ALPHA_2
+
+    return [code for code in sorted(ISO_3166_ALPHA_2)]
+
+
+COUNTRY_ENUM: dict[str, JsonValue] = {"enum": _country_codes()}
+"""`json_schema_extra` of a country field: the ISO 3166-1 alpha-2 codes `check_country` accepts."""
