@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -34,6 +35,7 @@ def merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
             merged["components"]["schemas"][name] = schema
     merged["paths"] = dict(sorted(merged["paths"].items()))
     _drop_default_validation_responses(merged)
+    _declare_catalog_currency(merged)
     _declare_headers(merged)
     _declare_security(merged)
     _declare_links(merged)
@@ -63,6 +65,14 @@ def _drop_default_validation_responses(document: dict[str, Any]) -> None:
         )
         if f"#/components/schemas/{name}" not in text:
             schemas.pop(name, None)
+
+
+def _declare_catalog_currency(document: dict[str, Any]) -> None:
+    """Products are priced in the catalog's one currency (CATALOG_CURRENCY, from the pricing rules):
+    a price in another is 422 `currency_not_accepted`."""
+    money = document["components"]["schemas"].get("MoneyModel")
+    if money is not None:
+        money["properties"]["currency"]["enum"] = [os.environ.get("CATALOG_CURRENCY", "usd")]
 
 
 def _header(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:

@@ -199,7 +199,7 @@ class ApiStack(Stack):
             timeout=Duration.seconds(10),
             layers=[layer],
             log_retention=settings.log_retention,
-            environment={},
+            environment={"CATALOG_CURRENCY": settings.catalog_currency},  # the one currency prices are in
         ).function
         functions = {**functions, "ApiDocs": self.docs_function}
 
