@@ -269,8 +269,9 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     # CheckoutTasks (ReservationExpiry): reads the order, cancels it and releases its stock, or pays it.
     _dynamodb(checkout.tasks_function, checkout.orders_table, "GetItem", "UpdateItem")
     _dynamodb(checkout.tasks_function, checkout.products_table, "UpdateItem")
+    # Only CheckoutApi publishes (cart events); the expiry's settlement publishes nothing.
+    checkout.event_bus.grant_put_events_to(checkout.api_function)
     for function in (checkout.api_function, checkout.tasks_function):
-        checkout.event_bus.grant_put_events_to(function)
         checkout.stripe_secret.grant_read(function)
         # A payment authorized at the last moment is paid by the expiry, which starts its workflow.
         checkout.order_workflow.grant_start_execution(function)

@@ -101,13 +101,12 @@ CARRIER_WEBHOOK_COGNITO = (
     "X-Carrier-Signature header, checked by the handler before any effect."
 )
 ME_ROUTE = (
-    "Every /me route needs a signed-in customer, but the handler verifies the Bearer ID token against "
-    "the user pool itself (401 without a valid one) and only ever reads or changes the caller's own "
-    "records (keyed by the token's sub), so the same routes serve the storefront with one code path."
+    "Every /me route is for a signed-in customer: the handler verifies the ID token against the user "
+    "pool itself and reads or changes only the records keyed by the token's sub."
 )
 ME_ROUTE_COGNITO = (
-    "Sign-in is verified by the CustomersApi handler against the user pool's keys (issuer, audience, "
-    "token_use=id, expiry), exactly as on the cart and order routes; anonymous callers get 401."
+    "The CustomersApi handler verifies the ID token (issuer, audience, token_use=id, expiry) against "
+    "the user pool's keys before it reads or changes anything, as on the cart and order routes."
 )
 PUBLIC_ROUTE_REASONS: dict[str, tuple[str, str]] = {
     "/me": (ME_ROUTE, ME_ROUTE_COGNITO),
