@@ -69,14 +69,27 @@ def _gateway(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"model": GatewayProblem}}}
 
 
+WAF_JSON = {"application/json": {"model": Problem}}
+"""WAF's custom responses (infra/stacks/api.py): problem details sent as application/json."""
+
 BEFORE_HANDLER: dict[int, dict[str, Any]] = {
     400: problem(400),  # commerce.http: a body that is too large or not UTF-8, on any route
-    413: _gateway("API Gateway: the request exceeds its 10 MB payload limit"),
+    403: {
+        "description": "WAF: a request its rules block (no User-Agent: problem details; the managed rule "
+        "groups' other blocks: a plain `Forbidden`)",
+        "content": {**WAF_JSON, "text/plain": {"schema": {"type": "string"}}},
+    },
+    413: {
+        "description": "WAF: a body over 8 KB (but on PUT /admin/products/{sku} and PUT /me); API Gateway: "
+        "a request over its 10 MB payload limit",
+        "content": {**_gateway("")["content"], **WAF_JSON},
+    },
     415: problem(415),  # commerce.http: a body that is not JSON, on any route
     429: problem(429),  # API Gateway's stage throttling and WAF's per-client rate limits, on any route
     504: _gateway("API Gateway: the integration did not answer within 29 seconds"),
 }
-"""Answers any route may give before its handler runs, whatever the route."""
+"""Answers any route may give before its handler runs, whatever the route: WAF's, API Gateway's
+and `commerce.http`'s."""
 
 
 def responses(status: int, model: type | None, *errors: int, description: str = "OK") -> dict[int, Any]:
@@ -86,7 +99,15 @@ def responses(status: int, model: type | None, *errors: int, description: str = 
     documented: dict[int, Any] = {status: {"description": description, "content": content}}
     documented.update({code: problem(code) for code in errors})
     for code, response in BEFORE_HANDLER.items():
-        documented.setdefault(code, response)
+        if code not in documented:
+            documented[code] = response
+        elif response["content"] != documented[code]["content"]:
+            own = documented[code]
+            documented[code] = {
+                **own,
+                "description": f"{own['description']}; {response['description']}",
+                "content": {**response["content"], **own["content"]},
+            }
     return documented
 
 
