@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from checkout import bootstrap, service
 from checkout.domain.cart import Cart
-from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, WebhookOut
+from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, StripeWebhookOut
 from commerce.contract import responses
 from commerce.errors import Unauthorized
 from commerce.http import Caller, dumps, json_response, make_resolver
@@ -104,7 +104,7 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
     return Response(stored["status"], content_type, stored["body"])
 
 
-@app.post("/webhooks/stripe", responses=_doc(200, WebhookOut, 400, 503))
+@app.post("/webhooks/stripe", responses=_doc(200, StripeWebhookOut, 400, 503))
 def stripe_webhook():
     from checkout.adapters.stripe_payments import verify_webhook
 

@@ -82,6 +82,8 @@ class CheckoutOut(BaseModel):
     payment: PaymentOut
 
 
-class WebhookOut(BaseModel):
+class StripeWebhookOut(BaseModel):
+    """The receipt of a Stripe event (named apart from the outbound webhooks API's models)."""
+
     received: bool
     outcome: str
