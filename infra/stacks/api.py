@@ -144,8 +144,9 @@ class ManagedGroup:
 
 
 MANAGED_GROUPS = (
-    # Amazon threat intelligence: addresses of bots, reconnaissance and DDoS sources; cheap (25 WCU),
-    # so first: a known-bad address is refused before any inspection of its request.
+    # Amazon threat intelligence: addresses of malicious bots and of reconnaissance are blocked; cheap
+    # (25 WCU), so first, before any inspection. Its DDoS list only labels (AWS's default): the
+    # per-client rate limits already cap each address.
     ManagedGroup("AWSManagedRulesAmazonIpReputationList", 2),
     # Request patterns of known exploits (Log4j, Java deserialization, exploitable paths, PROPFIND,
     # Host: localhost); nothing in the API's contract looks like them.
