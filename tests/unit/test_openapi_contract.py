@@ -1,0 +1,57 @@
+"""The merged OpenAPI document declares every answer a route can give: the problem details of
+its handler, and the answers of WAF, API Gateway and `commerce.http` that come before it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from apidocs.openapi import LINKS, document
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method.upper(), path, op) for path, item in document()["paths"].items() for method, op in item.items()]
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), operations(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_operation_declares_what_comes_before_its_handler(method: str, path: str, operation: Any) -> None:
+    responses = operation["responses"]
+    for status in ("400", "403", "413", "415", "429", "504"):
+        assert status in responses, f"{method} {path} does not declare {status}"
+    assert "application/problem+json" in responses["415"]["content"]
+    assert responses["429"]["headers"]["Retry-After"]["required"] is True
+    assert set(responses["429"]["content"]) == {"application/problem+json", "application/json"}
+    if operation["security"] and {} not in operation["security"]:
+        assert "401" in responses, f"{method} {path} needs a token but does not declare 401"
+    if path.startswith("/admin/"):
+        assert "application/problem+json" in responses["403"]["content"]
+    for status, response in responses.items():
+        if status.startswith(("4", "5")):
+            assert response["content"], f"{method} {path} {status} has no body"
+
+
+def test_no_route_declares_powertools_validation_error() -> None:
+    text = json.dumps(document())
+    assert "HTTPValidationError" not in text
+    assert "ValidationError" not in document()["components"]["schemas"]
+
+
+def test_cursor_and_category_declare_what_the_handlers_accept() -> None:
+    products = {p["name"]: p["schema"] for p in document()["paths"]["/products"]["get"]["parameters"]}
+    assert products["category"]["anyOf"][0]["pattern"] == "^[a-z0-9][a-z0-9-]{0,39}$"
+    assert products["cursor"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]{1,2048}$"
+
+
+def test_links_name_existing_operations_and_lead_from_a_cart_to_its_order() -> None:
+    ids = {op["operationId"] for _, _, op in operations()}
+    for (method, path, status), links in LINKS.items():
+        declared = document()["paths"][path][method.lower()]["responses"][status]["links"]
+        assert set(declared) == set(links)
+        assert all(link["operationId"] in ids for link in declared.values())
+    checkout = document()["paths"]["/carts/{cartId}/checkout"]["post"]["responses"]["201"]["links"]
+    assert checkout["GetOrder"]["parameters"] == {
+        "orderId": "$response.body#/orderId",
+        "header.X-Order-Token": "$response.body#/orderToken",
+    }
