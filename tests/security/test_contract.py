@@ -8,14 +8,15 @@ request without its credentials.
 
 The run is deterministic (derandomized, one seed) and small enough for `make test`. Its size:
 
-    SHOPSTACK_FUZZ_EXAMPLES  examples per operation and identity, fuzzing phase (default 15)
-    SHOPSTACK_FUZZ_STEPS     stateful scenarios per identity (default 15)
+    SHOPSTACK_FUZZ_EXAMPLES  examples per operation and identity, fuzzing phase (default 10)
+    SHOPSTACK_FUZZ_STEPS     stateful scenarios per identity (default 10)
     SHOPSTACK_FUZZ_SEED      the seed (default 20261201)
 
-A larger run, e.g. before a release (about 15 minutes):
+At the defaults, about 2,800 requests in under two minutes on two cores. A larger run, e.g. before
+a release, with a seed of its own (the fuzzing and stateful phases grow with the two sizes):
 
-    SHOPSTACK_FUZZ_EXAMPLES=200 SHOPSTACK_FUZZ_STEPS=300 SHOPSTACK_FUZZ_SEED=$RANDOM \\
-        .venv/bin/python -m pytest tests/security/test_contract.py -s
+    SHOPSTACK_FUZZ_EXAMPLES=100 SHOPSTACK_FUZZ_STEPS=100 SHOPSTACK_FUZZ_SEED=$RANDOM \\
+        .venv/bin/python -m pytest tests/security/test_contract.py
 
 Each run prints its case count per identity. Where schemathesis's generic expectation and this
 API's contract part, a check below says exactly what it lets through, and why:
