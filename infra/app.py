@@ -25,6 +25,7 @@ from infra.stacks import (
     ApiStack,
     CheckoutStack,
     CustomersStack,
+    IntegrationsStack,
     InventoryStack,
     OrdersStack,
     SharedStack,
@@ -38,6 +39,7 @@ STACK_IDS = (
     "ShopstackAnalytics",
     "ShopstackCheckout",
     "ShopstackCustomers",
+    "ShopstackIntegrations",
     "ShopstackApi",
 )
 
@@ -162,6 +164,14 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         user_pool=shared.user_pool,
         user_pool_client=shared.user_pool_client,
     )
+    integrations = IntegrationsStack(
+        app,
+        "ShopstackIntegrations",
+        **_stack(settings, "integrations", env),
+        settings=settings,
+        layer=shared.layer,
+        event_bus=shared.event_bus,
+    )
     api = ApiStack(
         app,
         "ShopstackApi",
@@ -174,6 +184,8 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
             "CheckoutApi": checkout.api_function,
             "OrdersApi": orders.api_function,
             "CustomersApi": customers.api_function,
+            "AnalyticsApi": analytics.api_function,
+            "IntegrationsApi": integrations.api_function,
         },
     )
 
@@ -184,7 +196,8 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         (analytics, [shared]),
         (checkout, [shared, inventory, orders]),
         (customers, [shared, orders, checkout]),
-        (api, [shared, inventory, orders, checkout, customers]),
+        (integrations, [shared]),
+        (api, [shared, inventory, orders, analytics, checkout, customers, integrations]),
     ):
         for producer in producers:
             consumer.add_stack_dependency(producer)
@@ -196,13 +209,22 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         orders.api_function,
         checkout.api_function,
         customers.api_function,
+        analytics.api_function,
+        integrations.api_function,
         api.docs_function,
     ):
         function.add_environment("CORS_ALLOW_ORIGINS", ",".join(settings.cors_allow_origins))
 
     # Every function behind the API refuses an erased account's still-valid token: it reads the
     # erasure (GetItem by sub); only the customers service, which erases, writes one.
-    for function in (inventory.api_function, orders.api_function, checkout.api_function, customers.api_function):
+    for function in (
+        inventory.api_function,
+        orders.api_function,
+        checkout.api_function,
+        customers.api_function,
+        analytics.api_function,
+        integrations.api_function,
+    ):
         erasures = references.table(function, "ErasuresTableRef", shared.erasures_table)
         function.add_environment("ERASURES_TABLE", erasures.table_name)
         erasures.grant(function, "dynamodb:GetItem")
@@ -259,6 +281,30 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     # after reading the cart record and the marker.
     _dynamodb(analytics.consumer, analytics.analytics_table, "GetItem", "PutItem", "UpdateItem")
     analytics.queue.grant_consume_messages(analytics.consumer)
+    # AbandonedCartSweep: carts pending past the idle time (Query byPending), each read and, with its
+    # day's counter, written in one transaction. AnalyticsApi: month partitions of counters (Query) and
+    # abandoned carts by month (Query byAbandoned).
+    _dynamodb(analytics.sweep_function, analytics.analytics_table, "GetItem", "PutItem", "UpdateItem")
+    _dynamodb(analytics.sweep_function, analytics.analytics_table, indexes=("byPending",))
+    _dynamodb(analytics.api_function, analytics.analytics_table, "Query")
+    _dynamodb(analytics.api_function, analytics.analytics_table, indexes=("byAbandoned",))
+
+    # Webhooks: the fan-out lists the subscriptions (Query) and creates deliveries (Put, or Get of one
+    # that exists) and queues them; the delivery function reads a delivery and its subscription, records
+    # the attempt and the subscription's state (Put), queues the next attempt or dead-letters it, and
+    # announces a disabled subscription; staff list, register, rotate, enable and delete subscriptions,
+    # read deliveries by webhook (Query byWebhook) and queue a redelivery.
+    webhooks = integrations.webhooks_table
+    _dynamodb(integrations.fanout_function, webhooks, "GetItem", "Query", "PutItem")
+    _dynamodb(integrations.delivery_function, webhooks, "GetItem", "PutItem")
+    _dynamodb(integrations.api_function, webhooks, "GetItem", "Query", "PutItem", "DeleteItem")
+    _dynamodb(integrations.api_function, webhooks, indexes=("byWebhook",))
+    integrations.events_queue.grant_consume_messages(integrations.fanout_function)
+    integrations.delivery_queue.grant_consume_messages(integrations.delivery_function)
+    for function in (integrations.fanout_function, integrations.delivery_function, integrations.api_function):
+        integrations.delivery_queue.grant_send_messages(function)
+    integrations.delivery_dlq.grant_send_messages(integrations.delivery_function)
+    integrations.event_bus.grant_put_events_to(integrations.delivery_function)
 
     # CheckoutApi: carts (and the guest hold counters and Stripe event log in the Carts table), prices
     # and stock by SKU, the order it places (with its stock, in one transaction) and pays or cancels.
@@ -296,7 +342,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     customers.event_bus.grant_put_events_to(customers.api_function)
     customers.user_pool.grant(customers.api_function, "cognito-idp:AdminDeleteUser", "cognito-idp:AdminGetUser")
 
-    for stack in (shared, inventory, orders, analytics, checkout, customers, api):
+    for stack in (shared, inventory, orders, analytics, checkout, customers, integrations, api):
         cdk.Tags.of(stack).add("project", "shopstack")
         cdk.Tags.of(stack).add("stage", settings.stage)
 
@@ -307,6 +353,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         analytics=analytics,
         checkout=checkout,
         customers=customers,
+        integrations=integrations,
         api=api,
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

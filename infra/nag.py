@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         ApiStack,
         CheckoutStack,
         CustomersStack,
+        IntegrationsStack,
         InventoryStack,
         OrdersStack,
         SharedStack,
@@ -205,6 +206,7 @@ def acknowledge_findings(
     analytics: AnalyticsStack,
     checkout: CheckoutStack,
     customers: CustomersStack,
+    integrations: IntegrationsStack,
     api: ApiStack,
 ) -> None:
     """Acknowledge the accepted findings on the narrowest construct that owns them."""
@@ -218,9 +220,14 @@ def acknowledge_findings(
         orders.fulfilment_consumer,
         orders.notifications_function,
         analytics.consumer,
+        analytics.sweep_function,
+        analytics.api_function,
         checkout.api_function,
         checkout.tasks_function,
         customers.api_function,
+        integrations.fanout_function,
+        integrations.delivery_function,
+        integrations.api_function,
         api.docs_function,
     ):
         _ack(_role(function), {"IAM5[Resource::*]": XRAY_WILDCARD})

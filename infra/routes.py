@@ -54,6 +54,17 @@ ROUTES: list[Route] = [
     Route("GET", "/admin/customers", "CustomersApi", "cognito"),
     Route("GET", "/admin/customers/{customerId}", "CustomersApi", "cognito"),
     Route("POST", "/admin/customers/{customerId}/interactions", "CustomersApi", "cognito"),
+    Route("GET", "/admin/analytics/sales", "AnalyticsApi", "cognito"),
+    Route("GET", "/admin/analytics/products", "AnalyticsApi", "cognito"),
+    Route("GET", "/admin/analytics/funnel", "AnalyticsApi", "cognito"),
+    Route("GET", "/admin/analytics/abandoned-carts", "AnalyticsApi", "cognito"),
+    Route("POST", "/admin/webhooks", "IntegrationsApi", "cognito"),
+    Route("GET", "/admin/webhooks", "IntegrationsApi", "cognito"),
+    Route("DELETE", "/admin/webhooks/{webhookId}", "IntegrationsApi", "cognito"),
+    Route("POST", "/admin/webhooks/{webhookId}/rotate-secret", "IntegrationsApi", "cognito"),
+    Route("POST", "/admin/webhooks/{webhookId}/enable", "IntegrationsApi", "cognito"),
+    Route("GET", "/admin/webhooks/{webhookId}/deliveries", "IntegrationsApi", "cognito"),
+    Route("POST", "/admin/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", "IntegrationsApi", "cognito"),
 ]
 """Every route of the API, in the order of docs/architecture.md."""
 

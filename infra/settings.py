@@ -83,6 +83,9 @@ class Settings:
     reconcile_stuck_after_seconds: int = 10
     deletion_protection: bool = False
     waf_count_rules: tuple[tuple[str, str], ...] = ()
+    abandoned_cart_minutes: int = 60
+    abandoned_cart_sweep_minutes: int = 5
+    event_archive_days: int = 365
 
     @property
     def catalog_currency(self) -> str:
@@ -145,6 +148,11 @@ class Settings:
             deletion_protection=_as_bool(
                 _for_stage("deletionProtection", get("deletionProtection", stage == "prod"), stage)
             ),
+            abandoned_cart_minutes=_positive_int("abandonedCartMinutes", get("abandonedCartMinutes", 60)),
+            abandoned_cart_sweep_minutes=_positive_int(
+                "abandonedCartSweepMinutes", get("abandonedCartSweepMinutes", 5)
+            ),
+            event_archive_days=_positive_int("eventArchiveDays", get("eventArchiveDays", 365)),
         )
 
 

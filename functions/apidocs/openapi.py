@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-SERVICES = ("inventory", "checkout", "orders", "customers")
+SERVICES = ("inventory", "checkout", "orders", "customers", "analytics", "integrations")
 TITLE = "shopstack API"
 VERSION = "1"
 

@@ -4,6 +4,7 @@ from infra.stacks.analytics import AnalyticsStack
 from infra.stacks.api import ApiStack
 from infra.stacks.checkout import CheckoutStack
 from infra.stacks.customers import CustomersStack
+from infra.stacks.integrations import IntegrationsStack
 from infra.stacks.inventory import InventoryStack
 from infra.stacks.orders import OrdersStack
 from infra.stacks.shared import SharedStack
@@ -13,6 +14,7 @@ __all__ = [
     "ApiStack",
     "CheckoutStack",
     "CustomersStack",
+    "IntegrationsStack",
     "InventoryStack",
     "OrdersStack",
     "SharedStack",

@@ -1,4 +1,5 @@
-"""ShopstackAnalytics: every `shopstack.*` event queued for the AnalyticsConsumer."""
+"""ShopstackAnalytics: every `shopstack.*` event queued for the AnalyticsConsumer, which keeps the
+report aggregates; the abandoned-cart sweep on a schedule; the reports' API function."""
 
 from __future__ import annotations
 
@@ -37,14 +38,20 @@ class AnalyticsStack(Stack):
         layer = references.layer(self, "SharedLayerRef", layer, stage=settings.stage)
         self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
 
-        self.analytics_table = OnDemandTable(
+        analytics = OnDemandTable(
             self,
             "Analytics",
             table_name=names.resource_name(settings.stage, "analytics"),
             partition_key="pk",
             sort_key="sk",
+            time_to_live_attribute="expiresAt",
             removal_policy=settings.removal_policy,
-        ).table
+        )
+        # Carts that may yet be abandoned (sparse: only while they hold items unchecked-out), and
+        # carts counted abandoned, by month and day (analytics.adapters.dynamodb).
+        analytics.add_keys_only_index(index_name="byPending", partition_key="pending", sort_key="pendingAt")
+        analytics.add_index(index_name="byAbandoned", partition_key="abandonedMonth", sort_key="abandonedKey")
+        self.analytics_table = analytics.table
 
         events_queue = QueueWithDeadLetter(self, "AnalyticsEvents", consumer_timeout=CONSUMER_TIMEOUT)
         self.queue = events_queue.queue
@@ -73,6 +80,44 @@ class AnalyticsStack(Stack):
         self.consumer.add_event_source(
             sources.SqsEventSource(self.queue, batch_size=BATCH_SIZE, report_batch_item_failures=True)
         )
+
+        # Abandoned carts: counted by a schedule, never by a scan on every report.
+        self.sweep_function = ServiceFunction(
+            self,
+            "AbandonedCartSweep",
+            service="analytics",
+            handler="analytics.entrypoints.sweep.handler",
+            description="shopstack analytics: counts carts left with items as abandoned",
+            timeout=Duration.seconds(60),
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={
+                "ANALYTICS_TABLE": self.analytics_table.table_name,
+                "ABANDONED_CART_MINUTES": str(settings.abandoned_cart_minutes),
+            },
+        ).function
+        self.sweep_rule = events.Rule(
+            self,
+            "AbandonedCartSweepSchedule",
+            rule_name=names.resource_name(settings.stage, "abandoned-cart-sweep"),
+            description="Counts carts left with items for abandonedCartMinutes as abandoned",
+            schedule=events.Schedule.rate(Duration.minutes(settings.abandoned_cart_sweep_minutes)),
+            targets=[targets.LambdaFunction(self.sweep_function, retry_attempts=2)],
+        )
+
+        self.api_function = ServiceFunction(
+            self,
+            "AnalyticsApi",
+            service="analytics",
+            handler="analytics.entrypoints.api.handler",
+            description="shopstack analytics: the staff's sales, product and funnel reports",
+            timeout=Duration.seconds(10),
+            layers=[layer],
+            log_retention=settings.log_retention,
+            environment={"ANALYTICS_TABLE": self.analytics_table.table_name},
+        ).function
+
+        references.publish_function_arn(self, self.api_function, name="AnalyticsApi", stage=settings.stage)
 
         CfnOutput(self, "AnalyticsTableName", value=self.analytics_table.table_name)
         CfnOutput(self, "AnalyticsQueueUrl", value=self.queue.queue_url)

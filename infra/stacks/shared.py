@@ -32,6 +32,20 @@ class SharedStack(Stack):
         super().__init__(scope, construct_id, description="shopstack: shared resources", **kwargs)
 
         self.event_bus = events.EventBus(self, "EventBus", event_bus_name=f"shopstack-{settings.stage}")
+        # Every shopstack event the bus carried, for replay (`shopstack replay` locally,
+        # `aws events start-replay` on AWS: docs/deploy.md); consumers deduplicate on the event id.
+        self.event_archive = self.event_bus.archive(
+            "EventArchive",
+            archive_name=names.resource_name(settings.stage, "events"),
+            description="Every shopstack event, for replay",
+            event_pattern=events.EventPattern(source=events.Match.prefix("shopstack.")),
+            retention=Duration.days(settings.event_archive_days),
+        )
+        # aws-cdk-lib writes `KmsKeyIdentifier: ""` when no key is given (aws/aws-cdk#37847), which
+        # some regions refuse with GeneralServiceException: omit it (the AWS-owned key is used).
+        archive_resource = self.event_archive.node.default_child
+        assert isinstance(archive_resource, events.CfnArchive)
+        archive_resource.add_property_deletion_override("KmsKeyIdentifier")
 
         self.idempotency = OnDemandTable(
             self,
@@ -132,6 +146,7 @@ class SharedStack(Stack):
         )
 
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
+        CfnOutput(self, "EventArchiveName", value=self.event_archive.archive_name)
         CfnOutput(self, "IdempotencyTableName", value=self.idempotency_table.table_name)
         CfnOutput(self, "ErasuresTableName", value=self.erasures_table.table_name)
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)

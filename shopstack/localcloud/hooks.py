@@ -166,6 +166,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     ),
     PatchPoint("cognito_signing_key", "moto.cognitoidp.responses", "CognitoIdpJsonWebKeyResponse", "json_web_key", ()),
     PatchPoint("events_replay", "moto.events.models", "Replay", "replay_events", ("self", "archive")),
+    PatchPoint(
+        "cfn_events_archive",
+        "moto.events.models",
+        "Archive",
+        "create_from_cloudformation_json",
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+    ),
     PatchPoint("cfn_physical_ids", "moto.events.models", "EventBus", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.events.models", "Archive", "physical_resource_id", ()),
     PatchPoint("cfn_physical_ids", "moto.apigateway.models", "Deployment", "physical_resource_id", ()),
@@ -692,6 +699,22 @@ def hook_cfn_create_failed() -> None:
     _replace(_point("cfn_create_failed", "create_resources"), create_resources)
 
 
+def hook_cfn_events_archive() -> None:
+    """An archive's EventPattern arrives from a template as an object; moto's model parses a string."""
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        original = _original("cfn_events_archive", "create_from_cloudformation_json")
+        properties = dict(cloudformation_json.get("Properties") or {})
+        if isinstance(properties.get("EventPattern"), dict):
+            properties["EventPattern"] = json.dumps(properties["EventPattern"])
+        resource = {**cloudformation_json, "Properties": properties}
+        return original(cls, resource_name, resource, account_id, region_name, **kwargs)
+
+    _replace(_point("cfn_events_archive", "create_from_cloudformation_json"), classmethod(create))
+
+
 def _missing_code(account_id: str, code: dict[str, Any]) -> str | None:
     """Lambda's error when a function's S3 code object does not exist (moto accepts it silently)."""
     if not isinstance(code.get("S3Bucket"), str) or not isinstance(code.get("S3Key"), str):
@@ -755,6 +778,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "ses_sandbox": hook_ses_sandbox,
     "events_lambda_sfn_targets": hook_events_targets,
     "events_replay": hook_events_replay,
+    "cfn_events_archive": hook_cfn_events_archive,
     "cfn_physical_ids": hook_cfn_physical_ids,
     "cfn_create_failed": hook_cfn_create_failed,
     "cfn_lambda_layers": hook_cfn_lambda_layers,

@@ -49,4 +49,12 @@ def test_route_table_is_plain_data() -> None:
     assert "aws_cdk" not in vars(module)
     assert all(len(route) == 4 for route in module.ROUTES)
     assert len({(r.method, r.path) for r in module.ROUTES}) == len(module.ROUTES)
-    assert module.functions_used() == ["InventoryApi", "ApiDocs", "CheckoutApi", "OrdersApi", "CustomersApi"]
+    assert module.functions_used() == [
+        "InventoryApi",
+        "ApiDocs",
+        "CheckoutApi",
+        "OrdersApi",
+        "CustomersApi",
+        "AnalyticsApi",
+        "IntegrationsApi",
+    ]

@@ -12,8 +12,8 @@ from infra.settings import Settings, load_cdk_json_context
 from tests.infra.conftest import Synthesized
 
 TABLE = "AWS::DynamoDB::Table"
-EXPECTED_TABLES = 7
-"""Idempotency, Erasures, Products, Orders, Analytics, Carts, Customers."""
+EXPECTED_TABLES = 8
+"""Idempotency, Erasures, Products, Orders, Analytics, Carts, Customers, Webhooks."""
 
 
 def _tables(templates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

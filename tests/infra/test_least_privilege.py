@@ -71,8 +71,30 @@ EXPECTED: dict[tuple[str, str], dict[str, set[str]]] = {
     # orders.service.notify: store.get (GetItem), store.shipments (Query under the order), add_email
     # (UpdateItem)
     ("ShopstackOrders", "notifications_function"): {"orders": {"GetItem", "Query", "UpdateItem"}},
-    # analytics.adapters.dynamodb.DynamoCounters.record: get_item, transact_write_items (Put, Update)
+    # analytics.adapters.dynamodb.DynamoAggregates.apply: get_item (the customer's or cart's record, the
+    # marker after a refusal), transact_write_items (Put marker and records, Update counters)
     ("ShopstackAnalytics", "consumer"): {"analytics": {"GetItem", "PutItem", "UpdateItem"}},
+    # .sweep: query byPending, get_item of each cart, transact_write_items (Put cart, Update counter)
+    ("ShopstackAnalytics", "sweep_function"): {
+        "analytics": {"GetItem", "PutItem", "UpdateItem"},
+        "analytics/index/byPending": {"Query"},
+    },
+    # .rows (query of the month partitions) and .abandoned_carts (query byAbandoned)
+    ("ShopstackAnalytics", "api_function"): {
+        "analytics": {"Query"},
+        "analytics/index/byAbandoned": {"Query"},
+        **ERASURE_CHECK,
+    },
+    # integrations.adapters.dynamodb: subscriptions all (Query of the WEBHOOKS partition), deliveries
+    # create (PutItem) and get (GetItem) for the fan-out; get and record/save (PutItem) for attempts;
+    # the API adds delete (DeleteItem) and of_webhook (Query byWebhook)
+    ("ShopstackIntegrations", "fanout_function"): {"webhooks": {"GetItem", "Query", "PutItem"}},
+    ("ShopstackIntegrations", "delivery_function"): {"webhooks": {"GetItem", "PutItem"}},
+    ("ShopstackIntegrations", "api_function"): {
+        "webhooks": {"GetItem", "Query", "PutItem", "DeleteItem"},
+        "webhooks/index/byWebhook": {"Query"},
+        **ERASURE_CHECK,
+    },
     # checkout.adapters.dynamodb: carts/holds/webhook log in the Carts table (GetItem, save PutItem,
     # update UpdateItem), catalog (BatchGetItem), place (ledger.place transaction: Put order, Update
     # stock, Update cart), orders get/set_intent/set_token and ledger.apply (GetItem, UpdateItem)
@@ -180,6 +202,7 @@ def test_no_function_may_delete_or_scan_where_its_code_does_not(synthesized: Syn
         ("ShopstackCustomers.api_function", "customers", "BatchWriteItem"),
         ("ShopstackCustomers.api_function", "carts", "Scan"),
         ("ShopstackCustomers.api_function", "carts", "DeleteItem"),
+        ("ShopstackIntegrations.api_function", "webhooks", "DeleteItem"),
     }
 
 

@@ -139,7 +139,7 @@ def test_api_functions_are_integrated_by_their_published_arns(synthesized: Synth
     }
     assert defaults == {
         f"/shopstack/{STAGE}/functions/{name}/arn"
-        for name in ("InventoryApi", "CheckoutApi", "OrdersApi", "CustomersApi")
+        for name in ("InventoryApi", "CheckoutApi", "OrdersApi", "CustomersApi", "AnalyticsApi", "IntegrationsApi")
     }
 
 
@@ -239,7 +239,8 @@ def test_two_stages_share_no_stack_name(synthesized: Synthesized, prod: tuple[Pa
 
     dev_names, prod_names = stack_names(synthesized.outdir), stack_names(prod_outdir)
     assert dev_names == {
-        f"shopstack-{STAGE}-{s}" for s in ("shared", "inventory", "orders", "analytics", "checkout", "customers", "api")
+        f"shopstack-{STAGE}-{s}"
+        for s in ("shared", "inventory", "orders", "analytics", "checkout", "customers", "integrations", "api")
     }
     assert len(prod_names) == len(STACK_IDS) and not dev_names & prod_names
 

@@ -9,16 +9,15 @@ import uuid
 import pytest
 
 from shopstack.buyer import ADDRESS, stock_product
-from shopstack.harness import LocalCloud
+from shopstack.harness import LocalCloud, Reply
 from shopstack.localcloud.tokens import issue_token
 from tests.security.test_ownership import guest_cart
 
 pytestmark = pytest.mark.integration
 
 
-def _refused(reply: object) -> None:
-    status, json = getattr(reply, "status"), getattr(reply, "json")
-    assert status == 401 and json["code"] == "account_erased", (status, json)
+def _refused(reply: Reply) -> None:
+    assert reply.status == 401 and reply.json["code"] == "account_erased", (reply.status, reply.text)
 
 
 def test_an_erased_customers_token_opens_no_cart_places_no_order_and_reads_nothing(

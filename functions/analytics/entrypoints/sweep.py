@@ -12,5 +12,6 @@ from commerce.config import setting
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    idle = int((event or {}).get("abandonedCartMinutes") or setting("ABANDONED_CART_MINUTES"))
+    override = (event or {}).get("abandonedCartMinutes")
+    idle = int(setting("ABANDONED_CART_MINUTES") if override is None else override)
     return {"abandoned": bootstrap.aggregates().sweep(now(), idle)}

@@ -1,0 +1,245 @@
+"""The merchant's reports, replay and outbound webhooks over HTTP, on a local cloud of their own
+(exact numbers need a shop where nothing else happens): a few orders (one refunded, one cart
+abandoned) show exactly in today's sales, top products and funnel; replaying the day twice
+changes no report; a receiver registered for OrderConfirmed gets one signed delivery per order,
+also when its first attempt answered 503, while a receiver that never answers slows no other
+and ends in the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from shopstack.buyer import buy, stock_product, wait_until
+from shopstack.harness import LocalCloud, start
+from shopstack.localcloud.tokens import issue_token
+from tests.localcloud.conftest import eventually
+
+pytestmark = pytest.mark.integration
+
+TODAY = datetime.now(UTC).date().isoformat()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    running = start(state_dir=tmp_path_factory.mktemp("shop"), ses="production")
+    running.set_rate_limits(perIp=1_000_000, checkoutPerIp=1_000_000)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def staff(shop: LocalCloud) -> str:
+    return issue_token(shop.base_url, "staff@example.com", admin=True)
+
+
+@pytest.fixture(scope="module")
+def everything(shop: LocalCloud, staff: str) -> Iterator[Receiver]:
+    """A receiver of every event, registered before anything happens in the shop."""
+    receiver = Receiver()
+    created = shop.request("POST", "/admin/webhooks", body={"url": receiver.url, "events": ["*"]}, token=staff)
+    assert created.status == 201, created.text
+    yield receiver
+    receiver.close()
+
+
+def report(shop: LocalCloud, staff: str, name: str, **query: str) -> dict[str, Any]:
+    params = "&".join(f"{k}={v}" for k, v in {"from": TODAY, "to": TODAY, **query}.items())
+    reply = shop.request("GET", f"/admin/analytics/{name}?{params}", token=staff)
+    assert reply.status == 200, reply.text
+    body: dict[str, Any] = reply.json
+    return body
+
+
+def queues_drained(shop: LocalCloud, *outputs: str) -> bool:
+    sqs, found = shop.aws("sqs"), shop.outputs()
+    for key in outputs:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=found[key],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if any(int(v) for v in attributes.values()):
+            return False
+    return True
+
+
+def test_reports_show_exactly_todays_orders_refunds_and_abandoned_cart_and_a_replay_changes_none(
+    shop: LocalCloud, staff: str, everything: Receiver
+) -> None:
+    mug, lamp = stock_product(shop, staff, 10, price=1500), stock_product(shop, staff, 5, price=2500)
+    ada = issue_token(shop.base_url, "ada@example.com")
+    first = buy(shop, mug, 2, token=ada, email="ada@example.com")
+    guest = buy(shop, lamp, 1, email="guest@example.com")
+    again = buy(shop, mug, 1, token=ada, email="ada@example.com")
+    assert set(wait_until(shop, [first, guest, again]).values()) == {"CONFIRMED"}
+    cancelled = shop.request("POST", f"/admin/orders/{guest.order_id}/cancel", token=staff)
+    assert cancelled.status in (200, 202), cancelled.text
+    assert wait_until(shop, [guest], ("CANCELLED",))[guest.order_id] == "CANCELLED"
+
+    left = shop.request("POST", "/carts", token=ada).json  # a cart left with an item in it
+    put = shop.request("PUT", f"/carts/{left['cartId']}/items/{mug}", body={"quantity": 1}, token=ada)
+    assert put.status == 200, put.text
+
+    totals = {b.order_id: int(b.order["total"]["amount"]) for b in (first, guest, again)}
+    gross, refunded = sum(totals.values()), totals[guest.order_id]
+
+    def sales_done() -> dict[str, Any] | None:
+        usd = report(shop, staff, "sales")["totals"].get("usd", {})
+        return usd if usd.get("orders") == 3 and usd.get("refundCount") == 1 else None
+
+    usd = eventually(sales_done, timeout=60)
+    assert usd["gross"] == usd["revenue"] == gross
+    assert (usd["refunds"], usd["netRevenue"]) == (refunded, gross - refunded)
+    assert (usd["units"], usd["averageOrderValue"]) == (4, gross // 3)
+    assert (usd["newCustomers"], usd["returningCustomers"]) == (2, 1)
+
+    top = report(shop, staff, "products", by="units")["currencies"]["usd"]
+    assert [(p["sku"], p["units"], p["revenue"], p["refunds"]) for p in top] == [
+        (mug, 3, 4500, 0),
+        (lamp, 1, 2500, 2500),
+    ]
+
+    eventually(lambda: report(shop, staff, "funnel")["cartsWithItems"] == 4, timeout=30)  # the left cart's too
+    swept = shop.fire_schedule("shopstack-dev-abandoned-cart-sweep", {"abandonedCartMinutes": 0})
+    assert swept["results"][0].get("result") == {"abandoned": 1}, swept
+    funnel = report(shop, staff, "funnel")
+    assert {k: funnel[k] for k in ("cartsCreated", "cartsWithItems", "checkoutsStarted", "ordersPaid")} == {
+        "cartsCreated": 4,
+        "cartsWithItems": 4,
+        "checkoutsStarted": 3,
+        "ordersPaid": 3,
+    }
+    assert (funnel["ordersShipped"], funnel["abandonedCarts"]) == (0, 1)
+    assert funnel["conversion"]["cartsWithItemsToCheckoutsStarted"] == 0.75
+    listed = report(shop, staff, "abandoned-carts")["items"]
+    assert [(c["cartId"], c["email"]) for c in listed] == [(left["cartId"], "ada@example.com")]
+
+    from shopstack.replay import replay
+
+    before = [report(shop, staff, name) for name in ("sales", "products", "funnel")]
+    for _ in range(2):
+        done = replay(endpoint=shop.base_url, start=TODAY, end=TODAY, rule=None)
+        assert done["State"] == "COMPLETED", done
+        time.sleep(1)
+        eventually(lambda: queues_drained(shop, "AnalyticsQueueUrl"), timeout=60)
+    assert [report(shop, staff, name) for name in ("sales", "products", "funnel")] == before
+
+
+class Receiver:
+    """A webhook receiver on loopback: answers each request with the next scripted status, or
+    holds it `hang` seconds (longer than the sender waits) when the script says None."""
+
+    def __init__(self, *script: int | None, hang: float = 8.0) -> None:
+        self.script, self.hang = list(script), hang
+        self.received: list[tuple[float, dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.append((time.monotonic(), dict(self.headers.items()), body))
+                status = receiver.script.pop(0) if receiver.script else 200
+                if status is None:
+                    time.sleep(receiver.hang)
+                    return
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"thanks" if status < 300 else b"try later")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other_and_ends_in_the_dlq(
+    shop: LocalCloud, staff: str
+) -> None:
+    from integrations.domain.webhooks import verify
+
+    flaky, dead = Receiver(503, 200, 200), Receiver(*[None] * 3)
+    try:
+        body = {"url": flaky.url, "events": ["OrderConfirmed"], "description": "ERP"}
+        created = shop.request("POST", "/admin/webhooks", body=body, token=staff)
+        assert created.status == 201, created.text
+        hook, secret = created.json["webhookId"], created.json["secret"]
+        dead_hook = shop.request(
+            "POST", "/admin/webhooks", body={"url": dead.url, "events": ["OrderConfirmed"]}, token=staff
+        ).json["webhookId"]
+
+        order = buy(shop, stock_product(shop, staff, 2), 1)
+        assert wait_until(shop, [order])[order.order_id] == "CONFIRMED"
+        eventually(lambda: len(flaky.received) >= 1 and len(dead.received) >= 1, timeout=30)
+        assert abs(flaky.received[0][0] - dead.received[0][0]) < 3, "the hanging receiver delayed the other"
+
+        eventually(lambda: len(flaky.received) >= 2, timeout=60)  # the retry after about 30 s
+        (_, first_headers, first_body), (_, headers, delivered) = flaky.received[:2]
+        assert (
+            first_body == delivered and first_headers["X-Shopstack-Delivery-Id"] == headers["X-Shopstack-Delivery-Id"]
+        )
+        assert headers["X-Shopstack-Event-Type"] == "OrderConfirmed"
+        assert verify(secret, headers["X-Shopstack-Signature"], delivered, now=int(time.time()))
+        payload = json.loads(delivered)
+        assert payload["type"] == "OrderConfirmed" and payload["data"]["orderId"] == order.order_id
+        assert payload["id"] == headers["X-Shopstack-Event-Id"]
+
+        log = shop.request("GET", f"/admin/webhooks/{hook}/deliveries", token=staff).json["items"]
+        assert len(log) == 1 and log[0]["status"] == "DELIVERED"
+        assert [(a["statusCode"], a["response"]) for a in log[0]["attempts"]] == [(503, "try later"), (200, "thanks")]
+        time.sleep(2)
+        assert len(flaky.received) == 2, "one delivery per order"
+
+        # The dead receiver: its first attempt timed out; the schedule's later attempts (hours
+        # apart) are queued here as the schedule would queue them, against a closed port.
+        dead.close()
+        (delivery,) = shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"]
+        assert delivery["attempts"][0]["statusCode"] is None and delivery["status"] == "PENDING"
+        outputs, sqs = shop.outputs(), shop.aws("sqs")
+        from integrations.domain.webhooks import SCHEDULE_SECONDS
+
+        for attempt in range(2, len(SCHEDULE_SECONDS) + 2):
+
+            def attempted(number: int = attempt) -> bool:
+                items = shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"]
+                return len(items[0]["attempts"]) >= number
+
+            message = {"deliveryId": delivery["deliveryId"], "attempt": attempt, "due": "2000-01-01T00:00:00.000Z"}
+            sqs.send_message(QueueUrl=outputs["WebhookDeliveryQueueUrl"], MessageBody=json.dumps(message))
+            eventually(attempted, timeout=30)
+        exhausted = shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"][0]
+        assert exhausted["status"] == "EXHAUSTED" and len(exhausted["attempts"]) == len(SCHEDULE_SECONDS) + 1
+        dead_letters = sqs.receive_message(
+            QueueUrl=outputs["WebhookDeliveryDeadLetterQueueUrl"], MaxNumberOfMessages=10
+        ).get("Messages", [])
+        assert [json.loads(m["Body"])["deliveryId"] for m in dead_letters] == [delivery["deliveryId"]]
+    finally:
+        flaky.close()
+        if dead.server.socket.fileno() != -1:
+            dead.close()
+
+
+def test_every_event_the_shop_published_matches_its_schema(everything: Receiver) -> None:
+    from jsonschema import Draft202012Validator
+
+    from tests.unit.test_event_schemas import EVENTS
+
+    received = [json.loads(body) for _, _, body in everything.received]
+    types = {event["type"] for event in received}
+    assert {"CartCreated", "CartUpdated", "CheckoutStarted", "OrderConfirmed", "OrderCancelled"} <= types, types
+    for event in received:
+        schema = json.loads((EVENTS / f"{event['type']}.schema.json").read_text())["properties"]["data"]
+        Draft202012Validator(schema).validate(event["data"])
+    assert len({event["id"] for event in received}) == len(received), "one delivery per event, replays included"
