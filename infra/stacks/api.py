@@ -105,10 +105,14 @@ too, which API Gateway routes to the same method). Together with method POST: no
 BODY_LIMIT_BYTES = 8 * 1024
 """Request bodies WAF lets through (AWSManagedRulesCommonRuleSet SizeRestrictions_BODY: 8 KB, fixed),
 except on LARGE_BODY_ROUTES, where the functions' own 64 KiB limit applies."""
-LARGE_BODY_ROUTES = ("PUT", f"^(/{STAGE_NAME})?/(admin/products/[^/]+|me)/*$")
-"""The two routes whose valid bodies can pass 8 KB, both for a signed-in caller: a staff product
-upsert (a 5,000-character description is up to 15 KB in UTF-8, plus ten image URLs) and a
-customer's profile with ten addresses. The stage prefix is optional: a custom domain's base path
+LARGE_BODY_ROUTES = (
+    ("PUT", f"^(/{STAGE_NAME})?/(admin/products/[^/]+|me)/*$"),
+    ("POST", f"^(/{STAGE_NAME})?/(orders/[^/]+/returns|admin/customers/[^/]+/interactions|webhooks/stripe)/*$"),
+)
+"""The routes whose valid bodies can pass 8 KB: a staff product upsert (a 5,000-character description
+is up to 20 KB in UTF-8, plus ten image URLs), a customer's profile with ten addresses, a return of 50
+lines with 500-character reasons, a staff interaction of 2,000 characters (8 KB in UTF-8), and Stripe's
+webhook events, whose size is Stripe's. The stage prefix is optional: a custom domain's base path
 mapping (and the local gateway) serve the routes without it."""
 BODY_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
 BODY_TOO_LARGE_BODY = json.dumps(
@@ -152,7 +156,7 @@ MANAGED_GROUPS = (
     # Host: localhost); nothing in the API's contract looks like them.
     ManagedGroup("AWSManagedRulesKnownBadInputsRuleSet", 3),
     # OWASP-style core rules. SizeRestrictions_BODY counts only (it labels the request) and the rule
-    # BodyTooLarge below blocks with the label, outside the two routes whose contract allows larger
+    # BodyTooLarge below blocks with the label, outside the routes whose contract allows larger
     # bodies; NoUserAgent_HEADER blocks with problem details instead of WAF's bare 403.
     ManagedGroup(
         "AWSManagedRulesCommonRuleSet",
@@ -396,29 +400,35 @@ class ApiStack(Stack):
                 visibility_config=visibility(f"{name}-{group.name}"),
             )
 
-        method, path_regex = LARGE_BODY_ROUTES
-        large_body_route = wafv2.CfnWebACL.StatementProperty(
-            and_statement=wafv2.CfnWebACL.AndStatementProperty(
-                statements=[
-                    wafv2.CfnWebACL.StatementProperty(
-                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
-                            positional_constraint="EXACTLY",
-                            search_string=method,
-                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
-                        )
-                    ),
-                    wafv2.CfnWebACL.StatementProperty(
-                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                            regex_string=path_regex,
-                            text_transformations=[
-                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
-                            ],
-                        )
-                    ),
-                ]
+        def route(method: str, path_regex: str) -> wafv2.CfnWebACL.StatementProperty:
+            return wafv2.CfnWebACL.StatementProperty(
+                and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                    statements=[
+                        wafv2.CfnWebACL.StatementProperty(
+                            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+                                positional_constraint="EXACTLY",
+                                search_string=method,
+                                text_transformations=[
+                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                                ],
+                            )
+                        ),
+                        wafv2.CfnWebACL.StatementProperty(
+                            regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                                regex_string=path_regex,
+                                text_transformations=[
+                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
+                                ],
+                            )
+                        ),
+                    ]
+                )
             )
+
+        large_body_route = wafv2.CfnWebACL.StatementProperty(
+            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[route(*r) for r in LARGE_BODY_ROUTES])
         )
         # over 8 KB (labelled by the core rule set's SizeRestrictions_BODY) and not a large-body route
         body_too_large = wafv2.CfnWebACL.StatementProperty(

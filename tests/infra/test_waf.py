@@ -99,9 +99,12 @@ def test_bodies_over_8_kb_are_blocked_with_413_outside_the_large_body_routes(syn
     assert label == {
         "LabelMatchStatement": {"Scope": "LABEL", "Key": "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"}
     }
-    method, path = exempt["NotStatement"]["Statement"]["AndStatement"]["Statements"]
-    assert method["ByteMatchStatement"]["SearchString"] == "PUT"
-    assert path["RegexMatchStatement"]["TextTransformations"] == [{"Priority": 0, "Type": "URL_DECODE"}]
+    routes = exempt["NotStatement"]["Statement"]["OrStatement"]["Statements"]
+    assert [r["AndStatement"]["Statements"][0]["ByteMatchStatement"]["SearchString"] for r in routes] == ["PUT", "POST"]
+    for r in routes:
+        path = r["AndStatement"]["Statements"][1]["RegexMatchStatement"]
+        assert path["TextTransformations"] == [{"Priority": 0, "Type": "URL_DECODE"}]
+        assert path["RegexString"].startswith("^") and path["RegexString"].endswith("/*$")
     custom = rule["Action"]["Block"]["CustomResponse"]
     assert custom["ResponseCode"] == 413
     assert "Retry-After" not in {h["Name"] for h in custom.get("ResponseHeaders", [])}
@@ -136,7 +139,12 @@ def _verdict(acl: ratelimit.WebAcl, request: ratelimit.WebRequest) -> int | None
         (_request("GET", "/v1/products", headers={"user-agent": "Nmap Scripting Engine"}), 403),
         (_request("POST", "/v1/carts/c1/checkout", body=8192), None),
         (_request("POST", "/v1/carts/c1/checkout", body=8193), 413),
-        (_request("POST", "/v1/webhooks/stripe", body=9000), 413),
+        (_request("POST", "/v1/webhooks/carrier", body=9000), 413),
+        (_request("POST", "/v1/webhooks/stripe", body=9000), None),
+        (_request("POST", "/v1/orders/o1/returns", body=30_000), None),
+        (_request("POST", "/v1/admin/customers/c1/interactions", body=12_000), None),
+        (_request("POST", "/v1/orders/o1/cancel", body=9000), 413),
+        (_request("POST", "/v1/admin/webhooks", body=9000), 413),
         (_request("PUT", "/v1/carts/c1/items/SKU-1", body=9000), 413),
         (_request("PUT", "/v1/admin/products/SKU-1", body=60_000), None),
         (_request("PUT", "/admin/products/SKU-1", body=60_000), None),
