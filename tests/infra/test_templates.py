@@ -27,7 +27,9 @@ CHECKOUT_TASKS_ENV = frozenset(
 )
 WEBHOOKS_ENV = frozenset({"WEBHOOKS_TABLE", "DELIVERY_QUEUE_URL", "DELIVERY_DLQ_URL", "EVENT_BUS_NAME"})
 FUNCTIONS = {
-    "ApiDocs": Expected("ShopstackApi", "apidocs.entrypoints.api.handler", frozenset(), "apidocs", 10),
+    "ApiDocs": Expected(
+        "ShopstackApi", "apidocs.entrypoints.api.handler", frozenset({"CATALOG_CURRENCY"}), "apidocs", 10
+    ),
     "InventoryApi": Expected(
         "ShopstackInventory",
         "inventory.entrypoints.api.handler",
