@@ -169,7 +169,7 @@ iCloud Private Relay, which real shoppers browse through, and its HostingProvide
 hosting addresses, where carriers' tracking webhooks and server-side integrations come from."""
 BODY_RULE_PRIORITY = 5
 
-DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers")
+DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers", "analytics", "integrations")
 """Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
 
 
