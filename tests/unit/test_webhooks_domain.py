@@ -112,3 +112,23 @@ def test_a_public_https_destination_is_accepted_and_loopback_http_only_where_all
         wh.check_destination("http://127.0.0.1:8123/in", resolve=resolve)
     with pytest.raises(ValidationFailed):
         wh.check_destination("http://10.0.0.1/in", resolve=resolve, allow_loopback_http=True)
+
+
+@pytest.mark.parametrize("error", [OSError(-2, "Name or service not known"), UnicodeError("label too long")])
+def test_a_host_no_resolver_can_answer_is_refused_not_a_500(error: Exception) -> None:
+    """Found by contract fuzzing: `https://ø` made getaddrinfo raise, and registering answered 500."""
+
+    def failing(host: str) -> list[str]:
+        raise error
+
+    with pytest.raises(ValidationFailed) as refused:
+        wh.check_destination("https://no-such-host.example/in", resolve=failing)
+    assert refused.value.problem_code == "invalid_destination"
+
+
+@pytest.mark.parametrize("url", ["http://[\u00a0\u00d7", "https://[::1/in", "https://[nope]/in"])
+def test_a_url_urllib_cannot_split_is_refused_not_a_500(url: str) -> None:
+    """Found by contract fuzzing: an unclosed IPv6 bracket made urlsplit raise, and registering answered 500."""
+    with pytest.raises(ValidationFailed) as refused:
+        wh.check_destination(url, resolve=resolve, allow_loopback_http=True)
+    assert refused.value.problem_code == "invalid_destination"

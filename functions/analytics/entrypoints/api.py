@@ -23,8 +23,16 @@ def _range(start: str | None, end: str | None) -> Any:
     return service.date_range(start, end, today=now().date())
 
 
-FROM = Query(alias="from", pattern=DATE, description="first day, YYYY-MM-DD (default: 29 days before `to`)")
-TO = Query(pattern=DATE, description="last day, YYYY-MM-DD (default: today, UTC)")
+DAY = {"format": "date"}
+"""A calendar date (`2026-02-30` matches DATE but is none): the handler reads it with `date.fromisoformat`."""
+FROM = Query(
+    alias="from",
+    pattern=DATE,
+    json_schema_extra=DAY,
+    description="first day, YYYY-MM-DD (default: 29 days before `to`); `from` after `to`, or a range over "
+    "the longest a report covers, is 422 `invalid_date_range`",
+)
+TO = Query(pattern=DATE, json_schema_extra=DAY, description="last day, YYYY-MM-DD (default: today, UTC)")
 
 
 @app.get("/admin/analytics/sales", responses=responses(200, AnalyticsSales, *ADMIN))

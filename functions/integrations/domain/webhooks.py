@@ -148,8 +148,11 @@ def check_destination(
 ) -> list[str]:
     """The addresses `url` may be delivered to (connect to these, never resolve again), or 422
     `invalid_destination` when the rules above forbid it."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise _refused("The URL is not a valid URL.") from None
     if not host or parts.username or parts.password:
         raise _refused("The URL needs a host and no credentials.")
     loopback = _loopback_addresses(host, resolve) if allow_loopback_http and parts.scheme == "http" else []
@@ -159,7 +162,10 @@ def check_destination(
         return loopback
     if host in _METADATA_NAMES or host.endswith(".internal") or host == "localhost" or host.endswith(".localhost"):
         raise _refused(f"{host} is not a public host.")
-    addresses = [host] if _is_ip(host) else list(resolve(host))
+    try:
+        addresses = [host] if _is_ip(host) else list(resolve(host))
+    except (OSError, UnicodeError):  # no such name (socket.gaierror), or none a resolver can look up
+        addresses = []
     if not addresses:
         raise _refused(f"{host} does not resolve.")
     for address in addresses:

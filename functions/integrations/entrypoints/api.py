@@ -34,7 +34,7 @@ ID = Path(pattern=r"^[A-Za-z0-9]{1,64}$")
 def register(body: Annotated[WebhookIn, Body()]):
     import re
 
-    bad = [e for e in body.events if not re.match(EVENT_TYPE, e)]
+    bad = [e for e in body.events if not re.fullmatch(EVENT_TYPE, e)]
     if bad:
         raise ValidationFailed("Unknown event type names.", errors=[{"field": "events", "message": ", ".join(bad)}])
     created, secret = service.register(
@@ -49,7 +49,7 @@ def list_webhooks():
     return json_response(200, {"items": sorted(items, key=lambda s: s["createdAt"])})
 
 
-@app.delete("/admin/webhooks/<webhookId>", responses=responses(204, None, *ADMIN, 404, description="Deleted"))
+@app.delete("/admin/webhooks/<webhookId>", responses=responses(204, None, *ADMIN, 404, 422, description="Deleted"))
 def delete_webhook(webhookId: Annotated[str, ID]):
     deps = bootstrap.integrations()
     service.subscription(deps, webhookId)
@@ -57,13 +57,13 @@ def delete_webhook(webhookId: Annotated[str, ID]):
     return Response(status_code=204, body="")
 
 
-@app.post("/admin/webhooks/<webhookId>/rotate-secret", responses=responses(200, WebhookCreated, *ADMIN, 404))
+@app.post("/admin/webhooks/<webhookId>/rotate-secret", responses=responses(200, WebhookCreated, *ADMIN, 404, 422))
 def rotate_secret(webhookId: Annotated[str, ID]):
     rotated, secret = service.rotate_secret(bootstrap.integrations(), webhookId, now())
     return json_response(200, {**service.subscription_json(rotated), "secret": secret})
 
 
-@app.post("/admin/webhooks/<webhookId>/enable", responses=responses(200, WebhookOut, *ADMIN, 404))
+@app.post("/admin/webhooks/<webhookId>/enable", responses=responses(200, WebhookOut, *ADMIN, 404, 422))
 def enable(webhookId: Annotated[str, ID]):
     return json_response(200, service.subscription_json(service.enable(bootstrap.integrations(), webhookId)))
 
@@ -78,7 +78,7 @@ def deliveries(webhookId: Annotated[str, ID], limit: Annotated[int, Query(ge=1, 
 
 @app.post(
     "/admin/webhooks/<webhookId>/deliveries/<deliveryId>/redeliver",
-    responses=responses(202, WebhookDeliveryOut, *ADMIN, 404, 409, description="Accepted"),
+    responses=responses(202, WebhookDeliveryOut, *ADMIN, 404, 409, 422, description="Accepted"),
 )
 def redeliver(webhookId: Annotated[str, ID], deliveryId: Annotated[str, ID]):
     again = service.redeliver(bootstrap.integrations(), webhookId, deliveryId, now())

@@ -12,7 +12,12 @@ EVENT_TYPE = r"^(\*|[A-Z][A-Za-z]{2,63})$"
 class WebhookIn(BaseModel):
     model_config = STRICT
     url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://", description="https (loopback http locally)")
-    events: list[str] = Field(min_length=1, max_length=50, description='event types, or ["*"] for all')
+    events: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description='event types, or ["*"] for all',
+        json_schema_extra={"items": {"type": "string", "pattern": EVENT_TYPE}},
+    )
     description: str = Field(default="", max_length=500)
 
 
