@@ -86,6 +86,7 @@ class Settings:
     abandoned_cart_minutes: int = 60
     abandoned_cart_sweep_minutes: int = 5
     event_archive_days: int = 365
+    staff_alert_emails: tuple[str, ...] = ()
 
     @property
     def catalog_currency(self) -> str:
@@ -153,6 +154,7 @@ class Settings:
                 "abandonedCartSweepMinutes", get("abandonedCartSweepMinutes", 5)
             ),
             event_archive_days=_positive_int("eventArchiveDays", get("eventArchiveDays", 365)),
+            staff_alert_emails=tuple(str(address) for address in get("staffAlertEmails", [])),
         )
 
 

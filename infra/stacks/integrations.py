@@ -12,6 +12,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra import names, references
@@ -116,6 +118,27 @@ class IntegrationsStack(Stack):
 
         references.publish_function_arn(self, self.api_function, name="IntegrationsApi", stage=settings.stage)
 
+        # Staff are told when a subscription is disabled: the event goes to this topic, which emails
+        # cdk.json `staffAlertEmails` (each address confirms its subscription once).
+        self.staff_alerts = sns.Topic(
+            self,
+            "StaffAlerts",
+            topic_name=names.resource_name(settings.stage, "staff-alerts"),
+            display_name="shopstack staff alerts",
+            enforce_ssl=True,
+        )
+        for address in settings.staff_alert_emails:
+            self.staff_alerts.add_subscription(subscriptions.EmailSubscription(address))
+        self.disabled_rule = events.Rule(
+            self,
+            "WebhookDisabledAlert",
+            event_bus=event_bus,
+            description="Tells staff that a webhook subscription failing for a day was disabled",
+            event_pattern=events.EventPattern(source=["shopstack.integrations"], detail_type=["WebhookDisabled"]),
+            targets=[targets.SnsTopic(self.staff_alerts)],
+        )
+
         CfnOutput(self, "WebhooksTableName", value=self.webhooks_table.table_name)
         CfnOutput(self, "WebhookDeliveryQueueUrl", value=self.delivery_queue.queue_url)
         CfnOutput(self, "WebhookDeliveryDeadLetterQueueUrl", value=self.delivery_dlq.queue_url)
+        CfnOutput(self, "StaffAlertsTopicArn", value=self.staff_alerts.topic_arn)

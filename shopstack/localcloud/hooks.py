@@ -530,7 +530,7 @@ def use_signing_key(key: Any) -> None:
 
 # --- EventBridge: Lambda and Step Functions targets ---------------------------------------------
 
-OUR_TARGET_SERVICES = ("lambda", "states")
+OUR_TARGET_SERVICES = ("lambda", "states", "sns")
 
 
 def _target_service(target: dict[str, Any]) -> str:
@@ -563,6 +563,12 @@ def target_input(target: dict[str, Any], event: dict[str, Any], transform_input:
 def deliver_to_target(rule: Any, target: dict[str, Any], payload: Any) -> None:
     if _target_service(target) == "lambda":
         pool().invoke_async(target["Arn"], payload)
+        return
+    if _target_service(target) == "sns":  # moto's EventBridge drops SNS targets
+        from moto.sns.models import sns_backends
+
+        message = payload if isinstance(payload, str) else json.dumps(payload)
+        sns_backends[rule.account_id][rule.region_name].publish(message=message, arn=target["Arn"])
         return
     backend = _parser_backend(rule.account_id, rule.region_name)
     backend.start_execution(target["Arn"], None, json.dumps(payload))

@@ -63,8 +63,10 @@ def test_webhook_queues_have_dead_letter_queues_and_the_consumers_report_partial
     mappings = synthesized.resources("ShopstackIntegrations", "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 2
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
-    rule = _one(synthesized, "ShopstackIntegrations", "AWS::Events::Rule")
-    assert rule["EventPattern"] == {"source": [{"prefix": "shopstack."}]}
+    rule = _one(
+        synthesized, "ShopstackIntegrations", "AWS::Events::Rule", EventPattern={"source": [{"prefix": "shopstack."}]}
+    )
+    assert rule["Targets"][0]["Arn"]["Fn::GetAtt"][1] == "Arn"
     table = _one(synthesized, "ShopstackIntegrations", "AWS::DynamoDB::Table")
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["byWebhook"]
 
@@ -73,3 +75,19 @@ def test_reports_and_webhooks_are_staff_routes(synthesized: Synthesized) -> None
     staff_only = [r for r in ROUTES if r.path.startswith(("/admin/analytics", "/admin/webhooks"))]
     assert {r.function for r in staff_only} == {"AnalyticsApi", "IntegrationsApi"}
     assert len(staff_only) == 11 and all(r.auth == "cognito" for r in staff_only)
+
+
+def test_staff_are_told_by_a_topic_when_a_subscription_is_disabled(synthesized: Synthesized) -> None:
+    topic = _one(synthesized, "ShopstackIntegrations", "AWS::SNS::Topic")
+    assert topic["TopicName"] == f"shopstack-{CONTEXT['stage']}-staff-alerts"
+    rule = _one(
+        synthesized,
+        "ShopstackIntegrations",
+        "AWS::Events::Rule",
+        EventPattern={"detail-type": ["WebhookDisabled"], "source": ["shopstack.integrations"]},
+    )
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": next(iter(synthesized.resources("ShopstackIntegrations", "AWS::SNS::Topic")))}
+    policy = next(iter(synthesized.resources("ShopstackIntegrations", "AWS::SNS::TopicPolicy").values()))
+    principals = [s.get("Principal") for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    assert {"Service": "events.amazonaws.com"} in principals, "EventBridge may publish to the topic"

@@ -231,6 +231,34 @@ def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other
             dead.close()
 
 
+def test_staff_are_told_when_a_subscription_is_disabled(shop: LocalCloud) -> None:
+    """The delivery function announces a disabled subscription (tests/unit/test_webhooks_service.py);
+    here the announcement reaches the staff alerts topic, as its email subscribers would get it."""
+    sqs, sns, outputs = shop.aws("sqs"), shop.aws("sns"), shop.outputs()
+    inbox = sqs.create_queue(QueueName="staff-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=outputs["StaffAlertsTopicArn"], Protocol="sqs", Endpoint=inbox_arn)
+    data = {"webhookId": "wh-1", "url": "https://hooks.example.com/in", "failingSince": "t0", "disabledAt": "t1"}
+    detail = {"id": "disabled-wh-1", "occurredAt": datetime.now(UTC).isoformat(), "data": data}
+    shop.aws("events").put_events(
+        Entries=[
+            {
+                "EventBusName": outputs["EventBusName"],
+                "Source": "shopstack.integrations",
+                "DetailType": "WebhookDisabled",
+                "Detail": json.dumps({**detail, "metadata": {"correlationId": "wh-1"}}),
+            }
+        ]
+    )
+
+    def told() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+
+    (alert,) = eventually(told, timeout=15)
+    assert alert["detail-type"] == "WebhookDisabled" and alert["detail"]["data"]["url"] == data["url"]
+
+
 def test_every_event_the_shop_published_matches_its_schema(everything: Receiver) -> None:
     from jsonschema import Draft202012Validator
 
