@@ -34,6 +34,8 @@ API's contract part, a check below says exactly what it lets through, and why:
   parameters: 422 `invalid_date_range` for valid dates.
 - A webhook destination must be one the shop may call (https, a public address; loopback http
   locally): decided by resolving its host, 422 `invalid_destination` naming `url`.
+- An Idempotency-Key the caller already used with another body is 422 `idempotency_key_reused`
+  (API.md): a rule over two requests (schemathesis draws keys such as "0" again and again).
 - A `paymentMethod` is Stripe's id: a well-formed one Stripe does not know is a 422
   `invalid_payment_method` naming `paymentMethod`; and a guest's checkout without one may hold
   only so many units (422 `hold_limit_exceeded`, a rule over the cart's contents).
@@ -72,8 +74,11 @@ REFUSALS: dict[tuple[str, str], tuple[int, dict[str, str | None]]] = {
     ("GET", "/admin/orders"): (422, {"validation_error": "cursor"}),
     ("POST", "/carts/{cartId}/checkout"): (
         422,
-        {"invalid_payment_method": "paymentMethod", "hold_limit_exceeded": None},
+        {"invalid_payment_method": "paymentMethod", "hold_limit_exceeded": None, "idempotency_key_reused": None},
     ),
+    ("POST", "/orders/{orderId}/returns"): (422, {"idempotency_key_reused": None}),
+    ("POST", "/admin/inventory/{sku}/adjustments"): (422, {"idempotency_key_reused": None}),
+    ("POST", "/admin/returns/{returnId}/refund"): (422, {"idempotency_key_reused": None}),
     ("GET", "/admin/analytics/sales"): (422, {"invalid_date_range": None}),
     ("GET", "/admin/analytics/products"): (422, {"invalid_date_range": None}),
     ("GET", "/admin/analytics/funnel"): (422, {"invalid_date_range": None}),
