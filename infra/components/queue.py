@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 MAX_RECEIVE_COUNT = 5
 CONSUMER_TIMEOUT_FACTOR = 6
+EVENT_SOURCE_PREFIX = "shopstack."
 
 
 class QueueWithDeadLetter(Construct):
@@ -42,3 +45,18 @@ class QueueWithDeadLetter(Construct):
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=max_receive_count),
         )
+
+
+def every_event(
+    scope: Construct, rule_id: str, queue: QueueWithDeadLetter, *, event_bus: events.IEventBus, description: str
+) -> events.Rule:
+    """A rule sending every shopstack event (`source` `shopstack.*`) on `event_bus` to `queue`, and
+    what it cannot deliver to the queue's DLQ."""
+    return events.Rule(
+        scope,
+        rule_id,
+        event_bus=event_bus,
+        description=description,
+        event_pattern=events.EventPattern(source=events.Match.prefix(EVENT_SOURCE_PREFIX)),
+        targets=[targets.SqsQueue(queue.queue, dead_letter_queue=queue.dlq)],
+    )

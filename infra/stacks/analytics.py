@@ -13,12 +13,11 @@ from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from infra import names, references
-from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
+from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction, every_event
 from infra.settings import Settings
 
 CONSUMER_TIMEOUT = Duration.seconds(30)
 BATCH_SIZE = 10
-EVENT_SOURCE_PREFIX = "shopstack."
 
 
 class AnalyticsStack(Stack):
@@ -57,13 +56,12 @@ class AnalyticsStack(Stack):
         self.queue = events_queue.queue
         self.dlq = events_queue.dlq
 
-        self.rule = events.Rule(
+        self.rule = every_event(
             self,
             "AllShopstackEvents",
+            events_queue,
             event_bus=event_bus,
             description="Every shopstack integration event, for analytics",
-            event_pattern=events.EventPattern(source=events.Match.prefix(EVENT_SOURCE_PREFIX)),
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
         )
 
         self.consumer = ServiceFunction(

@@ -17,14 +17,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra import names, references
-from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
+from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction, every_event
 from infra.settings import Settings
 
 FANOUT_TIMEOUT = Duration.seconds(30)
 DELIVERY_TIMEOUT = Duration.seconds(30)
 """A batch's attempts run at once, each bounded by the sender's 5 s timeout."""
 DELIVERY_BATCH_SIZE = 10
-EVENT_SOURCE_PREFIX = "shopstack."
 
 
 class IntegrationsStack(Stack):
@@ -61,13 +60,12 @@ class IntegrationsStack(Stack):
         deliveries = QueueWithDeadLetter(self, "WebhookDeliveries", consumer_timeout=DELIVERY_TIMEOUT)
         self.delivery_queue, self.delivery_dlq = deliveries.queue, deliveries.dlq
 
-        self.rule = events.Rule(
+        self.rule = every_event(
             self,
             "AllShopstackEventsForWebhooks",
+            events_queue,
             event_bus=event_bus,
-            description="Every shopstack integration event, for webhook subscribers",
-            event_pattern=events.EventPattern(source=events.Match.prefix(EVENT_SOURCE_PREFIX)),
-            targets=[targets.SqsQueue(self.events_queue, dead_letter_queue=self.events_dlq)],
+            description="Every shopstack event, for webhook subscribers",
         )
 
         common = {
@@ -124,7 +122,7 @@ class IntegrationsStack(Stack):
             self,
             "StaffAlerts",
             topic_name=names.resource_name(settings.stage, "staff-alerts"),
-            display_name="shopstack staff alerts",
+            display_name=f"shopstack {settings.stage} staff alerts",
             enforce_ssl=True,
         )
         for address in settings.staff_alert_emails:
