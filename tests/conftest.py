@@ -5,6 +5,7 @@ suites that never ask for it (unit, infra) never start it; tests/localcloud has 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,13 +13,19 @@ import pytest
 from shopstack.harness import LocalCloud, start
 
 
+def suite_cloud(state_dir: Path) -> LocalCloud:
+    """A local cloud for a suite: SES out of the sandbox, and per-client limits raised. The suites
+    play every shopper from one address (127.0.0.1): far more requests and checkouts in 5 minutes
+    than the web ACL's per-client limits allow one real client. tests/security exercises those
+    limits from addresses of their own."""
+    running = start(state_dir=state_dir, ses="production")
+    running.set_rate_limits(perIp=1_000_000, checkoutPerIp=1_000_000)
+    return running
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start(state_dir=tmp_path_factory.mktemp("state"), ses="production")
-    # The suites play every shopper from one address (127.0.0.1): far more requests and checkouts
-    # in 5 minutes than the web ACL's per-client limits allow one real client. tests/security
-    # exercises those limits from addresses of their own.
-    running.set_rate_limits(perIp=1_000_000, checkoutPerIp=1_000_000)
+    running = suite_cloud(tmp_path_factory.mktemp("state"))
     yield running
     running.stop()
 

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from shopstack.buyer import buy, stock_product, wait_until
-from shopstack.harness import LocalCloud, start
+from shopstack.harness import LocalCloud
 from shopstack.localcloud.tokens import issue_token
+from tests.conftest import suite_cloud
 from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
@@ -29,8 +30,7 @@ TODAY = datetime.now(UTC).date().isoformat()
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start(state_dir=tmp_path_factory.mktemp("shop"), ses="production")
-    running.set_rate_limits(perIp=1_000_000, checkoutPerIp=1_000_000)
+    running = suite_cloud(tmp_path_factory.mktemp("shop"))
     yield running
     running.stop()
 
