@@ -72,23 +72,23 @@ def resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, address: str, **kwargs: Any) -> None:
-        super().__init__(host, **kwargs)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to `address` whatever `host` resolves to now."""
+
     def __init__(self, host: str, address: str, **kwargs: Any) -> None:
         super().__init__(host, **kwargs)
         self._address = address
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection, http.client.HTTPSConnection):
+    """The same over TLS, verified against `host`."""
+
+    def connect(self) -> None:
+        _PinnedHTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 class HttpSender:
