@@ -43,6 +43,7 @@ API's contract part, a check below says exactly what it lets through, and why:
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import os
@@ -193,9 +194,14 @@ def _headers(identity: str, tokens: dict[str, str], case: Any) -> dict[str, str]
     return {"Authorization": f"Bearer {tokens['erasable' if erasure else identity]}"}
 
 
-SCHEMAS = {identity: schemathesis.openapi.from_dict(document(), config=config(identity)) for identity in IDENTITIES}
+SCHEMAS = {
+    identity: schemathesis.openapi.from_dict(copy.deepcopy(document()), config=config(identity))
+    for identity in IDENTITIES
+}
 """The document the API functions serve, built here to collect one test per operation (the cloud
-starts later); `test_the_served_document_is_the_one_fuzzed` checks that the served one is equal."""
+starts later); `test_the_served_document_is_the_one_fuzzed` checks that the served one is equal.
+Each schema gets a copy: schemathesis adds the links it infers to the document it is given, and
+`document()` is cached for the whole session (tests/unit/test_openapi_contract.py reads it too)."""
 
 
 @pytest.fixture(scope="module")
