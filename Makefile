@@ -28,9 +28,11 @@ $(NODE_STAMP): package.json package-lock.json
 run: setup
 	$(BIN)/python -m shopstack up --seed demo
 
-## test: every test suite (unit, local cloud, infra, integration)
+## test: every test suite (unit, local cloud, infra, integration, security, reliability at a small
+## setting); the infra suite synthesizes on both cores (its tests share no state), then the rest
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 tests/infra
+	$(BIN)/python -m pytest --ignore=tests/infra
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from commerce.errors import ValidationFailed
 
-SCHEDULE_SECONDS: tuple[int, ...] = (30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 14_400, *(21_600,) * 5)
+SCHEDULE_SECONDS: tuple[int, ...] = (10, 60, 120, 300, 600, 1_800, 3_600, 7_200, 14_400, *(21_600,) * 5)
 """The wait before retry n (the first attempt is immediate): 14 retries, 37.8 hours of waits,
 jittered down by at most a quarter (`retry_delay`), so the last attempt comes at least 28 hours
 after the first. SQS delays a message by 15 minutes at most: a longer wait is carried as a due
