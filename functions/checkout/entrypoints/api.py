@@ -30,9 +30,9 @@ def _caller() -> Caller:
     return optional_caller(app.current_event.raw_event)
 
 
-def _cart(cart_id: str) -> Cart:
+def _cart(cart_id: str, caller: Caller) -> Cart:
     token = app.current_event.headers.get("x-cart-token")
-    return service.open_cart(bootstrap.checkout(), cart_id, sub=_caller().sub, token=token)
+    return service.open_cart(bootstrap.checkout(), cart_id, sub=caller.sub, token=token)
 
 
 @app.post("/carts", responses=_doc(201, CartOut, 401, 503))
@@ -55,27 +55,27 @@ def claim_cart(cartId: str):
 
 @app.get("/carts/<cartId>", responses=_doc(200, CartOut, *CART))
 def get_cart(cartId: str):
-    return json_response(200, service.cart_json(bootstrap.checkout(), _cart(cartId)))
+    return json_response(200, service.cart_json(bootstrap.checkout(), _cart(cartId, _caller())))
 
 
 @app.put("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, *CART, 409, 422))
 def put_item(cartId: str, sku: str, body: Annotated[QuantityIn, Body()]):
-    deps = bootstrap.checkout()
-    cart = service.set_item(deps, _cart(cartId), sku, body.quantity, email=_caller().email)
+    deps, caller = bootstrap.checkout(), _caller()
+    cart = service.set_item(deps, _cart(cartId, caller), sku, body.quantity, email=caller.email)
     return json_response(200, service.cart_json(deps, cart))
 
 
 @app.delete("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, *CART, 409))
 def delete_item(cartId: str, sku: str):
-    deps = bootstrap.checkout()
-    cart = service.remove_item(deps, _cart(cartId), sku, email=_caller().email)
+    deps, caller = bootstrap.checkout(), _caller()
+    cart = service.remove_item(deps, _cart(cartId, caller), sku, email=caller.email)
     return json_response(200, service.cart_json(deps, cart))
 
 
 @app.post("/carts/<cartId>/checkout", responses=_doc(201, CheckoutOut, *CART, 402, 409, 422, 429))
 def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
     caller = _caller()
-    cart = _cart(cartId)
+    cart = _cart(cartId, caller)
     key = idempotency_key(app.current_event.headers)
     scope = caller.sub or f"cart:{cart.cart_id}"
     request = service.CheckoutRequest(
