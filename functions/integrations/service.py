@@ -232,8 +232,16 @@ def attempt(deps: Integrations, delivery_id: str, number: int, now: datetime) ->
     if delivery is None or delivery.status is not DeliveryStatus.PENDING or len(delivery.attempts) != number - 1:
         return None
     sub = deps.subscriptions.get(delivery.webhook_id)
-    if sub is None or sub.status is not wh.SubscriptionStatus.ACTIVE:
-        return _finish(deps, delivery, number, now, None, "the subscription is deleted or disabled")
+    if sub is None:  # deleted: nobody is left to deliver to, so nothing is retried or dead-lettered
+        ended = replace(
+            delivery,
+            status=DeliveryStatus.EXHAUSTED,
+            attempts=(*delivery.attempts, Attempt(number, rfc3339(now), None, 0, "", "the subscription was deleted")),
+            next_attempt_at=None,
+        )
+        return ended if deps.deliveries.record(ended, number - 1) else None
+    if sub.status is not wh.SubscriptionStatus.ACTIVE:  # retried: staff may enable it again
+        return _finish(deps, delivery, number, now, None, "the subscription is disabled")
     body = delivery.body.encode()
     timestamp = int(now.timestamp())
     headers = {
@@ -265,6 +273,7 @@ def attempt(deps: Integrations, delivery_id: str, number: int, now: datetime) ->
 def _finish(
     deps: Integrations, delivery: Delivery, number: int, now: datetime, log: Attempt | None, failure: str | None
 ) -> Delivery | None:
+    """Record attempt `number` and queue what follows: the next attempt, or the dead-letter queue."""
     if log is None:
         log = Attempt(number, rfc3339(now), None, 0, "", failure)
     attempts = (*delivery.attempts, log)

@@ -137,3 +137,20 @@ def test_a_private_destination_is_refused_at_registration() -> None:
     with pytest.raises(ValidationFailed):
         service.register(deps, url="https://intranet.example.com/", events=["*"], description="", now=NOW)
     assert deps.subscriptions.all() == []
+
+
+def test_a_deleted_subscriptions_delivery_ends_without_retries_or_dead_letter() -> None:
+    sender = ScriptedSender()
+    deps = integrations(sender)
+    sub, _ = service.register(deps, url="https://hooks.example.com/in", events=["*"], description="", now=NOW)
+    service.fan_out(deps, EVENT, NOW)
+    deps.subscriptions.delete(sub.webhook_id)
+    run_due(deps, NOW)
+    queue = deps.queue
+    assert isinstance(queue, FakeQueue) and queue.scheduled == [] and queue.dead == []
+    deliveries = deps.deliveries
+    assert isinstance(deliveries, FakeDeliveries)
+    (ended,) = deliveries.items.values()
+    assert ended.status is service.DeliveryStatus.EXHAUSTED
+    assert ended.attempts[0].error == "the subscription was deleted"
+    assert sender.received == []
