@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from analytics.domain import aggregates as agg
-from analytics.domain.counters import MalformedEvent
+from analytics.domain.aggregates import MalformedEvent
 from tests.unit.analytics_fakes import FakeAggregates
 
 

@@ -25,7 +25,10 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
-from analytics.domain.counters import MalformedEvent
+
+class MalformedEvent(ValueError):
+    """Not a shopstack event envelope, or without what its type must carry."""
+
 
 FUNNEL_STEPS = ("cartsCreated", "cartsWithItems", "checkoutsStarted", "ordersPaid", "ordersShipped", "ordersDelivered")
 SALES_COUNTS = ("orders", "gross", "units", "refunds", "refundCount", "newCustomers", "returningCustomers")
