@@ -148,7 +148,12 @@ def test_botocore_retries_throttles_itself_so_a_low_rate_mostly_succeeds(server:
         try:
             client.put_item(TableName=table, Item={"pk": {"S": f"r{i}"}})
         except ClientError as exc:
-            assert exc.response["Error"]["Code"] == "TransactionConflictException"
+            # a conflict is not retried by botocore; a throttle is, and fails only once every
+            # retry drew a throttle too (about 1 run in 250 meets one among 40 writes)
+            code = exc.response["Error"]["Code"]
+            assert code == "TransactionConflictException" or (
+                code == "ThrottlingException" and "reached max retries" in str(exc)
+            ), exc
             failed += 1
     CHAOS.set(dynamodb=0.0)
     assert failed < 40
