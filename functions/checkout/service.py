@@ -50,6 +50,8 @@ class CheckoutRequest:
     """Who checks out (the signed-in customer, or None for a guest): the order's owner for good."""
     client: str | None = None
     """The caller's address as API Gateway saw it (`requestContext.identity.sourceIp`)."""
+    correlation_id: str | None = None
+    """The request's correlation id, kept on the order for everything that follows it."""
 
     @property
     def country(self) -> str:
@@ -113,8 +115,8 @@ class HoldLimits:
 
 
 class Workflows(Protocol):
-    def start_order(self, order_id: str) -> None: ...
-    def schedule_expiry(self, order_id: str, seconds: int) -> None: ...
+    def start_order(self, order_id: str, correlation_id: str | None) -> None: ...
+    def schedule_expiry(self, order_id: str, seconds: int, correlation_id: str | None) -> None: ...
     def cancel_expiry(self, order_id: str) -> None: ...
 
 
@@ -363,6 +365,7 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
         token_hash=token,
         created_at=now,
         history=({"status": OrderStatus.PENDING_PAYMENT.value, "at": now, "note": "checkout"},),
+        correlation_id=request.correlation_id,
         state=OrderState(
             order_id=order_id,
             status=OrderStatus.PENDING_PAYMENT,
@@ -379,7 +382,7 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
     hold = deps.reservation_seconds
     if request.payment_method is None:
         hold = min(hold, deps.hold_limits.unpaid_hold_seconds)
-    deps.workflows.schedule_expiry(order_id, hold)
+    deps.workflows.schedule_expiry(order_id, hold, request.correlation_id)
     return order
 
 
@@ -412,8 +415,11 @@ def _check_guest_hold(deps: Checkout, request: CheckoutRequest, units: int) -> N
             )
 
 
+OUT_OF_STOCK = "out_of_stock"
+
+
 def _out_of_stock(shortages: list[dict[str, Any]]) -> Conflict:
-    return Conflict("Not enough stock for every line; nothing was reserved.", code="out_of_stock", errors=shortages)
+    return Conflict("Not enough stock for every line; nothing was reserved.", code=OUT_OF_STOCK, errors=shortages)
 
 
 def _state(deps: Checkout, order: Order) -> OrderState:
@@ -442,7 +448,7 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
         else:
             order = deps.orders.get(order.order_id) or order
         if order.status is OrderStatus.PAID:
-            deps.workflows.start_order(order.order_id)
+            deps.workflows.start_order(order.order_id, order.correlation_id)
         return order
     if (final and payment.declined) or payment.status == PaymentStatus.CANCELED:
         deps.ledger.apply(declined(state, payment.decline_code, payment.decline_code or payment.status))
@@ -487,7 +493,7 @@ def on_payment_event(deps: Checkout, intent_id: str) -> str:
     if not payment.matches(order):
         return "amount, currency or order mismatch: ignored"
     if order.status is OrderStatus.PAID and payment.authorized:
-        deps.workflows.start_order(order.order_id)
+        deps.workflows.start_order(order.order_id, order.correlation_id)
         return "already paid"
     if order.status in ENDED and payment.authorized:
         return settlement.release_late_payment(deps.ledger, deps.money, _state(deps, order))
@@ -518,5 +524,5 @@ def expire_reservation(deps: Checkout, order_id: str) -> dict[str, Any]:
     when it reached the order first: the order is paid and its workflow started instead."""
     state = settlement.expire(deps.ledger, deps.money, order_id)
     if state.status is OrderStatus.PAID:
-        deps.workflows.start_order(order_id)
+        deps.workflows.start_order(order_id, None)  # the expiry's own correlation id is the order's
     return {"orderId": order_id, "status": state.status.value, "expired": state.status is OrderStatus.CANCELLED}

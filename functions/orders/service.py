@@ -97,7 +97,7 @@ class Ledger(settlement.Ledger, Protocol):
 
 class Workflows(Protocol):
     def running(self, order_id: str, attempt: int) -> bool: ...
-    def restart(self, order_id: str, attempt: int) -> None: ...
+    def restart(self, order_id: str, attempt: int, correlation_id: str | None) -> None: ...
 
 
 class Mailer(Protocol):
@@ -419,7 +419,7 @@ def _restart(deps: Orders, order: OrderState) -> str:
     attempt = deps.ledger.note_reconciled(order)
     if attempt is None:
         return "moved"
-    deps.workflows.restart(order.order_id, attempt)
+    deps.workflows.restart(order.order_id, attempt, order.correlation_id)
     return "restarted"
 
 

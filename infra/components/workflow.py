@@ -24,6 +24,9 @@ LAMBDA_SERVICE_ERRORS = [
 
 TRANSIENT_ERROR = "TransientError"
 """The error name a task function raises for a failure worth retrying (throttling, timeouts)."""
+EXECUTION_INPUT = sfn.JsonPath.object_at("$$.Execution.Input")
+"""Every task gets its execution's input as `execution`: the order's correlation id rides there
+(a missing key in it is no error, where a JSONPath to the key itself would fail the state)."""
 
 
 def add_retries(step: sfn.TaskStateBase, *, transient_errors: Sequence[str] = ()) -> None:

@@ -113,6 +113,7 @@ def _record(order: Order) -> Record:
         "email": order.email,
         "owner": order.owner,
         "cartId": order.cart_id,
+        "correlationId": order.correlation_id,
         "lines": [
             {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price} for x in order.lines
         ],
@@ -137,6 +138,7 @@ def _order(record: Record) -> Order:
         email=record["email"],
         owner=record.get("owner"),
         cart_id=record.get("cartId") or "",
+        correlation_id=record.get("correlationId"),
         lines=tuple(
             PricedLine(
                 sku=str(x["sku"]), name=str(x["name"]), quantity=int(x["quantity"]), unit_price=int(x["unitPrice"])
@@ -211,12 +213,15 @@ class FakeWorkflows:
         self.started: set[str] = set()
         self.expiries: dict[str, int] = {}
         self.expiries_cancelled: set[str] = set()
+        self.correlations: dict[str, str | None] = {}
 
-    def start_order(self, order_id: str) -> None:
+    def start_order(self, order_id: str, correlation_id: str | None) -> None:
         self.started.add(order_id)
+        self.correlations[order_id] = correlation_id
 
-    def schedule_expiry(self, order_id: str, seconds: int) -> None:
+    def schedule_expiry(self, order_id: str, seconds: int, correlation_id: str | None) -> None:
         self.expiries[order_id] = seconds
+        self.correlations[order_id] = correlation_id
 
     def cancel_expiry(self, order_id: str) -> None:
         self.expiries_cancelled.add(order_id)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Shopstack")
+"""Handlers flush their metrics as EMF; the functions' environment names the namespace."""
 
 
 @pytest.fixture(autouse=True)

@@ -266,7 +266,7 @@ class FakeWorkflows:
     def running(self, order_id: str, attempt: int) -> bool:
         return (order_id, attempt) in self.executions
 
-    def restart(self, order_id: str, attempt: int) -> None:
+    def restart(self, order_id: str, attempt: int, correlation_id: str | None) -> None:
         self.restarts.append((order_id, attempt))
         self.executions.add((order_id, attempt))
 

@@ -12,6 +12,7 @@ from commerce.orders import OrderStatus
 from orders import service
 from orders.domain.model import PaymentState, TrackingEvent, TrackingStatus
 from orders.entrypoints import on_notify
+from tests.unit.apigw import Context
 from tests.unit.orders_fakes import make_orders, paid_order
 from tests.unit.test_orders_service import compensate, run_workflow
 
@@ -140,7 +141,7 @@ def test_the_consumer_reports_only_the_failed_record_and_backs_it_off(monkeypatc
     monkeypatch.setattr(on_notify.bootstrap, "orders", lambda: deps)
     monkeypatch.setattr(on_notify.bootstrap, "retry_later", lambda: retry)
     event = _sqs_event(_bridge("OrderConfirmed", "o1"), _bridge("OrderConfirmed", "o2"), receive_count=2)
-    result = on_notify.handler(event, None)
+    result = on_notify.handler(event, Context("OrderNotifications"))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert retry.calls == [("https://sqs.us-east-1.amazonaws.com/000000000000/notifications", "rh1", 4)]
     assert subjects(parts) == ["shopstack: order o1 confirmed"]
@@ -156,8 +157,9 @@ def test_failed_sends_are_counted_as_emf_metrics(
     monkeypatch.setattr(on_notify.bootstrap, "orders", lambda: deps)
     monkeypatch.setattr(on_notify.bootstrap, "retry_later", lambda: FakeRetryLater())
     capsys.readouterr()
-    on_notify.handler(_sqs_event(_bridge("OrderConfirmed", "o2"), receive_count=5), None)
+    on_notify.handler(_sqs_event(_bridge("OrderConfirmed", "o2"), receive_count=5), Context("OrderNotifications"))
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    names = [m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics]
+    names = [n["Name"] for m in metrics for n in m["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
     assert names == [on_notify.FAILED_METRIC, on_notify.DEAD_LETTERED_METRIC]
+    assert [m[name] for m in metrics for name in names] == [[1.0], [1.0]]
     assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Shopstack" for m in metrics)

@@ -10,6 +10,7 @@ from analytics.entrypoints.schemas import AnalyticsAbandonedCarts, AnalyticsFunn
 from commerce.clock import now
 from commerce.contract import CURSOR_PATTERN, responses
 from commerce.http import json_response, make_resolver
+from commerce.observability import observed
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 
 app = make_resolver()
@@ -71,5 +72,6 @@ def abandoned_carts(
     return json_response(200, {"items": items, "nextCursor": next_cursor})
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,8 +9,10 @@ from typing import Any
 from analytics import bootstrap
 from commerce.clock import now
 from commerce.config import setting
+from commerce.observability import observed
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     override = (event or {}).get("abandonedCartMinutes")
     idle = int(setting("ABANDONED_CART_MINUTES") if override is None else override)

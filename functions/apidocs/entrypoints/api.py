@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from apidocs.openapi import document
 from commerce.http import dumps, make_resolver
+from commerce.observability import observed
 
 app = make_resolver()
 
@@ -39,5 +40,6 @@ def docs():
     return Response(200, "text/html; charset=utf-8", _swagger_page())
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -219,6 +219,7 @@ def _order(record: OrderItem) -> Order:
         payment_intent_id=record.payment_intent_id,
         history=tuple(plain(record.history)),
         state=ledger.state_of(record),
+        correlation_id=record.correlation_id,
     )
 
 
@@ -238,6 +239,7 @@ class DynamoOrders:
             email=order.email,
             owner=order.owner,
             cart_id=order.cart_id,
+            correlation_id=order.correlation_id,
             lines=[
                 {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price} for x in order.lines
             ],

@@ -4,11 +4,11 @@ named after it, so a repeated start is a no-op."""
 from __future__ import annotations
 
 import json
-import logging
 from functools import cache
 from typing import Any
 
 from commerce.config import setting
+from commerce.observability import logger
 
 
 @cache
@@ -18,7 +18,13 @@ def _sfn() -> Any:
     return boto3.client("stepfunctions")
 
 
-def _start(machine_setting: str, name: str, payload: dict[str, Any]) -> None:
+def _start(machine_setting: str, name: str, payload: dict[str, Any], correlation_id: str | None) -> None:
+    """Start one execution; its input carries the order's correlation id (or the caller's own)."""
+    from commerce.observability import current_correlation_id
+
+    correlation = correlation_id or current_correlation_id()
+    if correlation:
+        payload = {**payload, "correlationId": correlation}
     client = _sfn()
     try:
         client.start_execution(stateMachineArn=setting(machine_setting), name=name, input=json.dumps(payload))
@@ -27,11 +33,11 @@ def _start(machine_setting: str, name: str, payload: dict[str, Any]) -> None:
 
 
 class StepFunctionsWorkflows:
-    def start_order(self, order_id: str) -> None:
-        _start("ORDER_WORKFLOW_ARN", order_id, {"orderId": order_id})
+    def start_order(self, order_id: str, correlation_id: str | None) -> None:
+        _start("ORDER_WORKFLOW_ARN", order_id, {"orderId": order_id}, correlation_id)
 
-    def schedule_expiry(self, order_id: str, seconds: int) -> None:
-        _start("RESERVATION_WORKFLOW_ARN", order_id, {"orderId": order_id, "expiresInSeconds": seconds})
+    def schedule_expiry(self, order_id: str, seconds: int, correlation_id: str | None) -> None:
+        _start("RESERVATION_WORKFLOW_ARN", order_id, {"orderId": order_id, "expiresInSeconds": seconds}, correlation_id)
 
     def cancel_expiry(self, order_id: str) -> None:
         """Stop the order's waiting expiry execution. Best effort: the expiry task checks the order's
@@ -43,4 +49,4 @@ class StepFunctionsWorkflows:
         try:
             _sfn().stop_execution(executionArn=execution, cause="the order is no longer waiting for payment")
         except ClientError as exc:
-            logging.getLogger(__name__).warning("could not stop the expiry of order %s: %s", order_id, exc)
+            logger().warning("could not stop the expiry of order", extra={"orderId": order_id, "error": str(exc)})

@@ -25,6 +25,8 @@ class Order:
     history: tuple[dict[str, str], ...] = field(default_factory=tuple)
     state: OrderState | None = None
     """The lifecycle's view of the order as read (None for an order not yet written)."""
+    correlation_id: str | None = None
+    """The checkout request's correlation id, which the order's workflow, events and messages carry."""
 
 
 class PaymentStatus:

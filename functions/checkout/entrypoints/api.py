@@ -12,12 +12,16 @@ from checkout import bootstrap, service
 from checkout.domain.cart import Cart
 from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, StripeWebhookOut
 from commerce.contract import responses
-from commerce.errors import Unauthorized
+from commerce.errors import Conflict, Unauthorized
 from commerce.http import Caller, dumps, json_response, make_resolver
 from commerce.idempotency import idempotency_key, run_once
 from commerce.identity import optional_caller
+from commerce.observability import correlation_of, count, logger, observed
 
 app = make_resolver()
+STOCK_OUTS = "StockOuts"
+"""Checkouts refused for want of stock (a retried request answered from its first answer is not
+counted again)."""
 CART = (401, 404, 503)
 """Every cart route: a bad ID token (401), a cart that is not the caller's (404), a busy store (503)."""
 
@@ -84,12 +88,18 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
         payment_method=body.paymentMethod,
         owner=caller.sub,
         client=((app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}).get("sourceIp"),
+        correlation_id=correlation_of(app.current_event.raw_event),
     )
+    order_id = service.order_id_for(scope, key)
+    logger().append_keys(orderId=order_id)
 
     def place() -> dict[str, Any]:
-        status, payload = service.checkout(
-            bootstrap.checkout(), cart, request, order_id=service.order_id_for(scope, key)
-        )
+        try:
+            status, payload = service.checkout(bootstrap.checkout(), cart, request, order_id=order_id)
+        except Conflict as refused:
+            if refused.problem_code == service.OUT_OF_STOCK:
+                count(STOCK_OUTS)
+            raise
         return {"status": status, "body": dumps(payload)}
 
     stored = run_once(
@@ -113,5 +123,6 @@ def stripe_webhook():
     return json_response(200, {"received": True, "outcome": outcome})
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

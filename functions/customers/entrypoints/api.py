@@ -13,6 +13,7 @@ from commerce.contract import responses
 from commerce.errors import Unauthorized
 from commerce.http import json_response, make_resolver, require_admin
 from commerce.identity import optional_caller
+from commerce.observability import observed
 from customers import bootstrap, service
 from customers.domain.profile import Address, Channel, ProfileUpdate
 from customers.entrypoints.schemas import (
@@ -114,5 +115,6 @@ def log_interaction(customerId: Annotated[str, CUSTOMER_ID], body: Annotated[Int
     return json_response(201, interaction.to_json())
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

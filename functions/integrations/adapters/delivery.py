@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from commerce.clock import now, rfc3339
 from commerce.config import setting
+from commerce.observability import current_correlation_id
 from integrations.service import Delivery, Response
 
 MAX_SQS_DELAY = 900
@@ -46,9 +47,13 @@ def _delay(due: datetime) -> int:
 
 class SqsDeliveryQueue:
     def schedule(self, delivery_id: str, attempt: int, due: datetime) -> None:
+        body = message(delivery_id, attempt, due)
+        correlation = current_correlation_id()
+        if correlation:  # the event's, so every attempt logs under it
+            body["correlationId"] = correlation
         _sqs().send_message(
             QueueUrl=setting("DELIVERY_QUEUE_URL"),
-            MessageBody=json.dumps(message(delivery_id, attempt, due)),
+            MessageBody=json.dumps(body),
             DelaySeconds=_delay(due),
         )
 

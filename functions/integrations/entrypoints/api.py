@@ -11,6 +11,7 @@ from commerce.clock import now
 from commerce.contract import responses
 from commerce.errors import ValidationFailed
 from commerce.http import json_response, make_resolver
+from commerce.observability import observed
 from commerce.pagination import MAX_LIMIT
 from integrations import bootstrap, service
 from integrations.entrypoints.schemas import (
@@ -85,5 +86,6 @@ def redeliver(webhookId: Annotated[str, ID], deliveryId: Annotated[str, ID]):
     return json_response(202, again.to_json())
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,26 +10,51 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from commerce.clock import now
+from commerce.observability import correlate, count, logger, observed
 from integrations import bootstrap, service
+
+WEBHOOK_FAILED = "WebhookDeliveriesFailed"
+"""Attempts that did not reach a 2xx (each is retried on its schedule until it is exhausted)."""
 
 
 def _one(record: dict[str, Any]) -> str | None:
     """The record's message id when it could not be handled (SQS redelivers it), else None."""
     from integrations.adapters.delivery import early
 
+    correlate(record)
     try:
         body = json.loads(record["body"])
         moment = now()
         if not early(body, moment):
-            service.attempt(bootstrap.integrations(), str(body["deliveryId"]), int(body["attempt"]), moment)
+            done = service.attempt(bootstrap.integrations(), str(body["deliveryId"]), int(body["attempt"]), moment)
+            if done is not None and done.attempts:
+                _report(done)
     except Exception:
-        from aws_lambda_powertools import Logger
-
-        Logger(service="integrations").exception("delivery record failed")
+        logger().exception("delivery record failed")
         return str(record.get("messageId"))
+    finally:
+        logger().thread_safe_clear_keys()
     return None
 
 
+def _report(done: service.Delivery) -> None:
+    last = done.attempts[-1]
+    if done.status is not service.DeliveryStatus.DELIVERED:
+        count(WEBHOOK_FAILED)
+    logger().info(
+        "webhook delivery attempt",
+        extra={
+            "webhookId": done.webhook_id,
+            "event": done.event_type,
+            "eventId": done.event_id,
+            "attempt": last.number,
+            "statusCode": last.status_code,
+            "status": done.status.value,
+        },
+    )
+
+
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
     with ThreadPoolExecutor(max_workers=max(1, len(records))) as pool:

@@ -10,13 +10,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from commerce.clock import now
+from commerce.observability import logger, observed, per_record
 from integrations import bootstrap, service
 
 
+@per_record
 def record_handler(record: SQSRecord) -> None:
-    service.fan_out(bootstrap.integrations(), json.loads(record.body), now())
+    envelope = json.loads(record.body)
+    queued = service.fan_out(bootstrap.integrations(), envelope, now())
+    logger().info("webhook deliveries queued", extra={"event": envelope.get("detail-type"), "deliveries": queued})
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS), context=context

@@ -14,6 +14,7 @@ from commerce.contract import CURSOR_PATTERN, responses
 from commerce.http import dumps, json_response, make_resolver, require_admin
 from commerce.idempotency import idempotency_key, run_once
 from commerce.money import Money
+from commerce.observability import observed
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from inventory import bootstrap, service
 from inventory.entrypoints.schemas import (
@@ -109,5 +110,6 @@ def adjust_inventory(sku: str, body: Annotated[AdjustmentIn, Body()]):
     return Response(stored["status"], "application/json", stored["body"])
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from commerce.config import setting
+from commerce.observability import current_correlation_id
 from orders.domain.emails import Email
 from orders.domain.model import Order
 
@@ -51,4 +52,7 @@ class SqsFulfilment:
             "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
             "shippingAddress": order.shipping_address,
         }
+        correlation = current_correlation_id()
+        if correlation:  # the workflow task's: the order's own
+            body["correlationId"] = correlation
         _client("sqs").send_message(QueueUrl=setting("FULFILMENT_QUEUE_URL"), MessageBody=json.dumps(body))

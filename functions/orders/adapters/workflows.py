@@ -33,13 +33,15 @@ class StepFunctionsWorkflows:
         except client.exceptions.ExecutionDoesNotExist:
             return False
 
-    def restart(self, order_id: str, attempt: int) -> None:
+    def restart(self, order_id: str, attempt: int, correlation_id: str | None) -> None:
         client = _sfn()
         try:
             client.start_execution(
                 stateMachineArn=setting("ORDER_WORKFLOW_ARN"),
                 name=execution_name(order_id, attempt),
-                input=json.dumps({"orderId": order_id}),
+                input=json.dumps(
+                    {"orderId": order_id, **({"correlationId": correlation_id} if correlation_id else {})}
+                ),
             )
         except client.exceptions.ExecutionAlreadyExists:
             return

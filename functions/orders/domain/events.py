@@ -81,7 +81,7 @@ def _order_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple
             "CheckoutStarted",
             {**_order_data(new), "cartId": new.get("cartId")},
             id=stable_id(order_id, "CheckoutStarted"),
-            correlation_id=order_id,
+            correlation_id=_correlation(new),
         )
         return [(CHECKOUT, event)]
     status = str(new.get("status"))
@@ -89,7 +89,13 @@ def _order_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple
         return []
     source, name = STATUS_EVENTS[status]
     data = {**_order_data(new), **_status_extras(status, new)}
-    return [(source, DomainEvent(name, data, id=stable_id(order_id, name), correlation_id=order_id))]
+    return [(source, DomainEvent(name, data, id=stable_id(order_id, name), correlation_id=_correlation(new)))]
+
+
+def _correlation(order: dict[str, Any]) -> str:
+    """The correlation id of the checkout request that placed the order (its id for an order
+    placed before orders carried one)."""
+    return str(order.get("correlationId") or order["orderId"])
 
 
 def _shipment_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, DomainEvent]]:

@@ -20,6 +20,7 @@ from commerce.errors import BadRequest, NotFound, Unauthorized
 from commerce.http import Caller, dumps, json_response, make_resolver
 from commerce.idempotency import idempotency_key, run_once
 from commerce.identity import optional_caller
+from commerce.observability import observed
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from orders import bootstrap, service
 from orders.domain.invoice import invoice_html
@@ -266,5 +267,6 @@ def refund_return(returnId: str, body: Annotated[RefundIn, Body()]):
     return _idempotent(caller.scope, "refund", {**body.model_dump(), "returnId": ret.return_id}, work)
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -7,18 +7,19 @@ order mark. A send that fails raises: the record alone is reported as a batch it
 made visible again after a backoff (2 s, 4 s, 8 s, 16 s: ChangeMessageVisibility), and its last
 failed receive leaves it for the queue's redrive policy to move to the dead-letter queue at once,
 where an alarm watches it. Each failed send is also an EMF metric (`OrderEmailsFailed`, and
-`OrderEmailsDeadLettered` on the last try) in the functions' metrics namespace."""
+`OrderEmailsDeadLettered` on the last try) in the functions' metrics namespace, flushed when the
+batch ends."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from commerce.config import int_setting, setting
+from commerce.observability import count, logger, observed, per_record
 from orders import bootstrap, service
 
 FAILED_METRIC = "OrderEmailsFailed"
@@ -26,8 +27,6 @@ DEAD_LETTERED_METRIC = "OrderEmailsDeadLettered"
 RETRY_BASE_SECONDS = 2
 RETRY_MAX_SECONDS = 300
 DEFAULT_MAX_RECEIVES = 5
-
-logger = Logger(service="orders")
 
 
 def retry_delay(receive_count: int, max_receives: int) -> int:
@@ -38,10 +37,18 @@ def retry_delay(receive_count: int, max_receives: int) -> int:
     return int(min(RETRY_BASE_SECONDS * 2 ** max(receive_count - 1, 0), RETRY_MAX_SECONDS))
 
 
+@per_record
 def record_handler(record: SQSRecord) -> list[str]:
     event = json.loads(record.body)
     detail = event.get("detail") or {}
-    return service.notify(bootstrap.orders(), str(event.get("detail-type")), dict(detail.get("data") or {}))
+    data = dict(detail.get("data") or {})
+    sent = service.notify(bootstrap.orders(), str(event.get("detail-type")), data)
+    for name in sent:
+        logger().info(
+            "order email sent",
+            extra={"template": name, "orderId": data.get("orderId"), "event": event.get("detail-type")},
+        )
+    return sent
 
 
 class RetryWithBackoff(BatchProcessor):
@@ -49,38 +56,28 @@ class RetryWithBackoff(BatchProcessor):
     visibility timeout."""
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
-        count = int(record.attributes.approximate_receive_count or 1)
-        delay = retry_delay(count, int_setting("NOTIFY_MAX_RECEIVES", DEFAULT_MAX_RECEIVES))
-        logger.warning(
+        receives = int(record.attributes.approximate_receive_count or 1)
+        delay = retry_delay(receives, int_setting("NOTIFY_MAX_RECEIVES", DEFAULT_MAX_RECEIVES))
+        logger().warning(
             "order email not sent",
             extra={
                 "messageId": record.message_id,
-                "receiveCount": count,
+                "receiveCount": receives,
                 "retryIn": delay,
                 "error": repr(exception[1]),
             },
         )
-        _count(FAILED_METRIC)
+        count(FAILED_METRIC)
         if delay == 0:
-            _count(DEAD_LETTERED_METRIC)
+            count(DEAD_LETTERED_METRIC)
         try:
             bootstrap.retry_later().later(setting("NOTIFY_QUEUE_URL", record.queue_url), record.receipt_handle, delay)
         except Exception:
-            logger.exception("could not shorten the message's visibility; it returns after the queue's timeout")
+            logger().exception("could not shorten the message's visibility; it returns after the queue's timeout")
         return super().failure_handler(record, exception)
 
 
-def _count(name: str) -> None:
-    """One EMF count (namespace from POWERTOOLS_METRICS_NAMESPACE), printed at once."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    try:
-        with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions={"service": "orders"}):
-            pass
-    except Exception:
-        logger.exception("could not emit metric %s", name)
-
-
+@observed
 def handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
         event=event,

@@ -10,6 +10,7 @@ from typing import Any
 
 from commerce.clock import now
 from commerce.config import int_setting
+from commerce.observability import observed
 from orders import bootstrap, service
 
 
@@ -22,6 +23,7 @@ def _seconds(event: Any, name: str, setting: str, default: int) -> int:
     )
 
 
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deadlines = service.Deadlines(
         reservation_seconds=_seconds(event, "reservationSeconds", "RESERVATION_TTL_SECONDS", 900),

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from commerce.observability import count, logger, observed
 from orders import bootstrap, service
 
 
@@ -46,8 +47,28 @@ class UnknownTask(Exception):
     pass
 
 
+COMPENSATIONS = "Compensations"
+COMPENSATIONS_FAILED = "CompensationsFailed"
+"""Attempts of the workflow's compensation, and those that raised (Step Functions retries them; a
+compensation that never succeeds fails the execution and leaves the order to the reconciler)."""
+
+
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    task = TASKS.get(str(event.get("task")))
+    name = str(event.get("task"))
+    task = TASKS.get(name)
     if task is None:
         raise UnknownTask(f"unknown task {event.get('task')!r}")
-    return task(event)
+    logger().append_keys(orderId=event.get("orderId"), task=name)
+    compensating = name == "compensate"
+    if compensating:
+        count(COMPENSATIONS)
+    try:
+        result = task(event)
+    except Exception as exc:
+        if compensating:
+            count(COMPENSATIONS_FAILED)
+        logger().warning("workflow task failed", extra={"error": type(exc).__name__})
+        raise
+    logger().info("workflow task done", extra={"result": result.get("status")})
+    return result

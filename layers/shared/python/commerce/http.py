@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -25,12 +24,11 @@ from commerce.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from commerce.observability import correlation_of, logger
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 ADMIN_GROUP = "admin"
-
-logger = Logger(service="commerce")
 
 
 def dumps(body: Any) -> str:
@@ -110,11 +108,27 @@ class CommerceResolver(APIGatewayRestResolver):
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         self._cors = cors_config()
+        response = self._answer(event, context)
+        correlation = correlation_of(event)
+        if correlation:  # the storefront shows it beside an error, so support can find the request
+            response.setdefault("multiValueHeaders", {})["X-Correlation-Id"] = [correlation]
+        logger().info(
+            "request",
+            extra={
+                "method": event.get("httpMethod"),
+                "route": event.get("resource"),
+                "path": event.get("path"),
+                "status": response.get("statusCode"),
+            },
+        )
+        return response
+
+    def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         try:
             self._admit(event)
         except Exception as exc:
             if not isinstance(exc, ProblemError):
-                logger.exception("unhandled error")
+                logger().exception("unhandled error")
             refused = exc if isinstance(exc, ProblemError) else unexpected_problem(exc)
             return {
                 "statusCode": refused.status,
@@ -170,7 +184,7 @@ def is_json_media_type(content_type: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-CORS_HEADERS = ["Idempotency-Key", "X-Cart-Token", "X-Order-Token"]
+CORS_HEADERS = ["Idempotency-Key", "X-Cart-Token", "X-Order-Token", "X-Correlation-Id"]
 PUBLIC_PATHS = ("/products", "/health", "/openapi.json", "/docs")
 """Reads anyone may cache (the public catalog and documents); every other answer may hold personal
 data or a token and carries `Cache-Control: no-store`."""
@@ -181,7 +195,12 @@ def cors_config() -> CORSConfig:
     """The origins allowed to read answers in a browser: CORS_ALLOW_ORIGINS (comma-separated,
     cdk.json `corsAllowOrigins`), `*` when unset."""
     origins = [o.strip() for o in os.environ.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()] or ["*"]
-    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], allow_headers=CORS_HEADERS)
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=CORS_HEADERS,
+        expose_headers=["X-Correlation-Id"],
+    )
 
 
 def security_headers(event: Mapping[str, Any]) -> dict[str, str]:
@@ -214,7 +233,7 @@ def make_resolver() -> CommerceResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        logger.exception("unhandled error")
+        logger().exception("unhandled error")
         return problem_response(unexpected_problem(exc))
 
     return app

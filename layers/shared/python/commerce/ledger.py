@@ -78,6 +78,8 @@ class OrderItem(Model):
     email = UnicodeAttribute()
     owner = UnicodeAttribute(null=True)
     cart_id = UnicodeAttribute(attr_name="cartId", null=True)
+    correlation_id = UnicodeAttribute(attr_name="correlationId", null=True)
+    """The checkout request's correlation id: the order's events, workflow and messages carry it."""
     lines = ListAttribute[Any](of=MapAttribute)
     subtotal_amount = NumberAttribute(attr_name="subtotalAmount")
     shipping_amount = NumberAttribute(attr_name="shippingAmount")
@@ -177,6 +179,7 @@ def state_of(item: OrderItem) -> OrderState:
         end_as=OrderStatus(item.end_as) if item.end_as else None,
         refunding_return=item.refunding_return,
         updated_at=item.updated_at or item.created_at,
+        correlation_id=item.correlation_id,
     )
 
 

@@ -112,6 +112,8 @@ class OrderState:
     end_as: OrderStatus | None = None
     refunding_return: str | None = None
     updated_at: str = ""
+    correlation_id: str | None = None
+    """The checkout request's correlation id (None for an order placed before orders kept one)."""
 
 
 @dataclass(frozen=True, slots=True)
