@@ -242,9 +242,7 @@ def cart_updated(cart: Cart, email: str | None) -> DomainEvent:
         "customerId": cart.owner,
         "email": email if cart.owner else None,
     }
-    return DomainEvent(
-        "CartUpdated", data, id=stable_id(cart.cart_id, "CartUpdated", str(cart.version)), correlation_id=cart.cart_id
-    )
+    return DomainEvent("CartUpdated", data, id=stable_id(cart.cart_id, "CartUpdated", str(cart.version)))
 
 
 CART_WRITE_ATTEMPTS = 8

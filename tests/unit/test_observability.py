@@ -173,3 +173,11 @@ def test_a_redelivered_event_is_counted_in_the_metrics_once(
     out = capsys.readouterr().out
     assert [value for value, _ in _metrics(out)["OrdersConfirmed"]] == [1.0]
     assert [line["message"] for line in _logs(out)] == ["event counted", "event seen before"]
+
+
+def test_an_events_correlation_id_is_its_own_else_the_one_being_served_else_its_id() -> None:
+    from commerce.events import DomainEvent
+
+    assert DomainEvent("X", {}, id="e1", correlation_id="c1").detail("req-1")["metadata"] == {"correlationId": "c1"}
+    assert DomainEvent("X", {}, id="e1").detail("req-1")["metadata"] == {"correlationId": "req-1"}
+    assert DomainEvent("X", {}, id="e1").detail()["metadata"] == {"correlationId": "e1"}
