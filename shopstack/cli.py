@@ -60,6 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (that whole day) or an ISO 8601 time")
     replay.add_argument("--rule", default=None, help="only to this rule of the bus (default: every rule)")
     replay.add_argument("--endpoint", default="http://127.0.0.1:3000")
+
+    alarms = sub.add_parser("alarms", help="each CloudWatch alarm the local cloud evaluates, and its state")
+    alarms.add_argument("--endpoint", default="http://127.0.0.1:3000")
+    logs = sub.add_parser("logs", help="the functions' log lines the local cloud collected, oldest first")
+    logs.add_argument("--function", default=None, help="only this function (its short name, e.g. CheckoutApi)")
+    logs.add_argument("--correlation-id", default=None, help="only lines of this correlation id")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--json", action="store_true", help="each line as the JSON document served")
+    logs.add_argument("--endpoint", default="http://127.0.0.1:3000")
+    trace = sub.add_parser("trace", help="one order's path: functions, events, workflow states, email, in time order")
+    trace.add_argument("order_id", metavar="ORDER_ID")
+    trace.add_argument("--json", action="store_true", help="the whole trace document")
+    trace.add_argument("--endpoint", default="http://127.0.0.1:3000")
     return parser
 
 
@@ -103,6 +116,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(stage=args.stage, endpoint=args.endpoint)
     if args.command == "mail":
         return _mail(args.endpoint, args.to, args.json)
+    if args.command in ("alarms", "logs", "trace"):
+        from shopstack import observe
+
+        if args.command == "alarms":
+            return observe.alarms(args.endpoint)
+        if args.command == "logs":
+            return observe.logs(
+                args.endpoint,
+                function=args.function,
+                correlation_id=args.correlation_id,
+                follow=args.follow,
+                as_json=args.json,
+            )
+        return observe.trace(args.endpoint, args.order_id, as_json=args.json)
     if args.command == "replay":
         from shopstack.replay import run as replay
 

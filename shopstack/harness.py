@@ -153,6 +153,43 @@ class LocalCloud:
         fired: dict[str, Any] = self._control("POST", path, body=payload, what=f"fire schedule {rule_name!r}")
         return fired
 
+    def metrics(self, namespace: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+        """The metric series the local cloud collected: namespace, name, dimensions, unit, count,
+        sum, minimum, maximum and the newest datapoints ({"time", "value"})."""
+        query = urllib.parse.urlencode({k: v for k, v in {"namespace": namespace, "name": name}.items() if v})
+        path = "/_localcloud/metrics" + (f"?{query}" if query else "")
+        series: list[dict[str, Any]] = self._control("GET", path, what="read metrics")["metrics"]
+        return series
+
+    def logs(
+        self,
+        *,
+        function: str | None = None,
+        correlation_id: str | None = None,
+        order_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """The functions' log lines after seq `after`, oldest first: {"seq", "time", "function",
+        "requestId", "correlationId", "json" (a JSON line) or "text"}."""
+        wanted = {"function": function, "correlationId": correlation_id, "orderId": order_id}
+        query = urllib.parse.urlencode({**{k: v for k, v in wanted.items() if v}, "after": after, "limit": limit})
+        lines: list[dict[str, Any]] = self._control("GET", f"/_localcloud/logs?{query}", what="read logs")["logs"]
+        return lines
+
+    def alarms(self) -> list[dict[str, Any]]:
+        """Each deployed alarm as the local cloud last evaluated it: name, state, reason, metric,
+        dimensions, statistic, threshold, lastChange, ..."""
+        found: list[dict[str, Any]] = self._control("GET", "/_localcloud/alarms", what="read alarms")["alarms"]
+        return found
+
+    def trace(self, order_id: str) -> dict[str, Any]:
+        """One order's path: {"orderId", "correlationId", "status", "executions", "timeline": [{"time",
+        "offsetMs", "kind" (log, event, state, email), "who", "what", "fields"}]}."""
+        path = "/_localcloud/trace/" + urllib.parse.quote(order_id, safe="")
+        traced: dict[str, Any] = self._control("GET", path, what=f"trace order {order_id!r}")
+        return traced
+
     def children(self) -> set[int]:
         """Pids of every process started by the local cloud (its whole tree)."""
         tree = frontier = {self.process.pid}

@@ -1,8 +1,8 @@
 """CloudFormation resource types CDK templates use that moto's CloudFormation lacks.
 
 Each model creates the resource in moto's own backend, so the APIs (Cognito, API Gateway, Secrets
-Manager) see it as if created directly. Types with no local effect (metadata, resource policies,
-alarms, custom resources) deploy as NullResource: a physical id and nothing else.
+Manager, CloudWatch) see it as if created directly. Types with no local effect (metadata, resource
+policies, dashboards, custom resources) deploy as NullResource: a physical id and nothing else.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class NamedModel(LocalModel):
 
 
 class NullResource(NamedModel):
-    """A resource with no local effect: metadata, policies, alarms, custom resources."""
+    """A resource with no local effect: metadata, policies, dashboards, custom resources."""
 
     @classmethod
     def create_from_cloudformation_json(
@@ -550,7 +550,95 @@ class SsmParameter(LocalModel):
         )
 
 
+class Alarm(NamedModel):
+    """AWS::CloudWatch::Alarm (moto's CloudFormation skips it): created in moto's CloudWatch, in
+    state INSUFFICIENT_DATA as AWS creates it, for alarms.py to evaluate. Ref is the alarm's name."""
+
+    def __init__(self, name: str, arn: str) -> None:
+        super().__init__(name)
+        self.arn = arn
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.arn if attribute_name == "Arn" else self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Alarm:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        props = cloudformation_json.get("Properties", {})
+        backend = cloudwatch_backends[account_id][region_name]
+        name = str(props.get("AlarmName") or resource_name)
+        alarm = backend.put_metric_alarm(
+            name=name,
+            namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"),
+            metric_data_queries=_metric_queries(props.get("Metrics") or []),
+            comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=int(props["EvaluationPeriods"]),
+            datapoints_to_alarm=int(props["DatapointsToAlarm"]) if "DatapointsToAlarm" in props else None,
+            period=int(props.get("Period") or 0),
+            threshold=float(props.get("Threshold") or 0),
+            statistic=props.get("Statistic"),
+            extended_statistic=props.get("ExtendedStatistic"),
+            description=str(props.get("AlarmDescription") or ""),
+            dimensions=[{"Name": d["Name"], "Value": str(d["Value"])} for d in props.get("Dimensions") or []],
+            alarm_actions=[str(a) for a in props.get("AlarmActions") or []],
+            ok_actions=[str(a) for a in props.get("OKActions") or []],
+            insufficient_data_actions=[str(a) for a in props.get("InsufficientDataActions") or []],
+            unit=props.get("Unit"),
+            actions_enabled=props.get("ActionsEnabled", True) not in (False, "false"),
+            treat_missing_data=props.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=props.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=props.get("ThresholdMetricId"),
+        )
+        alarm.update_state("Unchecked: Initial alarm creation", "{}", "INSUFFICIENT_DATA")
+        return cls(name, alarm.alarm_arn)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+def _metric_queries(metrics: list[dict[str, Any]]) -> list[Any]:
+    """An alarm's `Metrics` (metric math) as moto keeps them, so that describe_alarms shows them."""
+    from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat
+
+    queries = []
+    for query in metrics:
+        stat = query.get("MetricStat")
+        metric_stat = None
+        if stat:
+            metric = stat.get("Metric", {})
+            dimensions = [Dimension(d["Name"], str(d["Value"])) for d in metric.get("Dimensions") or []]
+            metric_stat = MetricStat(
+                Metric(metric.get("MetricName"), metric.get("Namespace"), dimensions),
+                stat.get("Period"),
+                stat.get("Stat"),
+                stat.get("Unit"),
+            )
+        fields: dict[str, Any] = {  # as moto's PutMetricAlarm keeps them: absent values are None
+            "query_id": query["Id"],
+            "label": query.get("Label"),
+            "period": query.get("Period"),
+            "return_data": query.get("ReturnData"),
+        }
+        queries.append(MetricDataQuery(**fields, expression=query.get("Expression"), metric_stat=metric_stat))
+    return queries
+
+
 MODELS: dict[str, type[LocalModel]] = {
+    "AWS::CloudWatch::Alarm": Alarm,
     "AWS::Cognito::UserPool": UserPool,
     "AWS::Cognito::UserPoolClient": UserPoolClient,
     "AWS::Cognito::UserPoolGroup": UserPoolGroup,

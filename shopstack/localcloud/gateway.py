@@ -26,8 +26,10 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from shopstack.localcloud import auth, control, mail, ratelimit, signing
+from shopstack.localcloud import auth, control, mail, observability, ratelimit, signing
+from shopstack.localcloud.alarms import local_clients
 from shopstack.localcloud.lambda_pool import QueueTimeout
+from shopstack.localcloud.telemetry import TELEMETRY
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 # API Gateway answers 504 when the integration has not answered within 29 s (the REST API
@@ -173,6 +175,8 @@ class Request:
     started: float
     epoch_ms: int
     request_time: str
+    api: Api | None = None  # the API whose metrics count the request (None: a control path or no API)
+    resource_path: str | None = None
 
 
 class LocalGateway:
@@ -204,6 +208,7 @@ class LocalGateway:
         self._keys: dict[str, Any] | None = None
         self._claims_cache: dict[str, tuple[dict[str, str], float]] = {}
         self.rate_limiter = ratelimit.RateLimiter()
+        self._aws = local_clients(moto_url, region)
 
     def refresh(self) -> None:
         self._keys = auth.public_keys((self.signing_key or signing.current()).jwks())
@@ -249,7 +254,11 @@ class LocalGateway:
         if not _finish_reading(request.environ):
             headers.append(("Connection", "close"))
         start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
-        self._access_log(request, status, len(body))
+        latency_ms = (time.perf_counter() - request.started) * 1000
+        self._access_log(request, status, len(body), latency_ms)
+        if request.api is not None:
+            api = request.api
+            TELEMETRY.api_request(api.name, api.stage, request.resource_path, request.method, status, latency_ms)
         return [body]
 
     def _handle(self, request: Request) -> tuple[int, Headers, bytes]:
@@ -264,6 +273,12 @@ class LocalGateway:
         if request.path == ratelimit.RATELIMITS_PATH:
             status, document = self.rate_limiter.handle(request.method, _read_body(request.environ) or b"")
             return _json_response(status, document, request)
+        if observability.serves(request.path):
+            query = query_parameters(request.environ.get("QUERY_STRING", ""))[0] or {}
+            status, document = observability.handle(
+                request.method, request.path, query, clients=self._aws, account_id=self.account_id, region=self.region
+            )
+            return _json_response(status, document, request)
         found = self._route(request.path)
         # WAF sees every request to the stage first (preflights and unknown paths included), keyed by
         # the caller's address; a blocked request never reaches routing or the stage's throttling
@@ -275,9 +290,11 @@ class LocalGateway:
         )
         if blocked is not None:
             return blocked.status, [*blocked.headers, ("x-amzn-RequestId", request.request_id)], blocked.body
+        request.api = found[0] if found is not None else first
         if found is None:
             return _error(first, "MISSING_AUTHENTICATION_TOKEN", request)
         api, resource, params, request.path = found
+        request.resource_path = resource.path
         method = resource.methods.get(request.method) or resource.methods.get("ANY")
         if method is None:
             return _error(api, "MISSING_AUTHENTICATION_TOKEN", request)
@@ -388,8 +405,7 @@ class LocalGateway:
             "userPoolClientId": client_id,
         }
 
-    def _access_log(self, request: Request, status: int, size: int) -> None:
-        latency_ms = (time.perf_counter() - request.started) * 1000
+    def _access_log(self, request: Request, status: int, size: int, latency_ms: float) -> None:
         environ = request.environ
         line = (
             f"{environ.get('REMOTE_ADDR', '-')} {request.request_id} [{request.request_time}] "

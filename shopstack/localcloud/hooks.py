@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shopstack.localcloud import dynamodb_hooks
+from shopstack.localcloud.telemetry import TELEMETRY
 
 
 class Invoker(Protocol):
@@ -531,6 +532,7 @@ def use_signing_key(key: Any) -> None:
 # --- EventBridge: Lambda and Step Functions targets ---------------------------------------------
 
 OUR_TARGET_SERVICES = ("lambda", "states", "sns")
+ARCHIVE_RULE_PREFIX = "Events-Archive-"
 
 
 def _target_service(target: dict[str, Any]) -> str:
@@ -576,12 +578,15 @@ def deliver_to_target(rule: Any, target: dict[str, Any], payload: Any) -> None:
 
 def hook_events_targets() -> None:
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        matches = self.event_pattern.matches_event(original_event)
+        if matches and not self.name.startswith(ARCHIVE_RULE_PREFIX):  # kept for `shopstack trace`
+            TELEMETRY.event(original_event, self.name)
         ours = [t for t in self.targets if _target_service(t) in OUR_TARGET_SERVICES]
         send = _original("events_lambda_sfn_targets", "send_to_targets")
         if not ours:
             send(self, original_event, transform_input)
             return
-        if not self.event_pattern.matches_event(original_event):
+        if not matches:
             return
         rest = copy.copy(self)
         rest.targets = [t for t in self.targets if _target_service(t) not in OUR_TARGET_SERVICES]

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from shopstack.localcloud import asset_imports
+from shopstack.localcloud.telemetry import TELEMETRY
 from shopstack.localcloud.worker import read_message, write_message
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -213,9 +214,12 @@ class Worker:
         threading.Thread(target=self._pump_logs, args=(sink,), daemon=True, name=f"log-{config.name}").start()
 
     def _pump_logs(self, sink: LogSink) -> None:
+        """Print each line the worker writes, and hand it to the telemetry collector."""
         assert self.process.stdout is not None
+        stream = TELEMETRY.stream(self.config.name)
         for line in self.process.stdout:
             sink.write(self.config.name, line)
+            stream.feed(line)
 
     def wait_ready(self, timeout: float) -> None:
         try:
@@ -455,15 +459,21 @@ class LambdaPool:
         try:
             worker = workers.acquire(deadline)
         except QueueTimeout:
+            TELEMETRY.throttle(config.name)
             raise
         except LambdaInvocationError as exc:  # could not start: Lambda reports it as the call's error
+            TELEMETRY.invocation_error(config.name)
             return exc.payload, True
         try:
             if worker.init_error is not None:
-                return worker.init_error, True
-            return worker.invoke(event, str(uuid.uuid4()))
+                payload, errored = worker.init_error, True
+            else:
+                payload, errored = worker.invoke(event, str(uuid.uuid4()))
         finally:
             workers.release(worker)
+        if errored:
+            TELEMETRY.invocation_error(config.name)
+        return payload, errored
 
     def _workers_for(self, config: FunctionConfig, background: bool = False) -> FunctionWorkers:
         key = (config.key, background)
@@ -533,6 +543,8 @@ class LambdaPool:
                 "PYTHONPATH": os.pathsep.join(location.paths),
                 "PYTHONUNBUFFERED": "1",
                 "LAMBDA_TASK_ROOT": str(location.cwd),
+                # no X-Ray daemon here: Powertools Tracer would only warn on every segment it sends
+                "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
         if location.confined:

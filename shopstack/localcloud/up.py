@@ -17,12 +17,15 @@ from types import FrameType
 from typing import Any, TextIO
 
 from shopstack.localcloud import hooks, ses_sandbox, signing
+from shopstack.localcloud.alarms import AlarmEvaluator
 from shopstack.localcloud.chaos import CHAOS
 from shopstack.localcloud.deploy import Deployer, asset_directories, read_stacks, synth
 from shopstack.localcloud.lambda_pool import DEFAULT_CODE_PATHS, REPO_ROOT, LambdaPool
 from shopstack.localcloud.pollers import Pollers
+from shopstack.localcloud.samplers import Samplers
 from shopstack.localcloud.schedules import Scheduler, discover, log_to_stderr
 from shopstack.localcloud.server import ACCOUNT_ID, LOOPBACK, REGION, MotoServer
+from shopstack.localcloud.telemetry import TELEMETRY
 
 READY_TIMEOUT_SECONDS = 120.0
 SIGNAL_CHECK_SECONDS = 0.5
@@ -39,7 +42,8 @@ def state_dir() -> Path:
 
 
 class LocalCloud:
-    """moto, the hooks, the worker pool, the deployed stacks and the SQS pollers."""
+    """moto, the hooks, the worker pool, the deployed stacks, the SQS pollers, and the telemetry
+    samplers and alarm evaluator."""
 
     def __init__(
         self,
@@ -64,6 +68,8 @@ class LocalCloud:
         self.pool: LambdaPool | None = None
         self.pollers: Pollers | None = None
         self.schedules: Scheduler | None = None
+        self.samplers: Samplers | None = None
+        self.alarms: AlarmEvaluator | None = None
         self.outputs: dict[str, dict[str, str]] = {}
         self.stack_names: list[str] = []
 
@@ -83,6 +89,7 @@ class LocalCloud:
         )
 
     def start(self) -> LocalCloud:
+        TELEMETRY.clear()  # what an earlier cloud of this process collected is not this one's
         self.server.start()
         self.pool = LambdaPool(
             moto_url=self.moto_url,
@@ -126,6 +133,20 @@ class LocalCloud:
         rules = discover(self.client("events"))
         self.schedules = Scheduler(rules, self.pool.invoke_raw, log or log_to_stderr).start()
         return self.schedules
+
+    def start_observing(self, log: Callable[[str], None] | None = None, interval: float | None = None) -> None:
+        """Sample queue depths and failed executions, and evaluate the deployed alarms, every few
+        seconds (`interval`, default 5 s) in the background; `log` takes the alarm lines (default: stdout)."""
+        from shopstack.localcloud import alarms, samplers
+
+        self.samplers = Samplers(ACCOUNT_ID, REGION, interval or samplers.SAMPLE_SECONDS).start()
+        self.alarms = AlarmEvaluator(
+            moto_url=self.moto_url,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            interval=interval or alarms.EVALUATION_SECONDS,
+            log=log,
+        ).start()
 
     def tables(self) -> dict[str, str]:
         """Deployed DynamoDB tables: "<stack>/<logical id>" to table name."""
@@ -209,6 +230,10 @@ class LocalCloud:
         return restored
 
     def stop(self) -> None:
+        if self.alarms is not None:
+            self.alarms.stop()
+        if self.samplers is not None:
+            self.samplers.stop()
         if self.schedules is not None:
             self.schedules.stop()
         if self.pollers is not None:
@@ -411,6 +436,7 @@ def _serve_gateway(
             _say(f"(chaos: {CHAOS.rates['dynamodb']:.0%} of DynamoDB writes fail as AWS conflicts and throttles)")
         # Scheduled rules fire once now (in the background), so a restart resumes work in flight.
         cloud.start_schedules(log=_say)
+        cloud.start_observing(log=_say)
         _say(f"ready: http://{host}:{port}")
         while True:
             # Short sleeps: the kernel may hand SIGTERM to any thread, and Python runs its handler in
