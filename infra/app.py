@@ -12,12 +12,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 
 from infra import names, references
+from infra.components.dashboard import StageDashboard
 from infra.nag import acknowledge_findings
 from infra.settings import Settings, load_cdk_json_context
 from infra.stacks import (
@@ -30,6 +32,7 @@ from infra.stacks import (
     OrdersStack,
     SharedStack,
 )
+from infra.stacks.api import STAGE_NAME as API_STAGE_NAME
 
 BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 STACK_IDS = (
@@ -97,6 +100,43 @@ def _stack(settings: Settings, service: str, env: cdk.Environment | None) -> dic
     return {"stack_name": names.stack_name(settings.stage, service), "env": env}
 
 
+def _dashboard(
+    settings: Settings,
+    api: ApiStack,
+    *,
+    stacks: Sequence[cdk.Stack],
+    workflows: Mapping[str, Any],
+) -> StageDashboard:
+    """The stage's dashboard, in the Api stack (deployed last), with every alarm of every stack by its
+    name and the state machines by theirs (no reference to another stack's resource)."""
+    alarms: list[cloudwatch.IAlarm] = []
+    dead_letter_alarms: list[cloudwatch.IAlarm] = []
+    for stack in stacks:
+        for alarm in (c for c in stack.node.find_all() if isinstance(c, cloudwatch.Alarm)):
+            if stack is api:
+                seen: cloudwatch.IAlarm = alarm
+            else:
+                name = references.physical_name(alarm, "alarm_name")
+                seen = cloudwatch.Alarm.from_alarm_name(api, f"{alarm.node.id}Ref", name)
+            alarms.append(seen)
+            resource = alarm.node.default_child
+            if isinstance(resource, cloudwatch.CfnAlarm) and resource.namespace == "AWS/SQS":
+                dead_letter_alarms.append(seen)
+    return StageDashboard(
+        api,
+        "Dashboard",
+        settings=settings,
+        api_name=references.physical_name(api.rest_api, "name"),
+        api_stage=API_STAGE_NAME,
+        access_logs=api.access_logs,
+        workflows={
+            label: references.physical_name(machine, "state_machine_name") for label, machine in workflows.items()
+        },
+        alarms=alarms,
+        dead_letter_alarms=dead_letter_alarms,
+    )
+
+
 def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     """Create the stacks and wire them together.
 
@@ -128,6 +168,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         user_pool=shared.user_pool,
         user_pool_client=shared.user_pool_client,
         stripe_secret_name=shared.stripe_secret_name,
+        alarm_topic=shared.alarm_topic,
     )
     analytics = AnalyticsStack(
         app,
@@ -136,6 +177,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         settings=settings,
         layer=shared.layer,
         event_bus=shared.event_bus,
+        alarm_topic=shared.alarm_topic,
     )
     checkout = CheckoutStack(
         app,
@@ -151,6 +193,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         user_pool=shared.user_pool,
         user_pool_client=shared.user_pool_client,
         stripe_secret_name=shared.stripe_secret_name,
+        alarm_topic=shared.alarm_topic,
     )
     customers = CustomersStack(
         app,
@@ -171,6 +214,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         settings=settings,
         layer=shared.layer,
         event_bus=shared.event_bus,
+        alarm_topic=shared.alarm_topic,
     )
     api = ApiStack(
         app,
@@ -179,6 +223,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         settings=settings,
         user_pool=shared.user_pool,
         layer=shared.layer,
+        alarm_topic=shared.alarm_topic,
         functions={
             "InventoryApi": inventory.api_function,
             "CheckoutApi": checkout.api_function,
@@ -341,6 +386,13 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     _dynamodb(customers.api_function, customers.carts_table, "Scan", "DeleteItem")
     customers.event_bus.grant_put_events_to(customers.api_function)
     customers.user_pool.grant(customers.api_function, "cognito-idp:AdminDeleteUser", "cognito-idp:AdminGetUser")
+
+    _dashboard(
+        settings,
+        api,
+        stacks=(shared, inventory, orders, analytics, checkout, customers, integrations, api),
+        workflows={"order workflow": orders.workflow, "reservation expiry": checkout.reservation_workflow},
+    )
 
     for stack in (shared, inventory, orders, analytics, checkout, customers, integrations, api):
         cdk.Tags.of(stack).add("project", "shopstack")

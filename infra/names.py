@@ -46,3 +46,13 @@ def user_pool_id_parameter(stage: str) -> str:
 
 def user_pool_client_id_parameter(stage: str) -> str:
     return parameter_name(stage, "cognito", "user-pool-client-id")
+
+
+def alarm_topic_name(stage: str) -> str:
+    """`shopstack-<stage>-alarms`, the SNS topic every alarm of the stage notifies (ShopstackShared)."""
+    return resource_name(stage, "alarms")
+
+
+def dashboard_name(stage: str) -> str:
+    """`shopstack-<stage>`, the stage's CloudWatch dashboard."""
+    return f"{PROJECT}-{stage}"

@@ -26,6 +26,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
@@ -89,6 +90,14 @@ def state_machine(scope: Construct, construct_id: str, owned: sfn.IStateMachine)
     if _same_stack(scope, owned):
         return owned
     return sfn.StateMachine.from_state_machine_name(scope, construct_id, physical_name(owned, "state_machine_name"))
+
+
+def topic(scope: Construct, construct_id: str, owned: sns.ITopic) -> sns.ITopic:
+    """An SNS topic (the stage's alarm topic) by its name: its ARN built in `scope`'s stack."""
+    if _same_stack(scope, owned):
+        return owned
+    arn = Stack.of(scope).format_arn(service="sns", resource=physical_name(owned, "topic_name"))
+    return sns.Topic.from_topic_arn(scope, construct_id, arn)
 
 
 def layer(scope: Construct, construct_id: str, owned: lambda_.ILayerVersion, *, stage: str) -> lambda_.ILayerVersion:

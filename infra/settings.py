@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,36 @@ EXISTING = "existing"
 OWNERSHIP = (CREATE, EXISTING)
 """Values of `apiGatewayAccountRole` and `mailIdentity`: this stage's stacks create the account-level
 prerequisite, or the account already has it."""
+
+
+@dataclass(frozen=True)
+class AlarmThreshold:
+    """One alarm's rule (cdk.json `alarms.<key>`): the metric over `period_seconds`, compared with
+    `threshold` (the comparison itself is fixed in code), breaching `evaluation_periods` periods in a row."""
+
+    threshold: float
+    evaluation_periods: int
+    period_seconds: int
+
+
+ALARM_DEFAULTS: dict[str, AlarmThreshold] = {
+    # any message in a dead-letter queue (Maximum of ApproximateNumberOfMessagesVisible > threshold)
+    "deadLetterMessages": AlarmThreshold(threshold=0, evaluation_periods=1, period_seconds=60),
+    # share of API requests answered 5xx (Average of 5XXError > threshold)
+    "api5xxRate": AlarmThreshold(threshold=0.01, evaluation_periods=1, period_seconds=300),
+    # p99 latency of POST /carts/{cartId}/checkout in milliseconds (> threshold)
+    "checkoutLatencyP99Ms": AlarmThreshold(threshold=3000, evaluation_periods=3, period_seconds=300),
+    # failed or timed-out executions of a workflow (Sum > threshold)
+    "workflowFailures": AlarmThreshold(threshold=0, evaluation_periods=1, period_seconds=300),
+    # order compensations that failed after their retries (Sum of CompensationsFailed > threshold)
+    "compensationFailures": AlarmThreshold(threshold=0, evaluation_periods=1, period_seconds=300),
+    # throttled Lambda invocations in the account and region (Sum of Throttles > threshold)
+    "lambdaThrottles": AlarmThreshold(threshold=0, evaluation_periods=1, period_seconds=300),
+    # declined payments (Sum of PaymentDeclines >= threshold)
+    "paymentDeclines": AlarmThreshold(threshold=20, evaluation_periods=1, period_seconds=300),
+}
+"""Every alarm rule the app has, by its cdk.json key; cdk.json `alarms` overrides any field of any."""
+ALARM_FIELDS = {"threshold": "threshold", "evaluationPeriods": "evaluation_periods", "periodSeconds": "period_seconds"}
 
 
 def load_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -87,6 +118,8 @@ class Settings:
     abandoned_cart_sweep_minutes: int = 5
     event_archive_days: int = 365
     staff_alert_emails: tuple[str, ...] = ()
+    alarm_emails: tuple[str, ...] = ()
+    alarms: Mapping[str, AlarmThreshold] = field(default_factory=lambda: dict(ALARM_DEFAULTS))
 
     @property
     def catalog_currency(self) -> str:
@@ -155,7 +188,13 @@ class Settings:
             ),
             event_archive_days=_positive_int("eventArchiveDays", get("eventArchiveDays", 365)),
             staff_alert_emails=tuple(str(address) for address in get("staffAlertEmails", [])),
+            alarm_emails=tuple(str(address) for address in get("alarmEmails", [])),
+            alarms=_alarms(get("alarms", {})),
         )
+
+    def alarm(self, key: str) -> AlarmThreshold:
+        """The threshold, period and evaluation periods of alarm `key` (cdk.json `alarms.<key>`)."""
+        return self.alarms[key]
 
 
 def _for_stage(key: str, value: Any, stage: str) -> str:
@@ -240,3 +279,30 @@ def _pricing_rules(value: Any) -> str | None:
     if not isinstance(value, dict) or not isinstance(value.get("default"), dict):
         raise ValueError("context pricingRules must be an object with a 'default' rule")
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _alarms(value: Any) -> dict[str, AlarmThreshold]:
+    """Context `alarms`: `{"<key>": {"threshold", "evaluationPeriods", "periodSeconds"}}` (a JSON string
+    from `cdk -c` too), each field overriding ALARM_DEFAULTS; unknown keys and fields are refused. A
+    period is a multiple of 60 seconds (standard resolution: the metrics here are emitted per minute)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict) or set(value) - set(ALARM_DEFAULTS):
+        raise ValueError(f"context alarms takes only {', '.join(ALARM_DEFAULTS)}, got {value!r}")
+    alarms = dict(ALARM_DEFAULTS)
+    for key, given in value.items():
+        if not isinstance(given, dict) or set(given) - set(ALARM_FIELDS):
+            raise ValueError(f"context alarms.{key} takes only {', '.join(ALARM_FIELDS)}, got {given!r}")
+        fields = {ALARM_FIELDS[name]: number for name, number in given.items()}
+        rule = AlarmThreshold(**{**alarms[key].__dict__, **fields})
+        threshold = float(rule.threshold)
+        if threshold < 0:
+            raise ValueError(f"context alarms.{key}.threshold must not be negative, got {rule.threshold!r}")
+        evaluation_periods = _positive_int(f"alarms.{key}.evaluationPeriods", rule.evaluation_periods)
+        period_seconds = _positive_int(f"alarms.{key}.periodSeconds", rule.period_seconds)
+        if period_seconds % 60:
+            raise ValueError(f"context alarms.{key}.periodSeconds must be a multiple of 60, got {period_seconds!r}")
+        alarms[key] = AlarmThreshold(
+            threshold=threshold, evaluation_periods=evaluation_periods, period_seconds=period_seconds
+        )
+    return alarms

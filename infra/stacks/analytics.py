@@ -10,10 +10,12 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction, every_event
+from infra.components.alarms import AT_LEAST, custom_metric, dead_letter_alarm, stage_alarm
 from infra.settings import Settings
 
 CONSUMER_TIMEOUT = Duration.seconds(30)
@@ -31,11 +33,13 @@ class AnalyticsStack(Stack):
         settings: Settings,
         layer: lambda_.ILayerVersion,
         event_bus: events.IEventBus,
+        alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: analytics service", **kwargs)
         layer = references.layer(self, "SharedLayerRef", layer, stage=settings.stage)
         self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
+        self.alarm_topic = references.topic(self, "AlarmTopicRef", alarm_topic)
 
         analytics = OnDemandTable(
             self,
@@ -116,6 +120,38 @@ class AnalyticsStack(Stack):
         ).function
 
         references.publish_function_arn(self, self.api_function, name="AnalyticsApi", stage=settings.stage)
+
+        self.dlq_alarm = dead_letter_alarm(
+            self,
+            "AnalyticsEventsDlqAlarm",
+            self.dlq,
+            settings=settings,
+            topic=self.alarm_topic,
+            name="analytics-events-dlq",
+            description=(
+                "Events AnalyticsConsumer failed 5 times (or EventBridge could not queue) wait in the "
+                "AnalyticsEvents dead-letter queue: the reports are missing them. Read the AnalyticsConsumer "
+                "logs, fix the cause, then redrive the queue (aws sqs start-message-move-task); the consumer "
+                "counts each event once"
+            ),
+        )
+        # The consumer counts declines (PaymentDeclines, service=analytics) from the PaymentFailed events.
+        self.declines_alarm = stage_alarm(
+            self,
+            "PaymentDeclinesAlarm",
+            settings=settings,
+            topic=self.alarm_topic,
+            name="payment-declines",
+            rule="paymentDeclines",
+            metric=custom_metric("analytics", "PaymentDeclines"),
+            comparison=AT_LEAST,
+            description=(
+                "Declined payments spiked: card testing (many small attempts from few addresses) or a "
+                "Stripe or checkout fault. Compare PaymentDeclinesByCode on the dashboard and the Stripe "
+                "dashboard's radar; for card testing lower cdk.json checkoutRateLimitPerIp or block the "
+                "addresses in the web ACL"
+            ),
+        )
 
         CfnOutput(self, "AnalyticsTableName", value=self.analytics_table.table_name)
         CfnOutput(self, "AnalyticsQueueUrl", value=self.queue.queue_url)

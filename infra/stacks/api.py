@@ -9,13 +9,16 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra import names, references
+from infra.components.alarms import GREATER, stage_alarm
 from infra.components.service_function import ServiceFunction
 from infra.routes import ROUTES, Route
 from infra.settings import CREATE, Settings
@@ -185,6 +188,7 @@ class ApiStack(Stack):
         user_pool: cognito.IUserPool,
         functions: Mapping[str, lambda_.IFunction],
         layer: lambda_.ILayerVersion,
+        alarm_topic: sns.ITopic,
         routes: list[Route] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -193,6 +197,7 @@ class ApiStack(Stack):
         layer = references.layer(self, "SharedLayerRef", layer, stage=stage)
         user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
         functions = {name: references.function(self, name, fn, stage=stage) for name, fn in functions.items()}
+        self.alarm_topic = references.topic(self, "AlarmTopicRef", alarm_topic)
 
         self.docs_function = ServiceFunction(
             self,
@@ -208,7 +213,7 @@ class ApiStack(Stack):
         ).function
         functions = {**functions, "ApiDocs": self.docs_function}
 
-        access_logs = logs.LogGroup(
+        self.access_logs = access_logs = logs.LogGroup(
             self, "AccessLogs", retention=settings.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
         cors_origin = settings.cors_allow_origins
@@ -231,19 +236,23 @@ class ApiStack(Stack):
                 # `*/*`: every method's default (cdk.json apiThrottlingRateLimit/BurstLimit, sized for a sale)
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
-                # checkout calls Stripe: its own, lower limit (cdk.json checkoutThrottling*)
+                # checkout calls Stripe: its own, lower limit (cdk.json checkoutThrottling*). Its detailed
+                # metrics (per method: Latency, Count, 4XXError, 5XXError with Resource and Method) feed
+                # the checkout p99 latency alarm; no other method has them, because detailed metrics are
+                # billed as custom metrics (7 per method, about 80 methods). The API-wide metrics
+                # (ApiName and Stage) are free and always on; the access log has every route's latency.
                 method_options={
                     f"{CHECKOUT_PATH}/{CHECKOUT_METHOD}": apigw.MethodDeploymentOptions(
                         throttling_rate_limit=settings.checkout_throttle_rate_limit,
                         throttling_burst_limit=settings.checkout_throttle_burst_limit,
-                        # a method's own settings replace the stage's for it: repeat logging and metrics
+                        # a method's own settings replace the stage's for it: repeat logging
                         metrics_enabled=True,
                         logging_level=apigw.MethodLoggingLevel.ERROR,
                         data_trace_enabled=False,
                     )
                 },
                 tracing_enabled=True,
-                metrics_enabled=True,
+                metrics_enabled=False,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
@@ -293,7 +302,53 @@ class ApiStack(Stack):
                 )
             self.methods[route] = method
 
+        self._alarms(settings)
         CfnOutput(self, "ApiUrl", value=self.rest_api.url)
+
+    def api_metric(self, metric_name: str, statistic: str, **dimensions: str) -> cloudwatch.Metric:
+        """An AWS/ApiGateway metric of this API's stage (ApiName, Stage, and `dimensions`)."""
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=metric_name,
+            dimensions_map={"ApiName": self.rest_api.rest_api_name, "Stage": STAGE_NAME, **dimensions},
+            statistic=statistic,
+        )
+
+    def _alarms(self, settings: Settings) -> None:
+        """The API's 5xx rate, and the p99 latency of checkout (the one method with detailed metrics)."""
+        self.server_error_alarm = stage_alarm(
+            self,
+            "Api5xxRateAlarm",
+            settings=settings,
+            topic=self.alarm_topic,
+            name="api-5xx-rate",
+            rule="api5xxRate",
+            # 5XXError is 0 or 1 per request: its Average is the share of requests answered 5xx
+            metric=self.api_metric("5XXError", cloudwatch.Stats.AVERAGE),
+            comparison=GREATER,
+            description=(
+                "The share of API requests answered 5xx passed the cdk.json alarms.api5xxRate threshold. "
+                "Find the route in the dashboard's access-log widgets (status >= 500 by resourcePath), then "
+                "that function's logs and errors; a 502/504 is a function that failed or timed out, a 503 "
+                "a dependency (Stripe, DynamoDB) refusing"
+            ),
+        )
+        self.checkout_latency_alarm = stage_alarm(
+            self,
+            "CheckoutLatencyAlarm",
+            settings=settings,
+            topic=self.alarm_topic,
+            name="checkout-p99-latency",
+            rule="checkoutLatencyP99Ms",
+            metric=self.api_metric("Latency", "p99", Resource=CHECKOUT_PATH, Method=CHECKOUT_METHOD),
+            comparison=GREATER,
+            description=(
+                "The p99 latency of POST /carts/{cartId}/checkout passed the cdk.json "
+                "alarms.checkoutLatencyP99Ms threshold (ms): shoppers wait at checkout and some give up. "
+                "Check Stripe's status and the CheckoutApi traces in X-Ray (Stripe, DynamoDB conflicts on "
+                "hot stock items, cold starts), and the CheckoutApi duration and throttles"
+            ),
+        )
 
     def _execution_logs(self, settings: Settings) -> logs.LogGroup:
         """The log group API Gateway writes the stage's execution logs (ERROR level) to, created here

@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import names, references
 from infra.components import OnDemandTable, ServiceFunction
+from infra.components.alarms import GREATER, stage_alarm
 from infra.components.workflow import failure, lambda_task, logged_state_machine
 from infra.settings import STRIPE_WITHIN_API_TIMEOUT, Settings
 
@@ -40,6 +43,7 @@ class CheckoutStack(Stack):
         user_pool: cognito.IUserPool,
         user_pool_client: cognito.IUserPoolClient,
         stripe_secret_name: str,
+        alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: checkout service", **kwargs)
@@ -52,6 +56,7 @@ class CheckoutStack(Stack):
         self.order_workflow = order_workflow = references.state_machine(self, "OrderWorkflowRef", order_workflow)
         user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
         user_pool_client_id = references.user_pool_client_id(self, user_pool_client, stage=stage)
+        self.alarm_topic = references.topic(self, "AlarmTopicRef", alarm_topic)
 
         self.carts_table = OnDemandTable(
             self,
@@ -120,6 +125,7 @@ class CheckoutStack(Stack):
             },
         ).function
         references.publish_function_arn(self, self.api_function, name="CheckoutApi", stage=stage)
+        self._alarms(settings)
 
         CfnOutput(self, "CartsTableName", value=self.carts_table.table_name)
         CfnOutput(
@@ -129,6 +135,38 @@ class CheckoutStack(Stack):
             description="The Stripe secret checkout reads (owned by ShopstackShared)",
         )
         CfnOutput(self, "ReservationWorkflowArn", value=self.reservation_workflow.state_machine_arn)
+
+    def _alarms(self, settings: Settings) -> None:
+        """A reservation expiry that failed or timed out: an unpaid order may keep its stock held."""
+        what_to_do = (
+            "the order it was started for may still hold its stock unpaid. Read the execution's error and "
+            "the CheckoutTasks logs; OrderReconciler cancels unpaid orders past their reservation, so check "
+            "that the order ended CANCELLED (or PAID) and its stock was released"
+        )
+        self.expiry_failed_alarm = stage_alarm(
+            self,
+            "ReservationExpiryFailedAlarm",
+            settings=settings,
+            topic=self.alarm_topic,
+            name="reservation-expiry-failed",
+            rule="workflowFailures",
+            metric=self.reservation_workflow.metric_failed(statistic=cloudwatch.Stats.SUM),
+            comparison=GREATER,
+            description=(
+                f"A reservation expiry ended FAILED (ExpireReservation failed after its retries): {what_to_do}"
+            ),
+        )
+        self.expiry_timed_out_alarm = stage_alarm(
+            self,
+            "ReservationExpiryTimedOutAlarm",
+            settings=settings,
+            topic=self.alarm_topic,
+            name="reservation-expiry-timed-out",
+            rule="workflowFailures",
+            metric=self.reservation_workflow.metric_timed_out(statistic=cloudwatch.Stats.SUM),
+            comparison=GREATER,
+            description=f"A reservation expiry timed out (a day past its reservation): {what_to_do}",
+        )
 
     def _reservation_workflow(self, settings: Settings) -> sfn.StateMachine:
         """`{"orderId", "expiresInSeconds"}`: wait, then cancel the order if it is still unpaid."""

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction, every_event
+from infra.components.alarms import dead_letter_alarm
 from infra.settings import Settings
 
 FANOUT_TIMEOUT = Duration.seconds(30)
@@ -37,11 +38,13 @@ class IntegrationsStack(Stack):
         settings: Settings,
         layer: lambda_.ILayerVersion,
         event_bus: events.IEventBus,
+        alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: integrations service (webhooks)", **kwargs)
         layer = references.layer(self, "SharedLayerRef", layer, stage=settings.stage)
         self.event_bus = event_bus = references.event_bus(self, "EventBusRef", event_bus)
+        self.alarm_topic = references.topic(self, "AlarmTopicRef", alarm_topic)
 
         webhooks = OnDemandTable(
             self,
@@ -134,6 +137,35 @@ class IntegrationsStack(Stack):
             description="Tells staff that a webhook subscription failing for a day was disabled",
             event_pattern=events.EventPattern(source=["shopstack.integrations"], detail_type=["WebhookDisabled"]),
             targets=[targets.SnsTopic(self.staff_alerts)],
+        )
+
+        self.events_dlq_alarm = dead_letter_alarm(
+            self,
+            "WebhookEventsDlqAlarm",
+            self.events_dlq,
+            settings=settings,
+            topic=self.alarm_topic,
+            name="webhook-events-dlq",
+            description=(
+                "Events WebhookFanout failed 5 times (or EventBridge could not queue) wait in the "
+                "WebhookEvents dead-letter queue: no subscriber got them. Read the WebhookFanout logs, fix "
+                "the cause, then redrive the queue (aws sqs start-message-move-task)"
+            ),
+        )
+        self.deliveries_dlq_alarm = dead_letter_alarm(
+            self,
+            "WebhookDeliveriesDlqAlarm",
+            self.delivery_dlq,
+            settings=settings,
+            topic=self.alarm_topic,
+            name="webhook-deliveries-dlq",
+            description=(
+                "Webhook deliveries wait in the WebhookDeliveries dead-letter queue: a receiver failed every "
+                "attempt for more than a day (EXHAUSTED), or WebhookDelivery itself failed 5 times. Find them "
+                "with GET /admin/webhooks/{webhookId}/deliveries, have the receiver fixed (or fix "
+                "WebhookDelivery), redeliver them with POST .../deliveries/{deliveryId}/redeliver, then purge "
+                "the queue (aws sqs purge-queue) so that the next one alarms again"
+            ),
         )
 
         CfnOutput(self, "WebhooksTableName", value=self.webhooks_table.table_name)

@@ -16,12 +16,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
+from infra.components.alarms import GREATER, custom_metric, dead_letter_alarm, stage_alarm
 from infra.components.workflow import effect_task, failure, logged_state_machine
 from infra.settings import CREATE, STRIPE_WITHIN_API_TIMEOUT, Settings
 
@@ -66,6 +68,7 @@ class OrdersStack(Stack):
         user_pool: cognito.IUserPool,
         user_pool_client: cognito.IUserPoolClient,
         stripe_secret_name: str,
+        alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, description="shopstack: orders service", **kwargs)
@@ -77,6 +80,7 @@ class OrdersStack(Stack):
         user_pool = references.user_pool(self, "UserPoolRef", user_pool, stage=stage)
         user_pool_client_id = references.user_pool_client_id(self, user_pool_client, stage=stage)
         self.stripe_secret = secretsmanager.Secret.from_secret_name_v2(self, "StripeSecretRef", stripe_secret_name)
+        self.alarm_topic = references.topic(self, "AlarmTopicRef", alarm_topic)
 
         orders = OnDemandTable(
             self,
@@ -215,6 +219,7 @@ class OrdersStack(Stack):
 
         self.workflow = self._workflow(settings)
         self._reconciler(settings, layer=layer, common=common)
+        self._alarms(settings)
 
         CfnOutput(self, "OrdersTableName", value=self.orders_table.table_name)
         CfnOutput(self, "OrderWorkflowArn", value=self.workflow.state_machine_arn)
@@ -276,20 +281,98 @@ class OrdersStack(Stack):
                 self.notifications_queue, batch_size=NOTIFY_BATCH_SIZE, report_batch_item_failures=True
             )
         )
-        self.notifications_alarm = cloudwatch.Alarm(
+
+    def _alarms(self, settings: Settings) -> None:
+        """The orders service's alarms: a message in any of its three dead-letter queues, a failed or
+        timed-out order workflow, and a compensation that failed (the order needs an operator)."""
+        topic = self.alarm_topic
+        self.notifications_alarm = dead_letter_alarm(
             self,
             "OrderNotificationsDlqAlarm",
-            alarm_description=(
+            self.notifications_dlq,
+            settings=settings,
+            topic=topic,
+            name="order-notifications-dlq",
+            description=(
                 "Order emails failed every retry and wait in the OrderNotifications dead-letter queue: "
-                "check SES (sandbox, unverified sender, quota), then redrive the queue"
+                "check SES (sandbox, unverified sender, quota) and the OrderNotifications logs, then redrive "
+                "the queue (aws sqs start-message-move-task) to send them"
             ),
-            metric=self.notifications_dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+        )
+        self.fulfilment_dlq_alarm = dead_letter_alarm(
+            self,
+            "FulfilmentDlqAlarm",
+            self.fulfilment_dlq,
+            settings=settings,
+            topic=topic,
+            name="fulfilment-dlq",
+            description=(
+                "Fulfilment requests of confirmed orders failed 5 times and wait in the Fulfilment "
+                "dead-letter queue: those orders are not being shipped. Read the FulfilmentConsumer logs, "
+                "fix the cause, then redrive the queue (aws sqs start-message-move-task)"
             ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.order_events_dlq_alarm = dead_letter_alarm(
+            self,
+            "OrderEventsDlqAlarm",
+            self.order_events_dlq,
+            settings=settings,
+            topic=topic,
+            name="order-events-dlq",
+            description=(
+                "Orders table changes that OrderEventsPublisher could not publish after bisecting and 5 "
+                "retries wait in the OrderEvents dead-letter queue (each message names the stream batch): "
+                "their order events never reached the bus, so emails, analytics and webhooks missed them. "
+                "Read the OrderEventsPublisher logs and fix the cause, then, within the stream's 24 hours, "
+                "read the named records from the stream and republish their events by hand"
+            ),
+        )
+        workflow_failure = (
+            "Open the failed executions in the Step Functions console. One ending in CompensationFailed "
+            "needs an operator (see the compensations-failed alarm); one ending in Failed was compensated "
+            "(its stock released, its payment voided or refunded) after a capture Stripe refused, a "
+            "cancellation or a failed step: read its error and the OrderTasks logs, and fix a recurring cause"
+        )
+        self.workflow_failed_alarm = stage_alarm(
+            self,
+            "OrderWorkflowFailedAlarm",
+            settings=settings,
+            topic=topic,
+            name="order-workflow-failed",
+            rule="workflowFailures",
+            metric=self.workflow.metric_failed(statistic=cloudwatch.Stats.SUM),
+            comparison=GREATER,
+            description=f"Order workflows of paid orders ended FAILED. {workflow_failure}",
+        )
+        self.workflow_timed_out_alarm = stage_alarm(
+            self,
+            "OrderWorkflowTimedOutAlarm",
+            settings=settings,
+            topic=topic,
+            name="order-workflow-timed-out",
+            rule="workflowFailures",
+            metric=self.workflow.metric_timed_out(statistic=cloudwatch.Stats.SUM),
+            comparison=GREATER,
+            description=(
+                "An order workflow ran past its hour and timed out, leaving its order in flight: "
+                "OrderReconciler drives stuck orders on; check the execution's last step and the OrderTasks "
+                "logs, and that the order reached CONFIRMED or CANCELLED"
+            ),
+        )
+        self.compensations_failed_alarm = stage_alarm(
+            self,
+            "CompensationsFailedAlarm",
+            settings=settings,
+            topic=topic,
+            name="compensations-failed",
+            rule="compensationFailures",
+            metric=custom_metric("orders", "CompensationsFailed"),
+            comparison=GREATER,
+            description=(
+                "A compensation (stock release, payment void or refund) failed after its retries: the "
+                "order may hold stock or money it should not. Find the execution ending CompensationFailed, "
+                "read its error, settle the order in Stripe and the admin API, and tell the customer"
+            ),
         )
 
     def _reconciler(self, settings: Settings, *, layer: lambda_.ILayerVersion, common: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""ShopstackShared: event bus, idempotency and erasures tables, shared layer, Cognito user pool, Stripe secret."""
+"""ShopstackShared: event bus, idempotency and erasures tables, shared layer, Cognito user pool, Stripe secret,
+the alarm topic (with its KMS key) and the account-level Lambda throttles alarm."""
 
 from __future__ import annotations
 
@@ -6,18 +7,25 @@ import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, SecretValue, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra import names, references
 from infra.components import OnDemandTable, SharedLayer
+from infra.components.alarms import GREATER, stage_alarm
 from infra.settings import Settings
 
 ADMIN_GROUP = "admin"
 STRIPE_PLACEHOLDER = {"secretKey": "sk_test_replace_me", "webhookSecret": "whsec_replace_me"}
 """The Stripe secret's initial value; ops put the real keys in place after the first deployment."""
+CLOUDWATCH = "cloudwatch.amazonaws.com"
 
 
 def stripe_secret_name(stage: str) -> str:
@@ -145,6 +153,29 @@ class SharedStack(Stack):
             description="Id of the shopstack Cognito app client",
         )
 
+        self.alarm_topic = self._alarm_topic(settings)
+        # Throttles of every function in the account and region, one alarm metric: the functions have
+        # no reserved concurrency, so they all draw on the account's one concurrency pool, and a throttle
+        # anywhere in it is this stage's problem too. One alarm per function (or a metric-math SUM over
+        # them, billed per metric it reads) would cost one alarm metric per function (17 today) for the same signal; the
+        # dashboard breaks throttles down by function.
+        self.throttles_alarm = stage_alarm(
+            self,
+            "LambdaThrottlesAlarm",
+            settings=settings,
+            topic=self.alarm_topic,
+            name="lambda-throttles",
+            rule="lambdaThrottles",
+            metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Throttles", statistic=cloudwatch.Stats.SUM),
+            comparison=GREATER,
+            description=(
+                "Lambda throttled invocations in this account and region (the functions share its "
+                "concurrency pool): API callers got 500s and queue consumers were delayed. Find the function "
+                "on the dashboard's throttles widget; if it is a traffic peak, raise the account's concurrency "
+                "quota (Service Quotas, Lambda concurrent executions); if a runaway consumer, fix or pause it."
+            ),
+        )
+
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
         CfnOutput(self, "EventArchiveName", value=self.event_archive.archive_name)
         CfnOutput(self, "IdempotencyTableName", value=self.idempotency_table.table_name)
@@ -153,3 +184,51 @@ class SharedStack(Stack):
         CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
         CfnOutput(self, "SharedLayerArn", value=self.layer.layer_version_arn)
         CfnOutput(self, "StripeSecretName", value=self.stripe_secret_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+
+    def _alarm_topic(self, settings: Settings) -> sns.Topic:
+        """`shopstack-<stage>-alarms`: every alarm of the stage notifies it (ALARM and OK), and it emails
+        cdk.json `alarmEmails` (operators on call; `staffAlertEmails` are the shop's staff, told of
+        business events, and get no alarms).
+
+        Encrypted with a customer managed key: CloudWatch cannot publish to a topic encrypted with the
+        AWS managed key alias/aws/sns, whose key policy cannot be changed to let cloudwatch.amazonaws.com
+        use it. This key's policy allows it kms:Decrypt and kms:GenerateDataKey* for this account's
+        alarms only, and the topic policy lets it publish, for this account's alarms only."""
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description=f"shopstack {settings.stage}: encrypts the alarm topic; CloudWatch alarms use it to publish",
+            enable_key_rotation=True,
+            removal_policy=settings.removal_policy,
+        )
+        this_account = {"StringEquals": {"aws:SourceAccount": self.account}}
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToTheAlarmTopic",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=this_account,
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=names.alarm_topic_name(settings.stage),
+            display_name=f"shopstack {settings.stage} alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=this_account,
+            )
+        )
+        for address in settings.alarm_emails:
+            topic.add_subscription(subscriptions.EmailSubscription(address))
+        return topic
