@@ -112,7 +112,11 @@ def test_order_workflow_task_payloads(order_workflow: dict[str, Any]) -> None:
     tasks = {name: state for name, state in order_workflow["States"].items() if state["Type"] == "Task"}
     assert set(tasks) == {*FORWARD_TASKS, *COMPENSATION_TASKS}
     for name, task in tasks.items():
-        expected = {"task": re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(), "orderId.$": "$.orderId"}
+        expected = {
+            "task": re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(),
+            "orderId.$": "$.orderId",
+            "execution.$": "$$.Execution.Input",  # the execution input: its correlationId, when it has one
+        }
         if name == "Compensate":
             expected |= {"outcome.$": "$.outcome", "error.$": "$.error"}
         assert task["Parameters"] == expected, name
@@ -175,7 +179,11 @@ def test_reservation_expiry_waits_then_expires(reservation_expiry: dict[str, Any
     task = states["ExpireReservation"]
     assert task["Type"] == "Task"
     assert task["Resource"].endswith(":states:::lambda:invoke")
-    assert task["Parameters"]["Payload"] == {"task": "expire_reservation", "orderId.$": "$.orderId"}
+    assert task["Parameters"]["Payload"] == {
+        "task": "expire_reservation",
+        "orderId.$": "$.orderId",
+        "execution.$": "$$.Execution.Input",
+    }
     assert {state["Type"] for state in states.values()} == {"Wait", "Task", "Succeed", "Fail"}
     assert states[task["Next"]]["Type"] == "Succeed"
     assert reservation_expiry["TimeoutSeconds"] > 900
