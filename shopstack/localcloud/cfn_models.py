@@ -637,7 +637,33 @@ def _metric_queries(metrics: list[dict[str, Any]]) -> list[Any]:
     return queries
 
 
+class KmsKey(LocalModel):
+    """AWS::KMS::Key whose Tags are CloudFormation's `Key`/`Value` pairs (moto's KMS expects
+    `TagKey`/`TagValue` and fails the stack with a KeyError)."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Any:
+        from moto.kms.models import Key
+
+        properties = dict(cloudformation_json.get("Properties", {}))
+        properties["Tags"] = [
+            {"TagKey": str(tag.get("Key", tag.get("TagKey"))), "TagValue": str(tag.get("Value", tag.get("TagValue")))}
+            for tag in properties.get("Tags") or []
+        ]
+        return Key.create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kw
+        )
+
+
 MODELS: dict[str, type[LocalModel]] = {
+    "AWS::KMS::Key": KmsKey,
     "AWS::CloudWatch::Alarm": Alarm,
     "AWS::Cognito::UserPool": UserPool,
     "AWS::Cognito::UserPoolClient": UserPoolClient,
