@@ -7,9 +7,10 @@ functions through a SEARCH on the stage's stack-name prefix (their names are gen
 CloudFormation as `shopstack-<stage>-<service>-<logical id>-<suffix>`). Dead-letter queues are shown
 through their alarms (an alarm widget graphs its metric with the threshold).
 
-Custom metrics it shows (the functions' contract; docs/deploy.md): service=analytics OrdersPlaced,
-OrdersConfirmed, OrdersCancelled, PaymentDeclines, PaymentDeclinesByCode (+declineCode), Revenue
-(+currency), Refunds, RefundedAmount (+currency); service=checkout ReservationsExpired, StockOuts;
+Custom metrics it shows (the functions' contract; docs/architecture.md): service=analytics
+OrdersPlaced, OrdersConfirmed, OrdersCancelled, ReservationsExpired, PaymentDeclines,
+PaymentDeclinesByCode (+declineCode), Revenue (+currency), Refunds, RefundedAmount (+currency);
+service=checkout StockOuts;
 service=orders Compensations, CompensationsFailed, OrderEmailsFailed, OrderEmailsDeadLettered;
 service=integrations WebhookDeliveriesFailed.
 """
@@ -267,7 +268,7 @@ class StageDashboard(Construct):
                     shop("orders", "OrderEmailsFailed", "order emails failed"),
                     shop("orders", "OrderEmailsDeadLettered", "order emails dead-lettered"),
                     shop("integrations", "WebhookDeliveriesFailed", "webhook deliveries failed"),
-                    shop("checkout", "ReservationsExpired", "reservations expired"),
+                    shop("analytics", "ReservationsExpired", "reservations expired"),
                     shop("checkout", "StockOuts", "stock-outs"),
                 ],
                 width=8,

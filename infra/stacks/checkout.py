@@ -18,7 +18,7 @@ from constructs import Construct
 from infra import names, references
 from infra.components import OnDemandTable, ServiceFunction
 from infra.components.alarms import GREATER, stage_alarm
-from infra.components.workflow import failure, lambda_task, logged_state_machine
+from infra.components.workflow import EXECUTION_INPUT, failure, lambda_task, logged_state_machine
 from infra.settings import STRIPE_WITHIN_API_TIMEOUT, Settings
 
 API_TIMEOUT = Duration.seconds(10)
@@ -180,7 +180,11 @@ class CheckoutStack(Stack):
             self,
             "ExpireReservation",
             function=self.tasks_function,
-            payload={"task": "expire_reservation", "orderId": sfn.JsonPath.string_at("$.orderId")},
+            payload={
+                "task": "expire_reservation",
+                "orderId": sfn.JsonPath.string_at("$.orderId"),
+                "execution": EXECUTION_INPUT,
+            },
             timeout=TASK_TIMEOUT,
             on_error=failure(self, "ExpiryFailed"),
         )

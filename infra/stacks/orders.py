@@ -24,7 +24,7 @@ from constructs import Construct
 from infra import names, references
 from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
 from infra.components.alarms import GREATER, custom_metric, dead_letter_alarm, stage_alarm
-from infra.components.workflow import effect_task, failure, logged_state_machine
+from infra.components.workflow import EXECUTION_INPUT, effect_task, failure, logged_state_machine
 from infra.settings import CREATE, STRIPE_WITHIN_API_TIMEOUT, Settings
 
 API_TIMEOUT = Duration.seconds(10)
@@ -424,7 +424,12 @@ class OrdersStack(Stack):
             self,
             state_id,
             function=self.tasks_function,
-            payload={"task": task, "orderId": sfn.JsonPath.string_at("$.orderId"), **fields},
+            payload={
+                "task": task,
+                "orderId": sfn.JsonPath.string_at("$.orderId"),
+                "execution": EXECUTION_INPUT,
+                **fields,
+            },
             timeout=TASK_TIMEOUT,
             on_error=on_error,
             error_path=error_path,
