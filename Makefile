@@ -32,7 +32,7 @@ run: setup
 ## setting); the infra suite synthesizes on both cores (its tests share no state), then the rest
 test: setup
 	$(BIN)/python -m pytest -n 2 tests/infra
-	$(BIN)/python -m pytest --ignore=tests/infra
+	$(BIN)/python -m pytest --ignore=tests/infra --durations=25
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit
