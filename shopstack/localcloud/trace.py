@@ -107,6 +107,8 @@ def _log_entry(line: Mapping[str, Any]) -> dict[str, Any]:
         fields = {k: document[k] for k in SUMMARY_KEYS if k in document and document[k] not in (None, "")}
     else:
         what, fields = str(line.get("text", "")), {}
+    if line.get("correlationId"):
+        fields["correlationId"] = line["correlationId"]
     return {**_entry("log", line["function"], what, fields), "seq": line["seq"]}
 
 
