@@ -18,6 +18,7 @@ service=integrations WebhookDeliveriesFailed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -52,6 +53,11 @@ ROUTE_ERRORS_QUERY = "\n".join(
 """p99 latency per route, and 5xx answers per route, from the access log (`responseLatency` in ms and
 `status` of infra.stacks.api ACCESS_LOG_FORMAT): every route without detailed metrics, which are
 billed per method."""
+
+
+def graph(**props: Any) -> cloudwatch.GraphWidget:
+    """A graph a third of the dashboard wide."""
+    return cloudwatch.GraphWidget(width=8, height=6, **props)
 
 
 class StageDashboard(Construct):
@@ -148,34 +154,28 @@ class StageDashboard(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
+            graph(
                 title="API requests, 4xx and 5xx",
                 left=[
                     api("Count", sum_, "requests"),
                     api("4XXError", sum_, "4xx"),
                     api("5XXError", sum_, "5xx"),
                 ],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="API 5xx rate (share of requests)",
                 left=[api("5XXError", cloudwatch.Stats.AVERAGE, "5xx rate")],
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(value=settings.alarm("api5xxRate").threshold, label="alarm")
                 ],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="API latency (ms)",
                 left=[
                     api("Latency", "p99", "p99, all routes"),
                     api("Latency", "p50", "p50, all routes"),
                     api("IntegrationLatency", "p99", "integration p99, all routes"),
                 ],
-                width=8,
-                height=6,
             ),
         )
         self.dashboard.add_widgets(
@@ -197,27 +197,23 @@ class StageDashboard(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
+            graph(
                 title="Orders",
                 left=[
                     shop("analytics", "OrdersPlaced", "placed"),
                     shop("analytics", "OrdersConfirmed", "confirmed"),
                     shop("analytics", "OrdersCancelled", "cancelled"),
                 ],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title=f"Revenue and refunds ({currency}, minor units)",
                 left=[
                     shop("analytics", "Revenue", "revenue", currency=currency),
                     shop("analytics", "RefundedAmount", "refunded", currency=currency),
                 ],
                 right=[shop("analytics", "Refunds", "refunds (count)")],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="Payment declines",
                 left=[
                     shop("analytics", "PaymentDeclines", "declines"),
@@ -233,12 +229,10 @@ class StageDashboard(Construct):
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(value=settings.alarm("paymentDeclines").threshold, label="alarm")
                 ],
-                width=8,
-                height=6,
             ),
         )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
+            graph(
                 title="Workflows: failed, timed out, aborted",
                 left=[
                     states(name, metric_name, f"{label} {word}")
@@ -250,19 +244,15 @@ class StageDashboard(Construct):
                     )
                 ],
                 right=[states(name, "ExecutionsStarted", f"{label} started") for label, name in workflows.items()],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="Compensations",
                 left=[
                     shop("orders", "Compensations", "compensations"),
                     shop("orders", "CompensationsFailed", "failed"),
                 ],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="Emails, webhooks, reservations, stock-outs",
                 left=[
                     shop("orders", "OrderEmailsFailed", "order emails failed"),
@@ -271,8 +261,6 @@ class StageDashboard(Construct):
                     shop("analytics", "ReservationsExpired", "reservations expired"),
                     shop("checkout", "StockOuts", "stock-outs"),
                 ],
-                width=8,
-                height=6,
             ),
         )
         self.dashboard.add_widgets(
@@ -282,25 +270,19 @@ class StageDashboard(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
+            graph(
                 title="Lambda errors by function",
                 left=[lambdas("Errors", "Sum", "")],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="Lambda throttles (account, and by function)",
                 left=[account_lambda("Throttles", sum_, "account"), lambdas("Throttles", "Sum", "")],
-                width=8,
-                height=6,
             ),
-            cloudwatch.GraphWidget(
+            graph(
                 title="Lambda concurrency (account, and by function)",
                 left=[
                     account_lambda("ConcurrentExecutions", cloudwatch.Stats.MAXIMUM, "account"),
                     lambdas("ConcurrentExecutions", "Maximum", ""),
                 ],
-                width=8,
-                height=6,
             ),
         )

@@ -526,8 +526,17 @@ def _put_integration(backend: Any, api_id: str, resource_id: str, verb: str, int
         )
 
 
-class SsmParameter(LocalModel):
-    """AWS::SSM::Parameter whose Tags are CloudFormation's key-value map (moto expects a list)."""
+class MotoModelWithTags(LocalModel):
+    """A resource moto models, whose CloudFormation `Tags` moto reads in another shape: the
+    properties are rewritten (`prepare`), then moto's own model creates it."""
+
+    @classmethod
+    def moto_model(cls) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def prepare(cls, properties: dict[str, Any], resource_name: str) -> None:
+        raise NotImplementedError
 
     @classmethod
     def create_from_cloudformation_json(
@@ -538,16 +547,28 @@ class SsmParameter(LocalModel):
         region_name: str,
         **kw: Any,
     ) -> Any:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        cls.prepare(properties, resource_name)
+        return cls.moto_model().create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kw
+        )
+
+
+class SsmParameter(MotoModelWithTags):
+    """AWS::SSM::Parameter whose Tags are CloudFormation's key-value map (moto expects a list)."""
+
+    @classmethod
+    def moto_model(cls) -> Any:
         from moto.ssm.models import Parameter
 
-        properties = dict(cloudformation_json.get("Properties", {}))
+        return Parameter
+
+    @classmethod
+    def prepare(cls, properties: dict[str, Any], resource_name: str) -> None:
         tags = properties.get("Tags")
         if isinstance(tags, dict):
             properties["Tags"] = [{"Key": str(k), "Value": str(v)} for k, v in tags.items()]
         properties.setdefault("Name", resource_name)
-        return Parameter.create_from_cloudformation_json(
-            resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kw
-        )
 
 
 class Alarm(NamedModel):
@@ -637,29 +658,22 @@ def _metric_queries(metrics: list[dict[str, Any]]) -> list[Any]:
     return queries
 
 
-class KmsKey(LocalModel):
+class KmsKey(MotoModelWithTags):
     """AWS::KMS::Key whose Tags are CloudFormation's `Key`/`Value` pairs (moto's KMS expects
     `TagKey`/`TagValue` and fails the stack with a KeyError)."""
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kw: Any,
-    ) -> Any:
+    def moto_model(cls) -> Any:
         from moto.kms.models import Key
 
-        properties = dict(cloudformation_json.get("Properties", {}))
+        return Key
+
+    @classmethod
+    def prepare(cls, properties: dict[str, Any], resource_name: str) -> None:
         properties["Tags"] = [
             {"TagKey": str(tag.get("Key", tag.get("TagKey"))), "TagValue": str(tag.get("Value", tag.get("TagValue")))}
             for tag in properties.get("Tags") or []
         ]
-        return Key.create_from_cloudformation_json(
-            resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kw
-        )
 
 
 MODELS: dict[str, type[LocalModel]] = {
