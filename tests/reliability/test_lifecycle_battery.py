@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,7 +36,7 @@ import pytest
 
 from shopstack import lifecycle_checks as lc
 from shopstack.buyer import ADDRESS, stock_product
-from shopstack.harness import LocalCloud, Reply, start
+from shopstack.harness import LocalCloud, Reply
 from shopstack.localcloud.tokens import issue_token
 
 pytestmark = pytest.mark.integration
@@ -60,13 +60,9 @@ when the store is unavailable."""
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start(state_dir=tmp_path_factory.mktemp("battery-state"), ses="production")
-    # Every buyer, staff member and poller of the battery is one client address here: the web ACL's
-    # per-client limits (checkout 100 per 5 min) would throttle the many customers it plays.
-    running.set_rate_limits(perIp=1_000_000, checkoutPerIp=1_000_000)
-    yield running
-    running.stop(timeout=120)
+def cloud(shared_cloud: LocalCloud) -> LocalCloud:
+    """The suite's shared cloud (tests/reliability/conftest.py), per-client limits raised."""
+    return shared_cloud
 
 
 @dataclass

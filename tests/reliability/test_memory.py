@@ -17,14 +17,13 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from shopstack.buyer import Bought, buy, rss_mb, settle, stock_product, wait_until
-from shopstack.harness import LocalCloud, start
+from shopstack.harness import LocalCloud
 from shopstack.localcloud.tokens import issue_token
 
 pytestmark = pytest.mark.integration
@@ -36,10 +35,10 @@ GROWTH_BUDGET_MB = 50.0
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start(state_dir=tmp_path_factory.mktemp("state"), ses="production")
-    yield running
-    running.stop(timeout=120)
+def cloud(shared_cloud: LocalCloud) -> LocalCloud:
+    """The suite's shared cloud (tests/reliability/conftest.py): the budget holds for the growth
+    from here on, whatever the cloud did before (a warm-up precedes the baseline either way)."""
+    return shared_cloud
 
 
 def place(cloud: LocalCloud, sku: str, count: int) -> tuple[list[Bought], list[str]]:
