@@ -29,10 +29,13 @@ run: setup
 	$(BIN)/python -m shopstack up --seed demo
 
 ## test: every test suite (unit, local cloud, infra, integration, security, reliability at a small
-## setting); the infra suite synthesizes on both cores (its tests share no state), then the rest
+## setting); the infra suite synthesizes on both cores (its tests share no state), the suites that
+## start no shared local cloud (unit, local cloud, Stripe emulator: each test on its own ports and
+## directories) run on both cores too, then the suites that share the session's local cloud
 test: setup
 	$(BIN)/python -m pytest -n 2 tests/infra
-	$(BIN)/python -m pytest --ignore=tests/infra --durations=25
+	$(BIN)/python -m pytest -n 2 tests/unit tests/localcloud tests/stripe_emulator
+	$(BIN)/python -m pytest --ignore=tests/infra --ignore=tests/unit --ignore=tests/localcloud --ignore=tests/stripe_emulator --durations=25
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit
