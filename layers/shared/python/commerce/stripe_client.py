@@ -14,12 +14,13 @@ import logging
 from functools import cache
 from typing import Any
 
-from commerce.config import setting
+from commerce.config import int_setting, setting
 from commerce.errors import DependencyUnavailable, PaymentsUnavailable, TransientError
 
 SECRET_MAX_AGE_SECONDS = 30
 """How long a function trusts the secret it read: a key put in place, rolled or removed takes
-effect within this time (one Secrets Manager call per warm function and 30 s at most)."""
+effect within this time (one Secrets Manager call per warm function and 30 s at most).
+STRIPE_SECRET_MAX_AGE_SECONDS in the function's environment sets another."""
 
 SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -74,7 +75,7 @@ def _raw_secret() -> str | None:
 
     name = setting("STRIPE_SECRET_NAME")
     try:
-        raw = parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
+        raw = parameters.get_secret(name, max_age=int_setting("STRIPE_SECRET_MAX_AGE_SECONDS", SECRET_MAX_AGE_SECONDS))
     except GetParameterError as exc:
         _log.error("cannot read the Stripe secret %s: %s", name, exc)
         raise not_configured(["the Stripe secret cannot be read"]) from exc
