@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test test-unit test-infra test-integration reliability synth lint bench lock clean
+.PHONY: setup web chromium run test test-e2e test-unit test-infra test-integration reliability synth lint bench lock clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -24,18 +24,36 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+## web: the storefront in web/dist/ (esbuild; rebuilt only when a source under web/ changed)
+WEB_STAMP := web/dist/.built
+WEB_SOURCES := web/build.mjs $(shell find web/storefront web/shared web/public -type f 2>/dev/null)
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): $(NODE_STAMP) $(WEB_SOURCES)
+	node web/build.mjs
+	touch $@
+
+## chromium: Debian's Chromium for the browser tests (Playwright's own browser download is not used)
+chromium:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y chromium; }
+
 ## run: the whole stack on http://127.0.0.1:3000 with the demo catalog
-run: setup
+run: setup web
 	$(BIN)/python -m shopstack up --seed demo
 
 ## test: every test suite (unit, local cloud, infra, integration, security, reliability at a small
 ## setting); the infra suite synthesizes on both cores (its tests share no state), the suites that
 ## start no shared local cloud (unit, local cloud, Stripe emulator: each test on its own ports and
 ## directories) run on both cores too, then the suites that share the session's local cloud
-test: setup
+test: setup web chromium
 	$(BIN)/python -m pytest -n 2 tests/infra
 	$(BIN)/python -m pytest -n 2 tests/unit tests/localcloud tests/stripe_emulator
 	$(BIN)/python -m pytest --ignore=tests/infra --ignore=tests/unit --ignore=tests/localcloud --ignore=tests/stripe_emulator --durations=25
+
+## test-e2e: the browser tests (tests/e2e: Playwright driving Chromium against the local cloud)
+test-e2e: setup web chromium
+	$(BIN)/python -m pytest tests/e2e --durations=10
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit

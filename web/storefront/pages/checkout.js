@@ -1,0 +1,206 @@
+import { newIdempotencyKey } from "../../shared/api.js";
+import { field, h } from "../../shared/dom.js";
+import { money } from "../../shared/format.js";
+import { rememberOrder } from "../orders-store.js";
+import { emulatorCardForm, stripePaymentElement } from "../payments.js";
+import { totals } from "./cart.js";
+
+const COUNTRIES = [["US", "United States"], ["CA", "Canada"], ["GB", "United Kingdom"], ["DE", "Germany"], ["FR", "France"], ["AU", "Australia"]];
+const ADDRESS_KEY = "shopstack.address";
+
+let attempt = null; // { fingerprint, key }: a retried identical checkout reuses its Idempotency-Key
+
+function idempotencyKeyFor(cartId, body) {
+  const fingerprint = JSON.stringify([cartId, body]);
+  if (!attempt || attempt.fingerprint !== fingerprint) attempt = { fingerprint, key: newIdempotencyKey() };
+  return attempt.key;
+}
+
+function outOfStockMessage(error, cart) {
+  const names = Object.fromEntries(cart.items.map((i) => [i.sku, i.name]));
+  const lines = (error.problem.errors || []).map((e) =>
+    e.available > 0
+      ? `Only ${e.available} of ${names[e.sku] || e.sku} left (you asked for ${e.requested}).`
+      : `${names[e.sku] || e.sku} is out of stock.`);
+  return `${error.message} ${lines.join(" ")} Update your cart and try again.`.trim();
+}
+
+export async function checkoutPage(app, params, view) {
+  let cart = await app.cart.load();
+  if (!cart || !cart.items.length) {
+    view.replaceChildren(h("h1", {}, "Checkout"), h("p", {}, "Your cart is empty."), h("p", {}, h("a", { href: "#/" }, "Browse the shop")));
+    return;
+  }
+  const user = app.session.user();
+  const saved = JSON.parse(localStorage.getItem(ADDRESS_KEY) || "{}");
+  const emulator = app.config.payments?.mode === "emulator";
+  const payment = emulator ? emulatorCardForm() : await stripePaymentElement(app.config, cart);
+
+  const summary = h("div", {});
+  const renderSummary = () => {
+    const country = form ? form.country.value : saved.country || "US";
+    const note = cart.destination && cart.destination !== country
+      ? `Shipping and tax are shown for ${cart.destination}; the shop prices them for ${country} when you place the order.`
+      : "Shipping and tax are computed by the shop before you pay.";
+    summary.replaceChildren(
+      h("h2", {}, "Items"),
+      h("ul", {}, cart.items.map((i) => h("li", {}, `${i.quantity} × ${i.name}: ${money(i.lineTotal)}`))),
+      totals(cart, { note }),
+      h("p", {}, h("a", { href: "#/cart" }, "Change the cart")));
+    const pay = view.querySelector("#pay");
+    if (pay) pay.textContent = `Pay ${money(cart.total || cart.subtotal)}`;
+  };
+
+  let form = null;
+  form = h("form", { novalidate: true, "aria-labelledby": "checkout-title", async onsubmit(event) {
+    event.preventDefault();
+    await submit();
+  } },
+    h("fieldset", {}, h("legend", {}, "Contact"),
+      field("Email", { name: "email", type: "email", autocomplete: "email", required: true, value: user?.email || saved.email || "" }, "We send the confirmation and tracking link here.")),
+    h("fieldset", {}, h("legend", {}, "Shipping address"),
+      field("Full name", { name: "name", autocomplete: "name", required: true, value: saved.name || "" }),
+      field("Address", { name: "line1", autocomplete: "address-line1", required: true, value: saved.line1 || "" }),
+      field("Apartment, suite (optional)", { name: "line2", autocomplete: "address-line2", value: saved.line2 || "" }),
+      field("City", { name: "city", autocomplete: "address-level2", required: true, value: saved.city || "" }),
+      field("Postal code", { name: "postalCode", autocomplete: "postal-code", required: true, value: saved.postalCode || "" }),
+      field("Country", { name: "country", type: "select", autocomplete: "country", options: COUNTRIES, value: saved.country || "US", onchange: () => renderSummary() })),
+    payment.element,
+    h("div", { class: "actions" }, h("button", { type: "submit", id: "pay" }, `Pay ${money(cart.total || cart.subtotal)}`)),
+  );
+
+  async function submit() {
+    const button = form.querySelector("#pay");
+    const data = Object.fromEntries(new FormData(form).entries());
+    const missing = ["email", "name", "line1", "city", "postalCode"].filter((n) => !String(data[n] || "").trim());
+    if (missing.length) {
+      app.announce("Please fill in your email and shipping address.", "error");
+      form.elements[missing[0]].focus();
+      return;
+    }
+    const address = { name: data.name.trim(), line1: data.line1.trim(), city: data.city.trim(), postalCode: data.postalCode.trim(), country: data.country };
+    if (data.line2?.trim()) address.line2 = data.line2.trim();
+    localStorage.setItem(ADDRESS_KEY, JSON.stringify({ email: data.email.trim(), ...address }));
+    const body = { email: data.email.trim(), shippingAddress: address };
+    try {
+      if (emulator) body.paymentMethod = await payment.paymentMethod();
+      else await payment.validate();
+    } catch (error) {
+      app.announce(error.message, "error");
+      payment.focus();
+      return;
+    }
+    button.disabled = true;
+    app.announce("Placing your order…");
+    try {
+      const order = await app.api.post(`/carts/${cart.cartId}/checkout`, body, {
+        cartToken: app.cart.token(),
+        idempotencyKey: idempotencyKeyFor(cart.cartId, body),
+      });
+      rememberOrder(order.orderId, order.orderToken);
+      const lines = cart.items;
+      app.cart.forget();
+      const query = `token=${encodeURIComponent(order.orderToken)}`;
+      const status = order.payment?.status;
+      if (emulator && status === "requires_action") {
+        sessionStorage.setItem(`shopstack.lines.${order.orderId}`, JSON.stringify(lines));
+        app.navigate(`#/authenticate/${order.orderId}?${query}&pi=${encodeURIComponent(order.payment.paymentIntentId)}`);
+        return;
+      }
+      if (!emulator && status && !["requires_capture", "succeeded", "processing"].includes(status)) {
+        const returnUrl = `${location.origin}${location.pathname}#/confirmation/${order.orderId}?${query}`;
+        try {
+          await payment.confirm(order.payment.clientSecret, returnUrl);
+        } catch (error) {
+          cart = await app.cart.reopenWith(lines);
+          renderSummary();
+          app.announce(`${error.message} Try again or use another card.`, "error");
+          button.disabled = false;
+          return;
+        }
+      }
+      app.navigate(`#/confirmation/${order.orderId}?${query}`);
+    } catch (error) {
+      button.disabled = false;
+      if (error.status === 402) {
+        // The server keeps the declined order and closes the cart: a fresh cart with the same lines.
+        cart = await app.cart.reopenWith(cart.items).catch(() => cart);
+        renderSummary();
+        app.announce(`Payment declined: ${error.message} Try another card.`, "error");
+        const number = form.querySelector("#card-number");
+        if (number) number.value = "";
+        payment.focus();
+      } else if (error.code === "out_of_stock") {
+        app.announce(outOfStockMessage(error, cart), "error");
+      } else if (error.status === 409 && error.code === "invalid_state") {
+        cart = await app.cart.reopenWith(cart.items);
+        renderSummary();
+        app.announce("Your cart had already been checked out; it is ready again. Please try once more.", "error");
+      } else if (error.status === 401) {
+        app.announce("Your session has expired. Please sign in again, then check out: your cart is kept.", "error");
+        app.refreshNav();
+      } else {
+        app.error(error);
+      }
+    }
+  }
+
+  view.replaceChildren(
+    h("h1", { id: "checkout-title" }, "Checkout"),
+    h("div", { class: "columns" }, form, h("aside", { "aria-label": "Order summary" }, summary)),
+  );
+  renderSummary();
+  if (!user) {
+    form.prepend(h("p", {}, "Checking out as a guest. ", h("a", { href: "#/signin?next=%23%2Fcheckout" }, "Sign in"), " to keep the order in your account."));
+  }
+}
+
+/**
+ * 3-D Secure (emulator mode): the bank's challenge for a payment that requires action. The
+ * shopper completes or fails it at the Stripe emulator, then the order follows the webhook.
+ */
+export async function authenticatePage(app, params, orderId, view) {
+  const token = params.get("token");
+  const pi = params.get("pi");
+  const order = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
+  const emulatorUrl = (app.config.payments?.emulatorUrl || "").replace(/\/$/, "");
+
+  async function finish(outcome, button) {
+    for (const b of view.querySelectorAll("button")) b.disabled = true;
+    app.announce(outcome === "succeed" ? "Confirming with your bank…" : "Cancelling the authentication…");
+    try {
+      // The emulator answers no CORS headers: a simple no-cors POST, then the order tells the outcome.
+      await fetch(`${emulatorUrl}/_emulator/payment_intents/${encodeURIComponent(pi)}/authenticate?outcome=${outcome}`, { method: "POST", mode: "no-cors" });
+    } catch {
+      app.announce("Your bank could not be reached. Try again.", "error");
+      for (const b of view.querySelectorAll("button")) b.disabled = false;
+      button.focus();
+      return;
+    }
+    const query = `token=${encodeURIComponent(token)}`;
+    for (let i = 0; i < 40; i += 1) {
+      const current = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
+      if (current.status !== "PENDING_PAYMENT") {
+        if (["PAYMENT_FAILED", "CANCELLED", "CANCELLING"].includes(current.status)) break;
+        app.navigate(`#/confirmation/${orderId}?${query}`);
+        return;
+      }
+      if (outcome === "fail" && i >= 6) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const lines = JSON.parse(sessionStorage.getItem(`shopstack.lines.${orderId}`) || "null") || order.lines;
+    await app.cart.reopenWith(lines.map((l) => ({ sku: l.sku, quantity: l.quantity }))).catch(() => null);
+    app.navigate("#/checkout", { message: "Your bank did not confirm the payment, so nothing was charged. Try again or use another card.", kind: "error" });
+  }
+
+  view.replaceChildren(
+    h("h1", {}, "Confirm your payment"),
+    h("section", { class: "challenge", "aria-labelledby": "challenge-title" },
+      h("h2", { id: "challenge-title" }, "3-D Secure · Test bank"),
+      h("p", {}, `Your bank asks you to confirm a payment of ${money(order.total)} to shopstack outdoor.`),
+      h("p", { class: "hint" }, "Test mode: the Stripe emulator plays your bank. Complete to approve the payment, fail to refuse it."),
+      h("div", { class: "actions" },
+        h("button", { type: "button", id: "authenticate-complete", onclick: (e) => finish("succeed", e.currentTarget) }, "Complete authentication"),
+        h("button", { type: "button", class: "secondary", id: "authenticate-fail", onclick: (e) => finish("fail", e.currentTarget) }, "Fail authentication"))),
+  );
+}
