@@ -12,7 +12,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, "assets"), { recursive: true });
 
 const options = {
-  entryPoints: { storefront: join(web, "storefront", "main.js") },
+  entryPoints: { storefront: join(web, "storefront", "main.js"), console: join(web, "console", "console.js") },
   bundle: true,
   format: "esm",
   target: ["es2020"],
@@ -26,5 +26,7 @@ const result = await esbuild.build(options);
 if (result.errors.length) process.exit(1);
 
 writeFileSync(join(dist, "index.html"), readFileSync(join(web, "storefront", "index.html")));
+mkdirSync(join(dist, "console"), { recursive: true });
+writeFileSync(join(dist, "console", "index.html"), readFileSync(join(web, "console", "index.html")));
 cpSync(join(web, "public"), dist, { recursive: true });
 console.log("web/dist: storefront built");

@@ -1,4 +1,6 @@
-// The staff ops console: sign-in, then a hash-routed single page per section. Plain ES modules.
+// The staff ops console: sign-in, then a hash-routed single page per section. Plain ES modules,
+// bundled by web/build.mjs into /assets/console.js and /assets/console.css.
+import "./console.css";
 import { clear, field, form, h } from "./dom.js";
 import { ApiError, api, config, currentUser, signIn, signOut, whenUnauthorized } from "./session.js";
 import { clearMessages, fail, notify } from "./ui.js";
@@ -123,11 +125,14 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   document.title = `${title} · shopstack ops console`;
-  const el = main();
-  clear(el, h("p", { "aria-busy": "true" }, "Loading…"));
+  // Each visit renders into a view of its own: a page still loading when staff move on writes
+  // into a detached view, never over the next page.
+  const el = h("div", { class: "view" }, h("p", { "aria-busy": "true" }, "Loading…"));
+  clear(main(), el);
   try {
     await page(el, { args, params, go, refresh: route });
   } catch (error) {
+    if (!el.isConnected) return;
     clear(el, h("h1", {}, title), h("p", {}, "This page could not be loaded."));
     fail(error);
   }
