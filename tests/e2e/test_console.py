@@ -8,81 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
+from playwright.sync_api import expect
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+from shopstack.harness import LocalCloud
+from tests.e2e.conftest import Shop
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts" / "console"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 STAFF = "console-staff@example.com"
 SHOPPER = "console-shopper@example.com"
 ADDRESS = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.skip("Chromium is not installed (make chromium)")
-    return found
-
-
-@pytest.fixture(scope="module")
-def console_browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-class Visit:
-    """A page with a screenshot and an accessibility check for every view it reaches."""
-
-    def __init__(self, page: Any, name: str) -> None:
-        self.page = page
-        self.name = name
-        self.count = 0
-        self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def check(self, label: str) -> None:
-        self.count += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{self.count:02d}-{label}.png"), full_page=True)
-        if not AXE.exists():
-            pytest.fail("node_modules/axe-core is missing (make setup)")
-        if not self.page.evaluate("() => typeof window.axe === 'object'"):
-            # Evaluated through the DevTools protocol, so the page's CSP does not refuse it.
-            self.page.evaluate(AXE.read_text())
-        violations = self.page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-            ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"
-        )
-        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-        assert not serious, f"{label}: {serious}"
-        assert not self.errors, f"{label}: script errors {self.errors}"
-
-
-@pytest.fixture
-def console_visit(console_browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[[], Visit]]:
-    contexts: list[Any] = []
-
-    def open_visit() -> Visit:
-        context = console_browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        return Visit(context.new_page(), request.node.name)
-
-    yield open_visit
-    for context in contexts:
-        context.close()
 
 
 # --- the API, as a shopper uses it ---------------------------------------------------------------
@@ -128,62 +66,71 @@ def today() -> str:
 # --- the console, as staff use it ----------------------------------------------------------------
 
 
-def sign_in(visit: Visit, base: str, email: str, password: str) -> None:
-    page = visit.page
-    page.goto(base + "/console/")
-    page.get_by_role("heading", name="Staff sign-in").wait_for()
-    visit.check("sign-in")
+def console(shop: Shop, route: str) -> None:
+    shop.page.goto(f"{shop.base_url}/console/#{route}")
+
+
+def sign_in(shop: Shop, email: str, password: str) -> None:
+    page = shop.page
+    console(shop, "/orders")
+    shop.visit("sign-in", "Staff sign-in")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
-def sales_today(visit: Visit, base: str) -> int:
+def sales_today(shop: Shop) -> int:
     """The orders the sales chart draws for today (its column's value)."""
-    page = visit.page
-    page.goto(f"{base}/console/#/analytics?metric=orders")
-    column = page.locator(f'svg[data-chart="sales"] rect[data-key="{today()}"]').first
+    console(shop, "/analytics?metric=orders")
+    column = shop.page.locator(f'svg[data-chart="sales"] rect[data-key="{today()}"]').first
     column.wait_for(state="attached")
     return int(column.get_attribute("data-value") or "0")
 
 
-def staff_flow(visit: Visit, base: str, cloud: Any, password: str) -> None:
-    page = visit.page
-    sign_in(visit, base, STAFF, password)
-    page.get_by_role("heading", name="Orders").wait_for()
-    baseline = sales_today(visit, base)
-    visit.check("analytics-before")
+def staff_token(cloud: LocalCloud) -> str:
+    """A staff user of the local pool (created on first use with the local password, in group admin)."""
+    from shopstack.localcloud.tokens import issue_token
+
+    return issue_token(cloud.base_url, STAFF, admin=True)
+
+
+def staff_flow(shop: Shop, cloud: LocalCloud, password: str) -> None:
+    page = shop.page
+    sign_in(shop, STAFF, password)
+    shop.visit("orders", "Orders")
+    baseline = sales_today(shop)
+    shop.visit("analytics before", "Analytics")
 
     order = place_order(cloud)
     wait_for(lambda: order_status(cloud, order) == "CONFIRMED", "the order to be confirmed")
 
     # The order in the list, filtered by status.
-    page.goto(f"{base}/console/#/orders?status=CONFIRMED")
+    console(shop, "/orders?status=CONFIRMED")
     row = page.locator(f'#orders-table tr[data-order-id="{order["orderId"]}"]')
     row.wait_for()
-    visit.check("orders")
+    shop.visit("orders confirmed", "Orders")
     row.get_by_role("link").click()
-    page.get_by_role("heading", name=re.compile("^Order")).wait_for()
-    visit.check("order-confirmed")
+    expect(page.locator("#ship-form")).to_be_visible()
+    shop.visit("order confirmed", re.compile(f"^Order {order['orderId']}"))
 
     # Ship it.
     ship = page.locator("#ship-form")
     ship.get_by_label("Carrier").fill("UPS")
     ship.get_by_label("Tracking number").fill(f"1Z{uuid.uuid4().hex[:12].upper()}")
     ship.get_by_role("button", name="Ship").click()
-    page.get_by_role("status").filter(has_text="Shipped with UPS").wait_for()
-    assert page.locator("#order-status").inner_text() == "SHIPPED"
-    visit.check("order-shipped")
+    expect(page.get_by_role("status")).to_contain_text("Shipped with UPS")
+    expect(page.locator("#order-status")).to_have_text("SHIPPED")
+    shop.visit("order shipped", re.compile("^Order"))
 
-    # Record its delivery, as staff do by hand for a carrier that sends no webhook.
+    # Record its delivery by hand, as staff do for a carrier that sends no webhook.
     tracking = page.locator("form.tracking-form")
     tracking.get_by_label("Event").select_option("DELIVERED")
     tracking.get_by_label("Location").fill("Springfield")
     tracking.get_by_role("button", name="Record event").click()
-    page.get_by_role("status").filter(has_text="Recorded DELIVERED").wait_for()
-    assert page.locator("#order-status").inner_text() == "DELIVERED"
-    assert "DELIVERED" in page.locator("#order-history").inner_text()
-    visit.check("order-delivered")
+    expect(page.get_by_role("status")).to_contain_text("Recorded DELIVERED")
+    expect(page.locator("#order-status")).to_have_text("DELIVERED")
+    expect(page.locator("#order-history")).to_contain_text("DELIVERED")
+    shop.visit("order delivered", re.compile("^Order"))
 
     # The customer asks for a return through the API; staff refund it with restock.
     ret = cloud.request(
@@ -197,65 +144,54 @@ def staff_flow(visit: Visit, base: str, cloud: Any, password: str) -> None:
     page.reload()
     refund_row = page.locator(f'#returns-table tr[data-return-id="{return_id}"]')
     refund_row.wait_for()
-    assert refund_row.get_by_label("Restock").is_checked()
-    visit.check("order-return-requested")
+    expect(refund_row.get_by_label("Restock")).to_be_checked()
+    shop.visit("return requested", re.compile("^Order"))
     refund_row.get_by_role("button", name="Refund").click()
-    page.get_by_role("status").filter(has_text=f"Return {return_id} is REFUNDED").wait_for()
-    assert "REFUNDED" in page.locator(f'#returns-table tr[data-return-id="{return_id}"]').inner_text()
-    visit.check("order-refunded")
+    expect(page.get_by_role("status")).to_contain_text(f"Return {return_id} is REFUNDED")
+    expect(page.locator(f'#returns-table tr[data-return-id="{return_id}"]')).to_contain_text("restocked")
+    shop.visit("return refunded", re.compile("^Order"))
 
     # The sales chart counts the new order (analytics follows the events within seconds).
-    def counted() -> bool:
-        return sales_today(visit, base) >= baseline + 1
-
-    wait_for(counted, "the sales chart to count the new order", timeout=45)
-    api_count = cloud.request(
-        "GET", f"/admin/analytics/sales?from={today()}&to={today()}", token=staff_token(cloud)
-    ).json["totals"]["usd"]["orders"]
-    assert sales_today(visit, base) == api_count
-    visit.check("analytics-after")
+    wait_for(lambda: sales_today(shop) >= baseline + 1, "the sales chart to count the new order", timeout=45)
+    reported = cloud.request("GET", f"/admin/analytics/sales?from={today()}&to={today()}", token=staff_token(cloud))
+    assert sales_today(shop) == reported.json["totals"]["usd"]["orders"]
+    shop.visit("analytics after", "Analytics")
 
 
-def staff_token(cloud: Any) -> str:
-    from shopstack.localcloud.tokens import issue_token
-
-    return issue_token(cloud.base_url, STAFF, admin=True)
-
-
-def test_staff_ship_deliver_refund_and_see_the_sale_counted(cloud: Any, console_visit: Callable[[], Visit]) -> None:
-    from shopstack.localcloud.tokens import LOCAL_PASSWORD
-
-    staff_token(cloud)  # the staff user, with a password, in the admin group of the local pool
-    staff_flow(console_visit(), cloud.base_url, cloud, LOCAL_PASSWORD)
-
-
-def test_every_section_renders_for_staff(cloud: Any, console_visit: Callable[[], Visit]) -> None:
+def test_staff_ship_deliver_refund_and_see_the_sale_counted(cloud: LocalCloud, shop: Shop) -> None:
     from shopstack.localcloud.tokens import LOCAL_PASSWORD
 
     staff_token(cloud)
-    visit = console_visit()
-    sign_in(visit, cloud.base_url, STAFF, LOCAL_PASSWORD)
-    page = visit.page
-    page.get_by_role("heading", name="Orders").wait_for()
-    for path, ready in [
-        ("inventory?sku=TENT-2P", "#low-stock-table"),
-        ("products", "#products-table"),
-        ("customers?email=example.com", "#customers-table"),
-        ("analytics", 'svg[data-chart="funnel"]'),
-        ("webhooks", "#webhooks-table"),
-        ("operations", "#alarms-table"),
-    ]:
-        page.goto(f"{cloud.base_url}/console/#/{path}")
-        page.locator(ready).wait_for(state="attached")
-        assert not page.get_by_role("alert").inner_text()
-        visit.check(path.split("?")[0])
+    staff_flow(shop, cloud, LOCAL_PASSWORD)
 
 
-def test_a_customer_is_told_the_console_is_for_staff(cloud: Any, console_visit: Callable[[], Visit]) -> None:
+SECTIONS = [
+    ("/inventory?sku=TENT-2P", "#low-stock-table", "Inventory"),
+    ("/products", "#products-table", "Products"),
+    ("/customers?email=example.com", "#customers-table", "Customers"),
+    ("/analytics", 'svg[data-chart="funnel"]', "Analytics"),
+    ("/webhooks", "#webhooks-table", "Webhooks"),
+    ("/operations", "#alarms-table", "Alarms and metrics"),
+]
+
+
+def test_every_section_renders_for_staff(cloud: LocalCloud, shop: Shop) -> None:
+    from shopstack.localcloud.tokens import LOCAL_PASSWORD
+
+    staff_token(cloud)
+    sign_in(shop, STAFF, LOCAL_PASSWORD)
+    shop.visit("orders", "Orders")
+    for route, ready, heading in SECTIONS:
+        console(shop, route)
+        shop.page.locator(ready).wait_for(state="attached")
+        expect(shop.page.get_by_role("alert")).to_have_text("")
+        shop.visit(route.split("?")[0].strip("/"), heading)
+
+
+def test_a_customer_is_told_the_console_is_for_staff(cloud: LocalCloud, shop: Shop) -> None:
     from shopstack.localcloud.tokens import LOCAL_PASSWORD, issue_token
 
     issue_token(cloud.base_url, SHOPPER)
-    visit = console_visit()
-    sign_in(visit, cloud.base_url, SHOPPER, LOCAL_PASSWORD)
-    visit.page.get_by_role("heading", name="This console is for staff").wait_for()
-    visit.check("not-staff")
+    sign_in(shop, SHOPPER, LOCAL_PASSWORD)
+    shop.visit("not staff", "This console is for staff")
+    expect(shop.page.get_by_role("navigation")).to_be_hidden()

@@ -3,9 +3,14 @@
 import { clear, h, table, timeEl } from "../dom.js";
 import { api, config } from "../session.js";
 
-async function local(path, query) {
+// The local cloud's own paths sit at the root of the origin that serves the API.
+function localBase(apiBase) {
+  return /^https?:\/\//.test(apiBase || "") ? new URL(apiBase).origin : "";
+}
+
+async function local(base, path, query) {
   try {
-    return await api("GET", path, { base: "", query });
+    return await api("GET", path, { base, query });
   } catch {
     return null;
   }
@@ -13,7 +18,8 @@ async function local(path, query) {
 
 export async function operationsPage(el, { refresh }) {
   const cfg = await config();
-  const [alarms, metrics] = await Promise.all([local("/_localcloud/alarms"), local("/_localcloud/metrics", { points: 0 })]);
+  const base = localBase(cfg.apiBase);
+  const [alarms, metrics] = await Promise.all([local(base, "/_localcloud/alarms"), local(base, "/_localcloud/metrics", { points: 0 })]);
   const dashboard = `shopstack-${cfg.stage || "<stage>"}`;
   if (!alarms && !metrics) {
     clear(el, h("h1", {}, "Alarms and metrics"),
