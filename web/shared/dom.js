@@ -57,3 +57,10 @@ export function field(label, attrs = {}, hint) {
       : h("input", { ...attrs, id, "aria-describedby": hintId });
   return h("div", { class: "field" }, h("label", { for: id }, label), hint ? h("p", { class: "hint", id: hintId }, hint) : null, control);
 }
+
+/** Replace an element's children; null, false and nested arrays are handled as in `h()`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}

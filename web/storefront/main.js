@@ -4,7 +4,7 @@ import "./styles.css";
 import { createApi } from "../shared/api.js";
 import { createCognito } from "../shared/cognito.js";
 import { loadConfig } from "../shared/config.js";
-import { announce, focusHeading, h } from "../shared/dom.js";
+import { announce, focusHeading, fill, h } from "../shared/dom.js";
 import { createSession } from "../shared/session.js";
 import { createCartStore } from "./cart-store.js";
 import { accountPage } from "./pages/account.js";
@@ -71,11 +71,11 @@ async function route(app, { keepMessage = false } = {}) {
     if (!match) continue;
     const args = match.slice(1).map(decodeURIComponent);
     const view = h("div", { class: "page" }, h("p", {}, "Loading…"));
-    main.replaceChildren(view);
+    fill(main, view);
     try {
       await page(app, params, ...args, view);
     } catch (error) {
-      view.replaceChildren(h("h1", {}, "Something went wrong"), h("p", {}, error.message));
+      fill(view, h("h1", {}, "Something went wrong"), h("p", {}, error.message));
       app.error(error);
     }
     const heading = main.querySelector("h1");
@@ -84,7 +84,7 @@ async function route(app, { keepMessage = false } = {}) {
     app.skipFocus = false;
     return;
   }
-  main.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the shop")));
+  fill(main, h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the shop")));
   focusHeading(main);
 }
 
@@ -94,7 +94,7 @@ async function start() {
   try {
     config = await loadConfig();
   } catch (error) {
-    main.replaceChildren(h("h1", {}, "The shop is unavailable"), h("p", {}, error.message));
+    fill(main, h("h1", {}, "The shop is unavailable"), h("p", {}, error.message));
     return;
   }
   const session = createSession();

@@ -1,4 +1,4 @@
-import { field, h } from "../../shared/dom.js";
+import { field, fill, h } from "../../shared/dom.js";
 import { money, statusText, when } from "../../shared/format.js";
 
 export async function accountPage(app, params, view) {
@@ -59,7 +59,7 @@ export async function accountPage(app, params, view) {
   const exportArea = h("div", {});
   const deleteArea = h("div", {});
   const askDelete = () => {
-    deleteArea.replaceChildren(
+    fill(deleteArea, 
       h("p", { id: "delete-warning" }, "This erases your profile and signs you out for good. Orders are kept for accounting, without your personal details."),
       h("div", { class: "field inline" }, h("input", { type: "checkbox", id: "delete-confirm", "aria-describedby": "delete-warning" }), h("label", { for: "delete-confirm" }, "I understand that this cannot be undone")),
       h("div", { class: "actions" },
@@ -82,7 +82,7 @@ export async function accountPage(app, params, view) {
     deleteArea.querySelector("#delete-confirm").focus();
   };
 
-  view.replaceChildren(
+  fill(view, 
     h("h1", {}, "Your account"),
     profile,
     h("section", { "aria-labelledby": "orders-title" }, h("h2", { id: "orders-title" }, "Orders"),
@@ -106,7 +106,7 @@ export async function accountPage(app, params, view) {
           const data = await app.api.get("/me/export");
           const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
           const link = h("a", { href: url, download: "shopstack-my-data.json", id: "export-link" }, "Download your data (JSON)");
-          exportArea.replaceChildren(h("p", {}, link));
+          fill(exportArea, h("p", {}, link));
           app.announce("Your data export is ready to download.", "success");
           link.focus();
         } catch (error) {

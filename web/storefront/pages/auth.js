@@ -1,4 +1,4 @@
-import { field, h } from "../../shared/dom.js";
+import { field, fill, h } from "../../shared/dom.js";
 
 let pendingSignUp = null; // { email, password } between sign-up and its confirmation code
 
@@ -24,7 +24,7 @@ async function afterSignIn(app, tokens, next, message) {
 
 export async function signInPage(app, params, view) {
   const next = params.get("next");
-  view.replaceChildren(...form("Sign in", [
+  fill(view, ...form("Sign in", [
     field("Email", { name: "email", type: "email", autocomplete: "username", required: true, value: params.get("email") || "" }),
     field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true }),
   ], "Sign in", async ({ email, password }, el) => {
@@ -49,7 +49,7 @@ export async function signInPage(app, params, view) {
 }
 
 export async function signUpPage(app, params, view) {
-  view.replaceChildren(...form("Create an account", [
+  fill(view, ...form("Create an account", [
     field("Email", { name: "email", type: "email", autocomplete: "username", required: true }),
     field("Password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 },
       "At least 8 characters, with upper and lower case letters, a number and a symbol."),
@@ -72,7 +72,7 @@ export async function signUpPage(app, params, view) {
 
 export async function confirmPage(app, params, view) {
   const email = params.get("email") || pendingSignUp?.email || "";
-  view.replaceChildren(...form("Confirm your email", [
+  fill(view, ...form("Confirm your email", [
     h("p", {}, "Enter the code from the email we sent you."),
     field("Email", { name: "email", type: "email", autocomplete: "username", required: true, value: email }),
     field("Confirmation code", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),

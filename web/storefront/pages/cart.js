@@ -1,4 +1,4 @@
-import { h } from "../../shared/dom.js";
+import { fill, h } from "../../shared/dom.js";
 import { money } from "../../shared/format.js";
 
 export function totals(cart, { note } = {}) {
@@ -15,7 +15,7 @@ export function totals(cart, { note } = {}) {
 export async function cartPage(app, params, view) {
   const cart = await app.cart.load();
   if (!cart || !cart.items.length) {
-    view.replaceChildren(h("h1", {}, "Your cart"), h("p", {}, "Your cart is empty."), h("p", {}, h("a", { href: "#/" }, "Browse the shop")));
+    fill(view, h("h1", {}, "Your cart"), h("p", {}, "Your cart is empty."), h("p", {}, h("a", { href: "#/" }, "Browse the shop")));
     return;
   }
   const update = async (sku, quantity, control) => {
@@ -32,7 +32,7 @@ export async function cartPage(app, params, view) {
       if (control) control.disabled = false;
     }
   };
-  view.replaceChildren(
+  fill(view, 
     h("h1", {}, "Your cart"),
     h("div", { class: "columns" },
       h("table", {},
@@ -46,7 +46,7 @@ export async function cartPage(app, params, view) {
             update(item.sku, Number(event.currentTarget.quantity.value), event.currentTarget.querySelector("button"));
           } },
             h("label", { for: `qty-${item.sku}`, class: "visually-hidden" }, `Quantity of ${item.name}`),
-            h("input", { id: `qty-${item.sku}`, name: "quantity", type: "number", min: 0, max: 99, value: item.quantity, "data-sku": item.sku, style: "width:4.5rem" }),
+            h("input", { id: `qty-${item.sku}`, name: "quantity", type: "number", min: 0, max: 99, value: item.quantity, "data-sku": item.sku, }),
             h("button", { type: "submit", class: "secondary" }, "Update", h("span", { class: "visually-hidden" }, ` ${item.name}`)))),
           h("td", { class: "num" }, money(item.lineTotal)),
           h("td", {}, h("button", { type: "button", class: "secondary", onclick: (e) => update(item.sku, 0, e.currentTarget) }, "Remove", h("span", { class: "visually-hidden" }, ` ${item.name}`))))))),

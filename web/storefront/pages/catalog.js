@@ -1,4 +1,4 @@
-import { h } from "../../shared/dom.js";
+import { fill, h } from "../../shared/dom.js";
 import { money } from "../../shared/format.js";
 
 const PAGE_SIZE = 12;
@@ -51,7 +51,8 @@ function productCard(app, product) {
     h("h2", { id: `p-${product.sku}` }, h("a", { href: link }, product.name)),
     h("p", { class: "price" }, money(product.price)),
     availability(product),
-    h("button", { type: "button", disabled: out, "aria-label": `Add ${product.name} to cart`, onclick: (e) => addToCart(app, product, 1, e.currentTarget) }, out ? "Out of stock" : "Add to cart"),
+    h("button", { type: "button", disabled: out, onclick: (e) => addToCart(app, product, 1, e.currentTarget) },
+      out ? "Out of stock" : "Add to cart", h("span", { class: "visually-hidden" }, `: ${product.name}`)),
   ));
 }
 
@@ -121,7 +122,7 @@ export async function catalogPage(app, params, view) {
   const results = items.length
     ? h("ul", { class: "grid", "aria-label": "Products" }, items.map((p) => productCard(app, p)))
     : h("p", {}, "No products match. Try another search or category.");
-  view.replaceChildren(
+  fill(view, 
     h("h1", {}, heading),
     nav,
     searchForm,

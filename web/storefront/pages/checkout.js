@@ -1,5 +1,5 @@
 import { newIdempotencyKey } from "../../shared/api.js";
-import { field, h } from "../../shared/dom.js";
+import { field, fill, h } from "../../shared/dom.js";
 import { money } from "../../shared/format.js";
 import { rememberOrder } from "../orders-store.js";
 import { emulatorCardForm, stripePaymentElement } from "../payments.js";
@@ -28,7 +28,7 @@ function outOfStockMessage(error, cart) {
 export async function checkoutPage(app, params, view) {
   let cart = await app.cart.load();
   if (!cart || !cart.items.length) {
-    view.replaceChildren(h("h1", {}, "Checkout"), h("p", {}, "Your cart is empty."), h("p", {}, h("a", { href: "#/" }, "Browse the shop")));
+    fill(view, h("h1", {}, "Checkout"), h("p", {}, "Your cart is empty."), h("p", {}, h("a", { href: "#/" }, "Browse the shop")));
     return;
   }
   const user = app.session.user();
@@ -42,7 +42,7 @@ export async function checkoutPage(app, params, view) {
     const note = cart.destination && cart.destination !== country
       ? `Shipping and tax are shown for ${cart.destination}; the shop prices them for ${country} when you place the order.`
       : "Shipping and tax are computed by the shop before you pay.";
-    summary.replaceChildren(
+    fill(summary, 
       h("h2", {}, "Items"),
       h("ul", {}, cart.items.map((i) => h("li", {}, `${i.quantity} × ${i.name}: ${money(i.lineTotal)}`))),
       totals(cart, { note }),
@@ -145,7 +145,7 @@ export async function checkoutPage(app, params, view) {
     }
   }
 
-  view.replaceChildren(
+  fill(view, 
     h("h1", { id: "checkout-title" }, "Checkout"),
     h("div", { class: "columns" }, form, h("aside", { "aria-label": "Order summary" }, summary)),
   );
@@ -193,7 +193,7 @@ export async function authenticatePage(app, params, orderId, view) {
     app.navigate("#/checkout", { message: "Your bank did not confirm the payment, so nothing was charged. Try again or use another card.", kind: "error" });
   }
 
-  view.replaceChildren(
+  fill(view, 
     h("h1", {}, "Confirm your payment"),
     h("section", { class: "challenge", "aria-labelledby": "challenge-title" },
       h("h2", { id: "challenge-title" }, "3-D Secure · Test bank"),

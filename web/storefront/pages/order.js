@@ -1,5 +1,5 @@
 import { newIdempotencyKey } from "../../shared/api.js";
-import { h } from "../../shared/dom.js";
+import { fill, h } from "../../shared/dom.js";
 import { money, statusText, when } from "../../shared/format.js";
 import { orderLink, recentOrders, tokenFor } from "../orders-store.js";
 import { totals } from "./cart.js";
@@ -65,7 +65,7 @@ export async function orderPage(app, params, orderId, view, { confirmation = fal
     order = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
   } catch (error) {
     if (error.status !== 404 && error.status !== 401) throw error;
-    view.replaceChildren(h("h1", {}, "Order not found"),
+    fill(view, h("h1", {}, "Order not found"),
       h("p", {}, "Check the link from your confirmation email, or sign in to see your orders."),
       h("p", {}, h("a", { href: "#/track" }, "Track an order")));
     return;
@@ -94,7 +94,7 @@ export async function orderPage(app, params, orderId, view, { confirmation = fal
             }
           } }, "Cancel order"))
       : null;
-    view.replaceChildren(
+    fill(view, 
       h("h1", {}, confirmation ? "Thank you! Your order is placed" : `Order ${order.orderId.slice(0, 8)}`),
       h("p", {}, "Order number ", h("code", {}, order.orderId)),
       statusBlock(order),
@@ -141,7 +141,7 @@ export async function invoicePage(app, params, orderId, view) {
   const token = params.get("token") || tokenFor(orderId);
   const invoice = await app.api.get(`/orders/${encodeURIComponent(orderId)}/invoice`, { orderToken: token });
   const party = (p) => (p ? [p.name, p.line1, p.line2, p.city, p.postalCode, p.country, p.email, p.taxId].filter(Boolean).join(", ") : "");
-  view.replaceChildren(
+  fill(view, 
     h("h1", {}, `Invoice ${invoice.invoiceNumber}`),
     h("p", {}, `Issued ${when(invoice.issuedAt)}`),
     h("p", {}, h("strong", {}, "Seller: "), party(invoice.seller)),
@@ -172,7 +172,7 @@ export async function trackPage(app, params, view) {
     h("div", { class: "field" }, h("label", { for: "track-order" }, "Order number or tracking link"), h("input", { id: "track-order", name: "order", required: true })),
     h("div", { class: "field" }, h("label", { for: "track-token" }, "Order token"), h("p", { class: "hint", id: "track-token-hint" }, "In your confirmation email; not needed with the link."), h("input", { id: "track-token", name: "token", "aria-describedby": "track-token-hint" })),
     h("button", { type: "submit" }, "Track"));
-  view.replaceChildren(
+  fill(view, 
     h("h1", {}, "Track an order"),
     form,
     recent.length ? h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Orders placed from this browser"),

@@ -1,4 +1,4 @@
-import { h } from "../../shared/dom.js";
+import { fill, h } from "../../shared/dom.js";
 import { money } from "../../shared/format.js";
 import { addToCart, availability } from "./catalog.js";
 
@@ -8,13 +8,13 @@ export async function productPage(app, params, sku, view) {
     product = await app.api.get(`/products/${encodeURIComponent(sku)}`);
   } catch (error) {
     if (error.status !== 404) throw error;
-    view.replaceChildren(h("h1", {}, "Product not found"), h("p", {}, error.message), h("p", {}, h("a", { href: "#/" }, "Back to the shop")));
+    fill(view, h("h1", {}, "Product not found"), h("p", {}, error.message), h("p", {}, h("a", { href: "#/" }, "Back to the shop")));
     return;
   }
   const out = product.available <= 0 || product.status !== "ACTIVE";
   const max = Math.max(1, Math.min(99, product.available));
   const [main, detail] = product.images || [];
-  view.replaceChildren(
+  fill(view, 
     h("p", {}, h("a", { href: `#/?category=${encodeURIComponent(product.category)}` }, `← ${product.category}`)),
     h("article", { class: "product", "aria-labelledby": "product-name" },
       h("div", { class: "images" },
