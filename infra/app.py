@@ -31,6 +31,7 @@ from infra.stacks import (
     InventoryStack,
     OrdersStack,
     SharedStack,
+    WebStack,
 )
 from infra.stacks.api import STAGE_NAME as API_STAGE_NAME
 
@@ -44,6 +45,7 @@ STACK_IDS = (
     "ShopstackCustomers",
     "ShopstackIntegrations",
     "ShopstackApi",
+    "ShopstackWeb",
 )
 
 
@@ -234,6 +236,8 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         },
     )
 
+    web = WebStack(app, "ShopstackWeb", **_stack(settings, "web", env), settings=settings)
+
     # Deploy order: a stack reads the SSM parameters and names of the stacks it uses at deploy time.
     for consumer, producers in (
         (inventory, [shared]),
@@ -243,6 +247,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         (customers, [shared, orders, checkout]),
         (integrations, [shared]),
         (api, [shared, inventory, orders, analytics, checkout, customers, integrations]),
+        (web, [shared, api]),
     ):
         for producer in producers:
             consumer.add_stack_dependency(producer)
@@ -394,7 +399,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         workflows={"order workflow": orders.workflow, "reservation expiry": checkout.reservation_workflow},
     )
 
-    for stack in (shared, inventory, orders, analytics, checkout, customers, integrations, api):
+    for stack in (shared, inventory, orders, analytics, checkout, customers, integrations, api, web):
         cdk.Tags.of(stack).add("project", "shopstack")
         cdk.Tags.of(stack).add("stage", settings.stage)
 
@@ -407,6 +412,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         customers=customers,
         integrations=integrations,
         api=api,
+        web=web,
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 

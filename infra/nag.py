@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         InventoryStack,
         OrdersStack,
         SharedStack,
+        WebStack,
     )
 
 PACK = "AwsSolutions"
@@ -208,6 +209,7 @@ def acknowledge_findings(
     customers: CustomersStack,
     integrations: IntegrationsStack,
     api: ApiStack,
+    web: WebStack | None = None,
 ) -> None:
     """Acknowledge the accepted findings on the narrowest construct that owns them."""
     _ack(shared.user_pool, {"COG2": MFA_OPTIONAL, "COG8": NO_PLUS_TIER})
@@ -271,3 +273,61 @@ def acknowledge_findings(
         if route.auth == "none":
             apig4, cog4 = _public_route_reasons(route.path)
             _ack(method, {"APIG4": apig4, "COG4": cog4})
+
+    if web is not None:
+        acknowledge_web(web)
+
+
+WEB_DEPLOYMENT_LOGS = (
+    "The pages deployment's function (aws-s3-deployment's BucketDeployment custom resource) writes its "
+    "logs through the AWS managed AWSLambdaBasicExecutionRole (CreateLogGroup, CreateLogStream, "
+    "PutLogEvents only); it runs only while CloudFormation deploys the Web stack."
+)
+WEB_DEPLOYMENT_SOURCES = (
+    "aws-s3-deployment grants its function read (s3:GetBucket*, GetObject*, List*) on the CDK bootstrap "
+    "assets bucket of this account and region, where the CLI uploads the pages and config.json zips; "
+    "the function reads only the object keys the custom resource names."
+)
+WEB_DEPLOYMENT_PAGES = (
+    "The deployment syncs the built pages into this stack's own pages bucket (aws s3 sync --delete: put, "
+    "overwrite, prune and abort uploads), so it needs object writes and deletes on PagesBucket/* and "
+    "nothing outside that bucket."
+)
+WEB_DEPLOYMENT_RUNTIME = (
+    "The BucketDeployment handler's runtime is fixed by aws-cdk-lib (it ships the AWS CLI layer built for "
+    "it; the construct has no runtime property); it is updated with aws-cdk-lib and runs only at deploy."
+)
+WEB_NO_GEO_RESTRICTION = (
+    "The storefront is public to shoppers in every country by design; where the shop ships and at what "
+    "price is decided by checkout per destination country (cdk.json pricingRules), not by who may browse."
+)
+WEB_DEFAULT_CERTIFICATE = (
+    "Until a custom domain is configured the distribution serves the default *.cloudfront.net "
+    "certificate, whose security policy CloudFront fixes (TLSv1) and a template cannot raise; "
+    "docs/deploy.md's custom domain setup adds an ACM certificate with TLSv1.2_2021."
+)
+
+
+def acknowledge_web(web: WebStack) -> None:
+    """The Web stack's accepted findings: the BucketDeployment custom resource's function and role
+    (written by aws-s3-deployment), no geo restriction, the default CloudFront certificate."""
+    _ack(web.distribution, {"CFR1": WEB_NO_GEO_RESTRICTION, "CFR4": WEB_DEFAULT_CERTIFICATE})
+    function = web.deployment_function
+    _ack(function, {"L1": WEB_DEPLOYMENT_RUNTIME})
+    assets = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+    pages = _logical_id(web.bucket)
+    _ack(
+        _role(function),
+        {
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": (
+                WEB_DEPLOYMENT_LOGS
+            ),
+            "IAM5[Action::s3:GetBucket*]": WEB_DEPLOYMENT_SOURCES,
+            "IAM5[Action::s3:GetObject*]": WEB_DEPLOYMENT_SOURCES,
+            "IAM5[Action::s3:List*]": WEB_DEPLOYMENT_SOURCES,
+            f"IAM5[Resource::{assets}]": WEB_DEPLOYMENT_SOURCES,
+            "IAM5[Action::s3:Abort*]": WEB_DEPLOYMENT_PAGES,
+            "IAM5[Action::s3:DeleteObject*]": WEB_DEPLOYMENT_PAGES,
+            f"IAM5[Resource::<{pages}.Arn>/*]": WEB_DEPLOYMENT_PAGES,
+        },
+    )

@@ -48,6 +48,11 @@ def user_pool_client_id_parameter(stage: str) -> str:
     return parameter_name(stage, "cognito", "user-pool-client-id")
 
 
+def rest_api_id_parameter(stage: str) -> str:
+    """The SSM parameter holding the REST API's id (ShopstackApi), read by ShopstackWeb for its origin."""
+    return parameter_name(stage, "api", "rest-api-id")
+
+
 def alarm_topic_name(stage: str) -> str:
     """`shopstack-<stage>-alarms`, the SNS topic every alarm of the stage notifies (ShopstackShared)."""
     return resource_name(stage, "alarms")

@@ -88,6 +88,10 @@ def _positive_int(key: str, value: Any) -> int:
     return number
 
 
+DEFAULT_STRIPE_PUBLISHABLE_KEY = "pk_test_replace_me"
+"""The placeholder the storefront's config.json carries until cdk.json `stripePublishableKey` is set."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Deployment settings shared by every stack."""
@@ -120,6 +124,8 @@ class Settings:
     staff_alert_emails: tuple[str, ...] = ()
     alarm_emails: tuple[str, ...] = ()
     alarms: Mapping[str, AlarmThreshold] = field(default_factory=lambda: dict(ALARM_DEFAULTS))
+    stripe_publishable_key: str = DEFAULT_STRIPE_PUBLISHABLE_KEY
+    web_acl_arn: str | None = None
 
     @property
     def catalog_currency(self) -> str:
@@ -190,6 +196,10 @@ class Settings:
             staff_alert_emails=tuple(str(address) for address in get("staffAlertEmails", [])),
             alarm_emails=tuple(str(address) for address in get("alarmEmails", [])),
             alarms=_alarms(get("alarms", {})),
+            stripe_publishable_key=_publishable_key(
+                _for_stage("stripePublishableKey", get("stripePublishableKey", DEFAULT_STRIPE_PUBLISHABLE_KEY), stage)
+            ),
+            web_acl_arn=_web_acl_arn(node.try_get_context("webAclArn"), stage),
         )
 
     def alarm(self, key: str) -> AlarmThreshold:
@@ -306,3 +316,24 @@ def _alarms(value: Any) -> dict[str, AlarmThreshold]:
             threshold=threshold, evaluation_periods=evaluation_periods, period_seconds=period_seconds
         )
     return alarms
+
+
+def _publishable_key(value: str) -> str:
+    """A Stripe publishable key (`pk_test_...`/`pk_live_...`): public by design, it goes to browsers."""
+    if not value.startswith(("pk_test_", "pk_live_")):
+        raise ValueError(
+            f"cdk.json stripePublishableKey must be a Stripe publishable key (pk_...), not {value[:8]!r}..."
+        )
+    return value
+
+
+def _web_acl_arn(value: Any, stage: str) -> str | None:
+    """cdk.json `webAclArn` (one ARN or one per stage): a CLOUDFRONT-scope web ACL made in us-east-1."""
+    if value is None:
+        return None
+    arn = str(value.get(stage, value.get("default")) or "") if isinstance(value, dict) else str(value)
+    if not arn:
+        return None
+    if not arn.startswith("arn:") or ":wafv2:us-east-1:" not in arn or ":global/webacl/" not in arn:
+        raise ValueError(f"cdk.json webAclArn must be a CLOUDFRONT-scope WAFv2 web ACL ARN (us-east-1), not {arn!r}")
+    return arn

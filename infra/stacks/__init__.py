@@ -8,6 +8,7 @@ from infra.stacks.integrations import IntegrationsStack
 from infra.stacks.inventory import InventoryStack
 from infra.stacks.orders import OrdersStack
 from infra.stacks.shared import SharedStack
+from infra.stacks.web import WebStack
 
 __all__ = [
     "AnalyticsStack",
@@ -18,4 +19,5 @@ __all__ = [
     "InventoryStack",
     "OrdersStack",
     "SharedStack",
+    "WebStack",
 ]

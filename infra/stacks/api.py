@@ -303,6 +303,15 @@ class ApiStack(Stack):
             self.methods[route] = method
 
         self._alarms(settings)
+        # ShopstackWeb's distribution forwards /v1/* to this API's execute-api domain: the id it needs
+        # is generated, so it is published here and read there at deploy time (no export).
+        references.publish(
+            self,
+            "RestApiIdParameter",
+            name=names.rest_api_id_parameter(stage),
+            value=self.rest_api.rest_api_id,
+            description="The REST API's id (its execute-api domain), read by ShopstackWeb",
+        )
         CfnOutput(self, "ApiUrl", value=self.rest_api.url)
 
     def api_metric(self, metric_name: str, statistic: str, **dimensions: str) -> cloudwatch.Metric:

@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, TextIO
 
-from shopstack.localcloud import auth, control, mail, observability, ratelimit, signing
+from shopstack.localcloud import auth, control, mail, observability, ratelimit, signing, site
 from shopstack.localcloud.alarms import local_clients
-from shopstack.localcloud.lambda_pool import QueueTimeout
+from shopstack.localcloud.lambda_pool import REPO_ROOT, QueueTimeout
 from shopstack.localcloud.telemetry import TELEMETRY
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -209,6 +209,8 @@ class LocalGateway:
         self._claims_cache: dict[str, tuple[dict[str, str], float]] = {}
         self.rate_limiter = ratelimit.RateLimiter()
         self._aws = local_clients(moto_url, region)
+        # the storefront as the deployed distribution serves it (shopstack.localcloud.site)
+        self.site = site.LocalSite(account_id=account_id, region=region, moto_url=moto_url, repo_root=REPO_ROOT)
 
     def refresh(self) -> None:
         self._keys = auth.public_keys((self.signing_key or signing.current()).jwks())
@@ -220,6 +222,7 @@ class LocalGateway:
         # the WAFv2 web ACLs on the stages (their rate-based rules), from the deployed templates
         stacks = _stack_templates(self.account_id, self.region)
         self.rate_limiter.load(ratelimit.compile_web_acls(stacks, (api.id for api in self._apis)))
+        self.site.refresh()
         self._claims_cache = {}
 
     def probe_paths(self) -> list[str]:
@@ -279,6 +282,46 @@ class LocalGateway:
                 request.method, request.path, query, clients=self._aws, account_id=self.account_id, region=self.region
             )
             return _json_response(status, document, request)
+        if self.site.relays(request.path):
+            body = _read_body(request.environ)
+            if body is None:
+                return _error(None, "REQUEST_TOO_LARGE", request)
+            relayed = self.site.relay(request.method, request.path, request.environ, body)
+            if relayed is not None:
+                return relayed
+        if self.site.site is not None:
+            return self._distribution(request, self.site.site)
+        return self._api(request)
+
+    def _distribution(self, request: Request, served: site.Site) -> tuple[int, Headers, bytes]:
+        """The request as the distribution routes it: the API behaviour to the API (its response headers
+        policy added), the pages behaviour to the bucket; the API's routes at the root stay served too
+        (a local convenience: on AWS that path is the bucket's), unless a page exists there."""
+        behaviour = served.behaviour(request.path)
+        if behaviour.origin == "api":
+            if request.method not in behaviour.allowed_methods:
+                return site.method_not_allowed(behaviour)
+            request.path = behaviour.origin_path + request.path
+            status, headers, body = self._api(request)
+            return status, site.with_policy(headers, behaviour.headers), body
+        key = site.object_key(served, request.path)
+        if request.method in ("GET", "HEAD") and behaviour.origin == "s3":
+            content: bytes | None = None
+            if served.config_object and key == served.config_object:
+                content = self.site.config_body(request.environ)
+            else:
+                file = site.page_file(served, key)
+                content = file.read_bytes() if file is not None else None
+            if content is not None or self._route(request.path) is None:
+                if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+                return site.serve_object(served, behaviour, request.method, key, content, if_none_match)
+        if self._route(request.path) is not None:
+            return self._api(request)
+        if request.method not in behaviour.allowed_methods:
+            return site.method_not_allowed(behaviour)
+        return site.serve_object(served, behaviour, request.method, key, None, None)
+
+    def _api(self, request: Request) -> tuple[int, Headers, bytes]:
         found = self._route(request.path)
         # WAF sees every request to the stage first (preflights and unknown paths included), keyed by
         # the caller's address; a blocked request never reaches routing or the stage's throttling

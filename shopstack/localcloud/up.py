@@ -414,6 +414,7 @@ def _serve_gateway(
         moto_url=cloud.moto_url,
         signing_key=cloud.signing_key,
     )
+    gateway.site.stripe_url = stripe_url  # config.json's payments, relayed under the gateway's origin
     gateway.refresh()
     server = GatewayServer(gateway, host, port).start()
     try:
