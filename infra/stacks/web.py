@@ -37,6 +37,17 @@ SOURCE_METADATA = "shopstack:source"
 CONFIG_METADATA = "shopstack:config"
 API_PATH_PATTERN = f"/{STAGE_NAME}/*"
 DEFAULT_ROOT_OBJECT = "index.html"
+INDEX_PAGES = """function handler(event) {
+  var request = event.request;
+  if (request.uri.endsWith("/")) {
+    request.uri += "index.html";
+  }
+  return request;
+}
+"""
+"""The viewer-request function of the pages: S3 behind Origin Access Control has no index
+documents (a website endpoint would need a public bucket), so `/console/` becomes
+`/console/index.html` here. The local cloud runs this code as CloudFront does."""
 CONFIG_OBJECT = "config.json"
 
 STRIPE_SCRIPT_ORIGIN = "https://js.stripe.com"
@@ -194,6 +205,18 @@ class WebStack(Stack):
             default_root_object=DEFAULT_ROOT_OBJECT,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=cloudfront.Function(
+                            self,
+                            "IndexPages",
+                            comment="A path ending in / is its folder's index.html (/console/ is the console)",
+                            code=cloudfront.FunctionCode.from_inline(INDEX_PAGES),
+                            runtime=cloudfront.FunctionRuntime.JS_2_0,
+                        ),
+                        event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                    )
+                ],
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,

@@ -304,7 +304,10 @@ class LocalGateway:
             request.path = behaviour.origin_path + request.path
             status, headers, body = self._api(request)
             return status, site.with_policy(headers, behaviour.headers), body
-        key = site.object_key(served, request.path)
+        uri = request.path
+        if behaviour.viewer_request is not None:
+            uri = site.viewer_request(behaviour.viewer_request, request.method, request.path)
+        key = site.object_key(served, uri)
         if request.method in ("GET", "HEAD") and behaviour.origin == "s3":
             content: bytes | None = None
             if served.config_object and key == served.config_object:

@@ -15,6 +15,7 @@ a page that exists wins over it, as only a page can at that path on AWS.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import mimetypes
@@ -109,6 +110,7 @@ class Behaviour:
     origin_path: str
     allowed_methods: frozenset[str]
     headers: tuple[HeaderRule, ...]
+    viewer_request: str | None = None  # the code of its CloudFront Function, if any
 
     def matches(self, path: str) -> bool:
         pattern = self.path_pattern if self.path_pattern.startswith(("/", "*")) else "/" + self.path_pattern
@@ -262,6 +264,7 @@ def _compile_distribution(
             origin_path=origin_path,
             allowed_methods=frozenset(str(m) for m in spec.get("AllowedMethods") or ["GET", "HEAD"]),
             headers=compile_headers_policy(policy_config),
+            viewer_request=_viewer_request_code(spec, resources),
         )
 
     behaviours = [behaviour(b, str(b["PathPattern"])) for b in config.get("CacheBehaviors") or []]
@@ -335,6 +338,55 @@ def with_policy(headers: Headers, rules: Iterable[HeaderRule]) -> Headers:
         if not present or rule.override:
             out.append((rule.name, rule.value))
     return out
+
+
+def _viewer_request_code(spec: Mapping[str, Any], resources: Mapping[str, Any]) -> str | None:
+    """The code of the CloudFront Function a behaviour runs on viewer requests."""
+    for association in spec.get("FunctionAssociations") or []:
+        if association.get("EventType") != "viewer-request":
+            continue
+        arn = association.get("FunctionARN")
+        logical = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, Mapping) else None
+        function = resources.get(str(logical), {})
+        code = (function.get("Properties") or {}).get("FunctionCode")
+        if function.get("Type") == "AWS::CloudFront::Function" and isinstance(code, str):
+            return code
+    return None
+
+
+VIEWER_REQUEST_RUNNER = """
+const event = JSON.parse(process.argv[1]);
+const out = handler(event);
+process.stdout.write(JSON.stringify(out === undefined ? null : out));
+"""
+
+
+@functools.lru_cache(maxsize=512)
+def viewer_request(code: str, method: str, uri: str) -> str:
+    """The URI a CloudFront Function's viewer-request handler passes on, run by Node.js as
+    CloudFront runs it (cached: the event holds only the method and the URI, so the answer is
+    the same each time). A function that answers by itself is not supported here."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("the distribution runs a CloudFront Function; Node.js (node) is needed to run it locally")
+    event = {
+        "version": "1.0",
+        "context": {"eventType": "viewer-request"},
+        "viewer": {"ip": "127.0.0.1"},
+        "request": {"method": method, "uri": uri, "querystring": {}, "headers": {}, "cookies": {}},
+    }
+    done = subprocess.run(
+        [node, "-e", code + VIEWER_REQUEST_RUNNER, json.dumps(event)], capture_output=True, text=True, timeout=10
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the CloudFront Function failed: {done.stderr.strip()[-500:]}")
+    out = json.loads(done.stdout or "null")
+    if not isinstance(out, dict) or "uri" not in out:
+        raise RuntimeError("the CloudFront Function answered by itself; only request rewrites run locally")
+    return str(out["uri"])
 
 
 def object_key(site: Site, path: str) -> str:

@@ -79,6 +79,10 @@ def test_distribution_behaviours(synthesized: Synthesized) -> None:
     assert "OriginAccessControlId" in s3_origin and s3_origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
     assert default["AllowedMethods"] == ["GET", "HEAD"]
+    [index_pages] = default["FunctionAssociations"]
+    assert index_pages["EventType"] == "viewer-request"
+    function = synthesized.raw[STACK]["Resources"][index_pages["FunctionARN"]["Fn::GetAtt"][0]]
+    assert function["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
     ((api,),) = [config["CacheBehaviors"]]
     assert api["PathPattern"] == "/v1/*"
     assert sorted(api["AllowedMethods"]) == sorted(["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"])
@@ -207,6 +211,10 @@ def test_the_local_cloud_reads_the_same_behaviours(synthesized: Synthesized) -> 
     assert compiled.default_root_object == "index.html"
     assert [(b.path_pattern, b.origin) for b in compiled.behaviours] == [("/v1/*", "api"), ("*", "s3")]
     assert compiled.config_object == "config.json"
+    pages = compiled.behaviours[-1]
+    assert pages.viewer_request is not None, "the pages behaviour runs its CloudFront Function locally too"
+    assert site.viewer_request(pages.viewer_request, "GET", "/console/") == "/console/index.html"
+    assert site.viewer_request(pages.viewer_request, "GET", "/assets/app.js") == "/assets/app.js"
     headers = {rule.name: rule.value for rule in compiled.behaviours[-1].headers}
     assert headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains; preload"
     assert headers["X-Frame-Options"] == "DENY"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from infra.stacks.web import INDEX_PAGES
 from shopstack.localcloud.deploy import Deployer
 from shopstack.localcloud.gateway import LocalGateway
 from shopstack.localcloud.up import LocalCloud
@@ -93,6 +94,9 @@ def web_template(api_id: str, *, readable: bool = True) -> dict[str, Any]:
                             "TargetOriginId": "s3",
                             "AllowedMethods": ["GET", "HEAD"],
                             "ResponseHeadersPolicyId": {"Ref": "Headers"},
+                            "FunctionAssociations": [
+                                {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": ["Index", "FunctionARN"]}}
+                            ],
                         },
                         "CacheBehaviors": [
                             {
@@ -104,6 +108,15 @@ def web_template(api_id: str, *, readable: bool = True) -> dict[str, Any]:
                         ],
                         "Enabled": True,
                     }
+                },
+            },
+            "Index": {
+                "Type": "AWS::CloudFront::Function",
+                "Properties": {
+                    "Name": "index",
+                    "AutoPublish": True,
+                    "FunctionConfig": {"Comment": "index pages", "Runtime": "cloudfront-js-2.0"},
+                    "FunctionCode": INDEX_PAGES,
                 },
             },
             "Deploy": {
@@ -125,6 +138,8 @@ def site_url(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Ite
     root = tmp_path_factory.mktemp("repo")
     (root / "pages" / "assets").mkdir(parents=True)
     (root / "pages" / "index.html").write_text("<!doctype html><title>shop</title>")
+    (root / "pages" / "console").mkdir()
+    (root / "pages" / "console" / "index.html").write_text("<!doctype html><title>console</title>")
     (root / "pages" / "assets" / "app.js").write_text("export {};")
     (root / "pages" / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (root / "secret.txt").write_text("outside the pages")
@@ -155,6 +170,13 @@ def fetch(
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def test_a_folders_path_is_its_index_page_as_the_distributions_function_makes_it(site_url: str) -> None:
+    status, headers, body = fetch(site_url + "/console/")
+    assert status == 200 and b"<title>console</title>" in body
+    assert headers["content-type"].startswith("text/html")
+    assert fetch(site_url + "/console")[0] == 403, "S3 has no object `console`"
 
 
 def test_root_is_the_default_root_object_with_the_policy_headers(site_url: str) -> None:
