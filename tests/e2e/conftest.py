@@ -2,21 +2,19 @@
 apt-get when missing; Playwright's own browser download is never used) against the storefront the
 session's local cloud serves at `/`. One browser per session, a new context per test. Every page a
 test visits is screenshotted under tests/e2e/artifacts/<test>/ and checked with axe-core (from
-node_modules): a `serious` or `critical` violation fails the test."""
+node_modules): a `serious` or `critical` violation fails the test. The pages run under the CSP the
+site sends (axe-core is evaluated through the DevTools protocol, which CSP does not govern), and
+anything that CSP refuses fails the test too."""
 
 from __future__ import annotations
 
 import functools
-import http.server
 import json
-import os
 import re
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
@@ -24,7 +22,6 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 from shopstack.harness import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "web" / "dist"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 BLOCKING = {"serious", "critical"}
@@ -54,25 +51,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-class _Site(http.server.SimpleHTTPRequestHandler):
-    """Development only: web/dist and a config.json pointing at the cloud's own ports."""
-
-    config: bytes = b"{}"
-
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/config.json":
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(self.config)))
-            self.end_headers()
-            self.wfile.write(self.config)
-            return
-        super().do_GET()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def _serves_storefront(base_url: str) -> bool:
     try:
         with urllib.request.urlopen(base_url + "/config.json", timeout=10) as answer:
@@ -82,32 +60,19 @@ def _serves_storefront(base_url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def site(cloud: LocalCloud) -> Iterator[str]:
-    """The storefront's URL: the local cloud's own `/`. SHOPSTACK_E2E_SELF_SERVE=1 serves web/dist from
-    here instead (for working on the pages against a cloud that does not serve them yet)."""
+def site(cloud: LocalCloud) -> str:
+    """The storefront's URL: the local cloud's own `/`, with the demo catalog loaded through the API."""
     from shopstack.seed import load
 
     load("demo", cloud.base_url)
-    if os.environ.get("SHOPSTACK_E2E_SELF_SERVE") != "1":
-        if not _serves_storefront(cloud.base_url):
-            pytest.fail(f"the local cloud does not serve the storefront's /config.json at {cloud.base_url}")
-        yield cloud.base_url
-        return
-    info = json.loads(urllib.request.urlopen(cloud.base_url + "/_localcloud", timeout=10).read())
-    _Site.config = json.dumps(
-        {
-            "apiBase": cloud.base_url,
-            "region": info["region"],
-            "userPoolId": info["userPoolId"],
-            "userPoolClientId": info["userPoolClientId"],
-            "cognitoEndpoint": cloud.moto_url + "/",
-            "payments": {"mode": "emulator", "emulatorUrl": cloud.stripe_url, "publishableKey": "pk_test_local"},
-        }
-    ).encode()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Site, directory=str(DIST)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    if not _serves_storefront(cloud.base_url):
+        pytest.fail(f"the local cloud does not serve the storefront's /config.json at {cloud.base_url}")
+    return cloud.base_url
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE.read_text() + "\n;undefined"
 
 
 class Shop:
@@ -141,7 +106,9 @@ class Shop:
 
     def check_accessibility(self, label: str) -> None:
         if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            self.page.add_script_tag(path=str(AXE))
+            # Evaluated through the DevTools protocol, which the page's CSP does not govern (a <script>
+            # tag would be refused: the tests run under the CSP the site sends).
+            self.page.evaluate(_axe_source())
         violations = self.page.evaluate(
             """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({
                 id: v.id, impact: v.impact, help: v.help,
@@ -156,12 +123,15 @@ class Shop:
 
 @pytest.fixture
 def shop(browser: Browser, site: str, request: pytest.FixtureRequest) -> Iterator[Shop]:
-    # bypass_csp: the page's CSP (script-src 'self' and Stripe) would refuse the injected axe-core.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The site's Content-Security-Policy holds: anything it refuses is a failure.
+    page.on(
+        "console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield Shop(page, site, request.node.name)
     context.close()
     assert not errors, f"errors in the page: {errors}"

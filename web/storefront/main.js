@@ -59,12 +59,26 @@ function renderNav(app) {
   document.getElementById("nav").replaceChildren(h("ul", {}, items));
 }
 
+/** An expired ID token is renewed with the refresh token; failing that, the shopper is told. */
+async function renewSession(app) {
+  const tokens = app.session.tokens();
+  if (!tokens || !app.session.user()?.expired) return;
+  try {
+    if (!tokens.refreshToken) throw new Error("no refresh token");
+    app.session.save(await app.cognito.refresh(tokens.refreshToken));
+  } catch {
+    app.session.clear();
+    announce("Your session has expired. Please sign in again.", "error");
+  }
+}
+
 async function route(app, { keepMessage = false } = {}) {
   const { path, params } = parseHash();
   if (path === "main") return;
   const main = document.getElementById("main");
   if (!keepMessage && !app.keepMessageOnce) announce("");
   app.keepMessageOnce = false;
+  await renewSession(app);
   renderNav(app);
   for (const [pattern, page] of ROUTES) {
     const match = pattern.exec(path);

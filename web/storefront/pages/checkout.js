@@ -8,6 +8,7 @@ import { totals } from "./cart.js";
 const COUNTRIES = [["US", "United States"], ["CA", "Canada"], ["GB", "United Kingdom"], ["DE", "Germany"], ["FR", "France"], ["AU", "Australia"]];
 const ADDRESS_KEY = "shopstack.address";
 
+let pending = null; // Stripe mode: { cartId, order, lines } while the shopper retries a declined payment
 let attempt = null; // { fingerprint, key }: a retried identical checkout reuses its Idempotency-Key
 
 function idempotencyKeyFor(cartId, body) {
@@ -92,6 +93,11 @@ export async function checkoutPage(app, params, view) {
     }
     button.disabled = true;
     app.announce("Placing your order…");
+    if (!emulator && pending && pending.cartId === cart.cartId) {
+      // Stripe mode after a decline: the order is placed; confirm its payment again with the new details.
+      await confirmStripe(pending.order, pending.lines, button);
+      return;
+    }
     try {
       const order = await app.api.post(`/carts/${cart.cartId}/checkout`, body, {
         cartToken: app.cart.token(),
@@ -108,16 +114,8 @@ export async function checkoutPage(app, params, view) {
         return;
       }
       if (!emulator && status && !["requires_capture", "succeeded", "processing"].includes(status)) {
-        const returnUrl = `${location.origin}${location.pathname}#/confirmation/${order.orderId}?${query}`;
-        try {
-          await payment.confirm(order.payment.clientSecret, returnUrl);
-        } catch (error) {
-          cart = await app.cart.reopenWith(lines);
-          renderSummary();
-          app.announce(`${error.message} Try again or use another card.`, "error");
-          button.disabled = false;
-          return;
-        }
+        await confirmStripe(order, lines, button);
+        return;
       }
       app.navigate(`#/confirmation/${order.orderId}?${query}`);
     } catch (error) {
@@ -143,6 +141,22 @@ export async function checkoutPage(app, params, view) {
         app.error(error);
       }
     }
+  }
+
+  async function confirmStripe(order, lines, button) {
+    const query = `token=${encodeURIComponent(order.orderToken)}`;
+    const returnUrl = `${location.origin}${location.pathname}#/confirmation/${order.orderId}?${query}`;
+    try {
+      await payment.confirm(order.payment.clientSecret, returnUrl);
+    } catch (error) {
+      pending = { cartId: cart.cartId, order, lines };
+      app.announce(`${error.message} Try again or use another card.`, "error");
+      button.disabled = false;
+      payment.focus();
+      return;
+    }
+    pending = null;
+    app.navigate(`#/confirmation/${order.orderId}?${query}`);
   }
 
   fill(view, 
