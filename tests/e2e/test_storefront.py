@@ -82,7 +82,12 @@ def test_guest_browses_and_buys(shop: Shop) -> None:
     expect(page.get_by_role("heading", name="History")).to_be_visible()
 
 
-def test_decline_then_success(shop: Shop) -> None:
+def test_out_of_stock_then_decline_then_success(shop: Shop) -> None:
+    page = shop.open("/product/FIRSTAID-1", "product low stock", "Trail First-Aid Kit")
+    page.get_by_label("Quantity").fill("50")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#messages")).to_contain_text("left. Choose a smaller quantity.")
+    expect(page.locator("#messages [role=alert]")).to_be_visible()
     add_from_product_page(shop, "MUG-INS", "Insulated Camp Mug", 2)
     page = go_to_checkout(shop)
     fill_address(page, "decline@example.com")
@@ -124,7 +129,7 @@ def _ship_and_deliver(cloud: LocalCloud, admin_token: str, order_id: str) -> Non
     assert delivered.status == 200, delivered.text
 
 
-def test_sign_up_buy_see_order_and_request_a_return(shop: Shop, cloud: LocalCloud, admin_token: str) -> None:
+def test_sign_up_buy_return_invoice_export_and_delete(shop: Shop, cloud: LocalCloud, admin_token: str) -> None:
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
     page = shop.open("/signup", "sign up", "Create an account")
     page.get_by_label("Email").fill(email)
@@ -154,6 +159,22 @@ def test_sign_up_buy_see_order_and_request_a_return(shop: Shop, cloud: LocalClou
     expect(page.locator("#messages")).to_contain_text("requested")
     expect(page.get_by_role("heading", name="Returns")).to_be_visible()
     shop.visit("return requested", f"Order {order_id[:8]}")
+    page.get_by_role("link", name=re.compile(r"^Invoice INV-")).click()
+    shop.visit("invoice", re.compile(r"^Invoice INV-"))
+    expect(page.get_by_text("Trail Foam Pad")).to_be_visible()
+    page.get_by_role("link", name="Account").click()
+    shop.visit("account with return", "Your account")
+    expect(page.get_by_text("Return requested")).to_be_visible()
+    page.get_by_role("button", name="Export my data").click()
+    expect(page.get_by_role("link", name="Download your data (JSON)")).to_be_focused()
+    page.get_by_role("button", name="Delete my account…").click()
+    page.get_by_role("button", name="Delete my account permanently").click()
+    expect(page.locator("#messages")).to_contain_text("Tick the box")
+    page.get_by_label("I understand that this cannot be undone").check()
+    page.get_by_role("button", name="Delete my account permanently").click()
+    shop.visit("account deleted", "All gear")
+    expect(page.locator("#messages")).to_contain_text("Your account is deleted.")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
 
 
 def _tab_to(page: Page, pattern: str, limit: int = 80) -> None:

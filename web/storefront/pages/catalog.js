@@ -37,7 +37,15 @@ export async function addToCart(app, product, quantity, button) {
     await app.cart.add(product.sku, quantity);
     app.announce(`Added ${quantity} × ${product.name} to your cart.`, "success");
   } catch (error) {
-    app.error(error);
+    const short = error.code === "out_of_stock" && (error.problem.errors || []).find((e) => e.sku === product.sku);
+    if (short) {
+      const inCart = app.cart.get()?.items.find((i) => i.sku === product.sku)?.quantity || 0;
+      app.announce(short.available > 0
+        ? `Only ${short.available} of ${product.name} left${inCart ? ` (${inCart} already in your cart)` : ""}. Choose a smaller quantity.`
+        : `${product.name} is out of stock.`, "error");
+    } else {
+      app.error(error);
+    }
   } finally {
     if (button) button.disabled = false;
   }

@@ -140,7 +140,9 @@ export async function orderPage(app, params, orderId, view, { confirmation = fal
 export async function invoicePage(app, params, orderId, view) {
   const token = params.get("token") || tokenFor(orderId);
   const invoice = await app.api.get(`/orders/${encodeURIComponent(orderId)}/invoice`, { orderToken: token });
-  const party = (p) => (p ? [p.name, p.line1, p.line2, p.city, p.postalCode, p.country, p.email, p.taxId].filter(Boolean).join(", ") : "");
+  const address = (a) => (a ? [a.line1, a.line2, a.city, a.postalCode, a.country] : []);
+  const party = (p) =>
+    p ? [p.name, ...address(p.address || p), p.email, p.taxId].filter((v) => typeof v === "string" && v).join(", ") : "";
   fill(view, 
     h("h1", {}, `Invoice ${invoice.invoiceNumber}`),
     h("p", {}, `Issued ${when(invoice.issuedAt)}`),
@@ -148,7 +150,7 @@ export async function invoicePage(app, params, orderId, view) {
     h("p", {}, h("strong", {}, "Bill to: "), party(invoice.billTo)),
     h("table", {}, h("caption", { class: "visually-hidden" }, "Invoice lines"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col", class: "num" }, "Quantity"), h("th", { scope: "col", class: "num" }, "Unit price"), h("th", { scope: "col", class: "num" }, "Total"))),
-      h("tbody", {}, (invoice.lines || []).map((l) => h("tr", {}, h("td", {}, l.name || l.sku), h("td", { class: "num" }, String(l.quantity)), h("td", { class: "num" }, money(l.unitPrice)), h("td", { class: "num" }, money(l.lineTotal)))))),
+      h("tbody", {}, (invoice.lines || []).map((l) => h("tr", {}, h("td", {}, `${l.description || l.name || l.sku} (${l.sku})`), h("td", { class: "num" }, String(l.quantity)), h("td", { class: "num" }, money(l.unitPrice)), h("td", { class: "num" }, money(l.lineTotal)))))),
     totals(invoice),
     h("p", { class: "actions" }, h("button", { type: "button", onclick: () => window.print() }, "Print"), h("a", { href: orderLink(orderId, token) }, "Back to the order")),
   );

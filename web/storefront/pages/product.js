@@ -12,7 +12,6 @@ export async function productPage(app, params, sku, view) {
     return;
   }
   const out = product.available <= 0 || product.status !== "ACTIVE";
-  const max = Math.max(1, Math.min(99, product.available));
   const [main, detail] = product.images || [];
   fill(view, 
     h("p", {}, h("a", { href: `#/?category=${encodeURIComponent(product.category)}` }, `← ${product.category}`)),
@@ -32,7 +31,7 @@ export async function productPage(app, params, sku, view) {
           addToCart(app, product, quantity, event.currentTarget.querySelector("button"));
         } },
           h("div", { class: "field" }, h("label", { for: "quantity" }, "Quantity"),
-            h("input", { id: "quantity", name: "quantity", type: "number", min: 1, max, value: 1, required: true, disabled: out })),
+            h("input", { id: "quantity", name: "quantity", type: "number", min: 1, max: 99, value: 1, required: true, disabled: out })),
           h("div", { class: "actions" },
             h("button", { type: "submit", disabled: out }, out ? "Out of stock" : "Add to cart"),
             h("a", { href: "#/cart" }, "View cart"))),
