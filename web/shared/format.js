@@ -29,6 +29,9 @@ export const STATUS_TEXT = {
   REFUNDING: "Refunding",
   PARTIALLY_REFUNDED: "Partially refunded",
   REFUNDED: "Refunded",
+  REQUESTED: "Requested",
+  RECEIVED: "Received",
+  REJECTED: "Rejected",
 };
 
 export const statusText = (status) => STATUS_TEXT[status] || status;

@@ -19,16 +19,27 @@ function historyBlock(order) {
       h("li", {}, h("strong", {}, statusText(step.status)), ` · ${when(step.at)}`, step.note ? ` · ${step.note}` : ""))));
 }
 
+function returnable(order) {
+  const returned = {};
+  for (const r of order.returns || []) {
+    if (["REJECTED", "CANCELLED"].includes(r.status)) continue;
+    for (const l of r.lines || []) returned[l.sku] = (returned[l.sku] || 0) + l.quantity;
+  }
+  return (order.lines || []).map((l) => ({ ...l, quantity: l.quantity - (returned[l.sku] || 0) })).filter((l) => l.quantity > 0);
+}
+
 function returnForm(app, order, token, onDone) {
   const key = { value: null };
+  const lines = returnable(order);
+  if (!lines.length) return null;
   const form = h("form", { "aria-labelledby": "return-title", async onsubmit(event) {
     event.preventDefault();
     const data = new FormData(form);
     const reason = String(data.get("reason") || "").trim();
-    const lines = order.lines
+    const chosen = lines
       .map((l) => ({ sku: l.sku, quantity: Number(data.get(`return-${l.sku}`) || 0), reason }))
       .filter((l) => l.quantity > 0);
-    if (!lines.length) {
+    if (!chosen.length) {
       app.announce("Choose at least one item to return.", "error");
       form.querySelector("select").focus();
       return;
@@ -41,7 +52,7 @@ function returnForm(app, order, token, onDone) {
     key.value = key.value || newIdempotencyKey();
     form.querySelector("button").disabled = true;
     try {
-      const created = await app.api.post(`/orders/${order.orderId}/returns`, { lines }, { orderToken: token, idempotencyKey: key.value });
+      const created = await app.api.post(`/orders/${order.orderId}/returns`, { lines: chosen }, { orderToken: token, idempotencyKey: key.value });
       app.announce(`Return ${created.returnId} requested. We will refund you once the items arrive.`, "success");
       onDone();
     } catch (error) {
@@ -50,7 +61,7 @@ function returnForm(app, order, token, onDone) {
     }
   } },
     h("h2", { id: "return-title" }, "Request a return"),
-    order.lines.map((l) => h("div", { class: "field" },
+    lines.map((l) => h("div", { class: "field" },
       h("label", { for: `return-${l.sku}` }, `Quantity of ${l.name} to return`),
       h("select", { id: `return-${l.sku}`, name: `return-${l.sku}` }, Array.from({ length: l.quantity + 1 }, (_, n) => h("option", { value: n }, String(n)))))),
     h("div", { class: "field" }, h("label", { for: "return-reason" }, "Reason"), h("textarea", { id: "return-reason", name: "reason", rows: 3, maxlength: 500 })),
