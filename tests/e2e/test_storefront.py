@@ -100,12 +100,17 @@ def test_out_of_stock_then_decline_then_success(shop: Shop) -> None:
     expect(page.get_by_text(f"2 {TIMES} Insulated Camp Mug")).to_be_visible()
 
 
-def test_three_d_secure(shop: Shop) -> None:
+def test_three_d_secure_refused_then_completed(shop: Shop) -> None:
     add_from_product_page(shop, "LAMP-300", "Headlamp 300 Lumen")
     page = go_to_checkout(shop)
     fill_address(page, "threeds@example.com")
     pay(page, "4000002500003155")
     shop.visit("3-D Secure challenge", "Confirm your payment")
+    page.get_by_role("button", name="Fail authentication").click()
+    shop.visit("3-D Secure refused", "Checkout")
+    expect(page.locator("#messages")).to_contain_text("Your bank did not confirm the payment")
+    pay(page, "4000002500003155")
+    shop.visit("3-D Secure challenge again", "Confirm your payment")
     page.get_by_role("button", name="Complete authentication").click()
     confirmed(shop)
 
