@@ -131,7 +131,9 @@ export async function stripePaymentElement(config, cart) {
       const { error } = await elements.submit();
       if (error) throw new Error(error.message);
     },
-    async confirm(clientSecret, returnUrl) {
+    async confirm(clientSecret, returnUrl, amount) {
+      // The order's total (shipping and tax for the address given) is what the intent charges.
+      if (amount) elements.update({ amount });
       const { error, paymentIntent } = await stripe.confirmPayment({
         elements,
         clientSecret,

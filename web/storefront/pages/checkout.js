@@ -147,7 +147,7 @@ export async function checkoutPage(app, params, view) {
     const query = `token=${encodeURIComponent(order.orderToken)}`;
     const returnUrl = `${location.origin}${location.pathname}#/confirmation/${order.orderId}?${query}`;
     try {
-      await payment.confirm(order.payment.clientSecret, returnUrl);
+      await payment.confirm(order.payment.clientSecret, returnUrl, order.total?.amount);
     } catch (error) {
       pending = { cartId: cart.cartId, order, lines };
       app.announce(`${error.message} Try again or use another card.`, "error");
