@@ -26,7 +26,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## web: the storefront in web/dist/ (esbuild; rebuilt only when a source under web/ changed)
 WEB_STAMP := web/dist/.built
-WEB_SOURCES := web/build.mjs $(shell find web/storefront web/shared web/public -type f 2>/dev/null)
+WEB_SOURCES := web/build.mjs $(shell find web/storefront web/console web/shared web/public -type f 2>/dev/null)
 web: $(WEB_STAMP)
 
 $(WEB_STAMP): $(NODE_STAMP) $(WEB_SOURCES)

@@ -30,7 +30,9 @@ def place_order(cloud: Any, sku: str = "TENT-2P") -> dict[str, Any]:
     cart = cloud.request("POST", "/carts", body={})
     assert cart.status == 201, cart.text
     cart_id, cart_token = cart.json["cartId"], cart.json["cartToken"]
-    put = cloud.request("PUT", f"/carts/{cart_id}/items/{sku}", body={"quantity": 1}, headers={"X-Cart-Token": cart_token})
+    put = cloud.request(
+        "PUT", f"/carts/{cart_id}/items/{sku}", body={"quantity": 1}, headers={"X-Cart-Token": cart_token}
+    )
     assert put.status == 200, put.text
     order = cloud.request(
         "POST",
