@@ -20,6 +20,7 @@ from constructs import Construct
 from infra import names, references
 from infra.components.alarms import GREATER, stage_alarm
 from infra.components.service_function import ServiceFunction
+from infra.components.waf import CHECKOUT_METHOD, checkout_requests, per_ip, visibility
 from infra.routes import ROUTES, Route
 from infra.settings import CREATE, Settings
 
@@ -74,7 +75,6 @@ def _problem_template(title: str, status: str | None) -> str:
     return "{" + ",".join(fields) + "}"
 
 
-RATE_LIMIT_WINDOW_SECONDS = 300
 RATE_LIMITED_BODY = json.dumps(
     {
         "type": "about:blank",
@@ -100,10 +100,7 @@ response body's content type is TEXT_PLAIN, TEXT_HTML or APPLICATION_JSON, and i
 be anything but Content-Type), so unlike the gateway's own problems they are not problem+json."""
 RATE_LIMITED_RETRY_AFTER = "60"
 CHECKOUT_PATH = "/carts/{cartId}/checkout"
-CHECKOUT_METHOD = "POST"
-CHECKOUT_URI_PATH_REGEX = "/checkout/*$"
-"""WAF's URI path of a checkout, URL-decoded: `/v1/carts/<id>/checkout` (one trailing slash or more
-too, which API Gateway routes to the same method). Together with method POST: no other route ends so."""
+
 
 BODY_LIMIT_BYTES = 8 * 1024
 """Request bodies WAF lets through (AWSManagedRulesCommonRuleSet SizeRestrictions_BODY: 8 KB, fixed),
@@ -381,11 +378,6 @@ class ApiStack(Stack):
         name = names.resource_name(settings.stage, "api")
         cors_origins = settings.cors_allow_origins
 
-        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-            )
-
         def block(body_key: str, *, status: int = 429, retry_after: bool = True) -> wafv2.CfnWebACL.RuleActionProperty:
             headers = []
             if retry_after:
@@ -404,39 +396,7 @@ class ApiStack(Stack):
                 )
             )
 
-        def per_ip(limit: int, scope_down: wafv2.CfnWebACL.StatementProperty | None = None) -> Any:
-            return wafv2.CfnWebACL.StatementProperty(
-                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                    aggregate_key_type="IP",
-                    limit=limit,
-                    evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
-                    scope_down_statement=scope_down,
-                )
-            )
-
-        checkout = wafv2.CfnWebACL.StatementProperty(
-            and_statement=wafv2.CfnWebACL.AndStatementProperty(
-                statements=[
-                    wafv2.CfnWebACL.StatementProperty(
-                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
-                            positional_constraint="EXACTLY",
-                            search_string=CHECKOUT_METHOD,
-                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
-                        )
-                    ),
-                    wafv2.CfnWebACL.StatementProperty(
-                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                            regex_string=CHECKOUT_URI_PATH_REGEX,
-                            text_transformations=[
-                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
-                            ],
-                        )
-                    ),
-                ]
-            )
-        )
+        checkout = checkout_requests()
         counted = settings.waf_count_rules
 
         def override(rule: str, action: str) -> wafv2.CfnWebACL.RuleActionOverrideProperty:

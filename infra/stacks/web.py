@@ -24,8 +24,9 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
 from infra import names, references
+from infra.components.waf import checkout_requests, per_ip, visibility
 from infra.settings import Settings
-from infra.stacks.api import CHECKOUT_METHOD, CHECKOUT_URI_PATH_REGEX, RATE_LIMIT_WINDOW_SECONDS, STAGE_NAME
+from infra.stacks.api import STAGE_NAME
 
 BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -298,44 +299,7 @@ class WebStack(Stack):
             return settings.web_acl_arn
         in_us_east_1 = CfnCondition(self, "InUsEast1", expression=Fn.condition_equals(region, "us-east-1"))
 
-        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-            )
-
-        def per_ip(limit: int, scope_down: Any = None) -> wafv2.CfnWebACL.StatementProperty:
-            return wafv2.CfnWebACL.StatementProperty(
-                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                    aggregate_key_type="IP",
-                    limit=limit,
-                    evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
-                    scope_down_statement=scope_down,
-                )
-            )
-
-        checkout = wafv2.CfnWebACL.StatementProperty(
-            and_statement=wafv2.CfnWebACL.AndStatementProperty(
-                statements=[
-                    wafv2.CfnWebACL.StatementProperty(
-                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
-                            positional_constraint="EXACTLY",
-                            search_string=CHECKOUT_METHOD,
-                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
-                        )
-                    ),
-                    wafv2.CfnWebACL.StatementProperty(
-                        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                            regex_string=CHECKOUT_URI_PATH_REGEX,
-                            text_transformations=[
-                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
-                            ],
-                        )
-                    ),
-                ]
-            )
-        )
+        checkout = checkout_requests()
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
