@@ -42,14 +42,17 @@ chromium:
 run: setup web
 	$(BIN)/python -m shopstack up --seed demo
 
-## test: every test suite (unit, local cloud, infra, integration, security, reliability at a small
-## setting); the infra suite synthesizes on both cores (its tests share no state), the suites that
-## start no shared local cloud (unit, local cloud, Stripe emulator: each test on its own ports and
-## directories) run on both cores too, then the suites that share the session's local cloud
+## test: every test suite (unit, local cloud, infra, browser, integration, security, reliability at
+## a small setting); the infra suite synthesizes on both cores (its tests share no state), the suites
+## that start no shared local cloud (unit, local cloud, Stripe emulator: each test on its own ports
+## and directories) run on both cores too; the browser, integration and security suites run on two
+## workers, each with a local cloud of its own (a module stays on one worker); the reliability suite
+## last, alone, as it measures memory and load
 test: setup web chromium
 	$(BIN)/python -m pytest -n 2 tests/infra
 	$(BIN)/python -m pytest -n 2 tests/unit tests/localcloud tests/stripe_emulator
-	$(BIN)/python -m pytest --ignore=tests/infra --ignore=tests/unit --ignore=tests/localcloud --ignore=tests/stripe_emulator --durations=25
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/e2e tests/integration tests/security --durations=25
+	$(BIN)/python -m pytest tests/reliability --durations=10
 
 ## test-e2e: the browser tests (tests/e2e: Playwright driving Chromium against the local cloud)
 test-e2e: setup web chromium

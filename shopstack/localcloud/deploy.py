@@ -95,10 +95,10 @@ def synth(root: Path = REPO_ROOT, *, cache_dir: Path | None = None, python: str 
     if result.returncode != 0 or not (scratch / "manifest.json").is_file():
         shutil.rmtree(scratch, ignore_errors=True)
         raise DeployError(f"synth failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    if target.exists():
-        shutil.rmtree(scratch, ignore_errors=True)
-    else:
+    try:
         scratch.rename(target)
+    except OSError:  # another process (a parallel test worker) synthesized the same inputs first
+        shutil.rmtree(scratch, ignore_errors=True)
     _prune(cache, keep=target)
     return target
 

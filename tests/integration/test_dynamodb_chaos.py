@@ -7,6 +7,7 @@ every conflict and throttle, the workflow's Retry on TransientError)."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import Counter
@@ -22,7 +23,8 @@ from tests.integration.test_orders import _intents, view
 
 pytestmark = pytest.mark.integration
 
-BUYERS = 50
+BUYERS = int(os.environ.get("SHOPSTACK_CHAOS_BUYERS", "30"))
+"""Concurrent checkouts of one hot SKU under chaos (SHOPSTACK_CHAOS_BUYERS for a larger run)."""
 WORKERS = 10
 CHAOS_RATE = 0.05
 STOCK = 60

@@ -39,7 +39,8 @@ from shopstack.localcloud.tokens import issue_token
 
 pytestmark = pytest.mark.integration
 
-BUYERS = 50
+BUYERS = 50 if os.environ.get("SHOPSTACK_MEMORY_ORDERS") else 30
+"""`make reliability` (SHOPSTACK_MEMORY_ORDERS set): 50 buyers at once; `make test`: 30."""
 ROUNDS = int(os.environ.get("SHOPSTACK_LOAD_ROUNDS", "1"))
 RETRIES = 4
 

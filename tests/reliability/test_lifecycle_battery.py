@@ -42,7 +42,7 @@ from shopstack.localcloud.tokens import issue_token
 pytestmark = pytest.mark.integration
 
 PER_RUN = 30
-ORDERS = int(os.environ.get("SHOPSTACK_BATTERY_ORDERS") or (150 if os.environ.get("SHOPSTACK_MEMORY_ORDERS") else 30))
+ORDERS = int(os.environ.get("SHOPSTACK_BATTERY_ORDERS") or (150 if os.environ.get("SHOPSTACK_MEMORY_ORDERS") else 20))
 RUNS = max(1, math.ceil(ORDERS / PER_RUN))
 SEED = int(os.environ.get("SHOPSTACK_BATTERY_SEED") or random.SystemRandom().randrange(2**31))
 WORKERS = 5

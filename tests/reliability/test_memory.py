@@ -28,7 +28,7 @@ from shopstack.localcloud.tokens import issue_token
 
 pytestmark = pytest.mark.integration
 
-ORDERS = int(os.environ.get("SHOPSTACK_MEMORY_ORDERS", "30"))
+ORDERS = int(os.environ.get("SHOPSTACK_MEMORY_ORDERS", "20"))
 WARM_UP = 10
 BUYERS = 4
 GROWTH_BUDGET_MB = 50.0

@@ -8,7 +8,7 @@ request without its credentials.
 
 The run is deterministic (derandomized, one seed) and small enough for `make test`. Its size:
 
-    SHOPSTACK_FUZZ_EXAMPLES  examples per operation and identity, fuzzing phase (default 10)
+    SHOPSTACK_FUZZ_EXAMPLES  examples per operation and identity, fuzzing phase (default 7)
     SHOPSTACK_FUZZ_STEPS     stateful scenarios per identity (default 10)
     SHOPSTACK_FUZZ_SEED      the seed (default 20261201)
 
@@ -63,7 +63,7 @@ from shopstack.harness import LocalCloud
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(os.environ.get("SHOPSTACK_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SHOPSTACK_FUZZ_EXAMPLES", "7"))
 STEPS = int(os.environ.get("SHOPSTACK_FUZZ_STEPS", "10"))
 SEED = int(os.environ.get("SHOPSTACK_FUZZ_SEED", "20261201"))
 IDENTITIES = ("anonymous", "customer", "staff")
