@@ -13,7 +13,7 @@ and without restock). Meanwhile a chaos thread pauses Stripe's webhooks and rele
 reverse, and redelivers events. Thread timing is not seeded: a failure names the seed and the
 order's history, which is what to reproduce from.
 
-`make test` runs one run of 30 orders (SHOPSTACK_BATTERY_ORDERS to change; under `make
+`make test` runs one run of 20 orders (SHOPSTACK_BATTERY_ORDERS to change; under `make
 reliability`, which sets SHOPSTACK_MEMORY_ORDERS, 150). SHOPSTACK_BATTERY_SEED replays a seed.
 """
 

@@ -12,8 +12,8 @@ The run is deterministic (derandomized, one seed) and small enough for `make tes
     SHOPSTACK_FUZZ_STEPS     stateful scenarios per identity (default 10)
     SHOPSTACK_FUZZ_SEED      the seed (default 20261201)
 
-At the defaults, about 2,800 requests in under two minutes on two cores. A larger run, e.g. before
-a release, with a seed of its own (the fuzzing and stateful phases grow with the two sizes):
+At the defaults, a few thousand requests in about a minute and a half (`-s` prints the count). A
+larger run, e.g. before a release, with a seed of its own (the fuzzing and stateful phases grow with the two sizes):
 
     SHOPSTACK_FUZZ_EXAMPLES=100 SHOPSTACK_FUZZ_STEPS=100 SHOPSTACK_FUZZ_SEED=$RANDOM \\
         .venv/bin/python -m pytest tests/security/test_contract.py
