@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 
@@ -36,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         help="fail that share of calls as AWS does, e.g. dynamodb=0.05 (writes fail before they apply)",
     )
 
-    token = sub.add_parser("token", help="print an ID token for a local user")
+    token = sub.add_parser(
+        "token", help="print an ID token for a local user (made on first use; it signs in with the local password)"
+    )
     token.add_argument("--email", required=True)
     token.add_argument("--admin", action="store_true", help="make the user a member of group admin")
     token.add_argument("--endpoint", default="http://127.0.0.1:3000")
@@ -134,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shopstack.replay import run as replay
 
         return replay(endpoint=args.endpoint, start=args.start, end=args.end, rule=args.rule)
-    from shopstack.localcloud.tokens import issue_token
+    from shopstack.localcloud.tokens import LOCAL_PASSWORD, issue_token
 
     print(issue_token(args.endpoint, args.email, admin=args.admin))
+    kind = "staff (group admin): /console/" if args.admin else "a customer"
+    print(f"{args.email} signs in as {kind} with the local password {LOCAL_PASSWORD}", file=sys.stderr)
     return 0

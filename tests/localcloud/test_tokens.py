@@ -86,9 +86,11 @@ def test_admin_token_carries_the_admin_group(local_cloud: dict[str, Any]) -> Non
 
 def test_cli_prints_the_token(local_cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["token", "--email", "cli@example.com", "--endpoint", local_cloud["endpoint"]]) == 0
-    token = capsys.readouterr().out.strip()
+    printed = capsys.readouterr()
+    token = printed.out.strip()
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     assert _verified(token, local_cloud)["email"] == "cli@example.com"
+    assert tokens.LOCAL_PASSWORD in printed.err, "how the user signs in to the storefront or the console"
 
 
 def test_unreachable_endpoint_is_a_clear_error() -> None:
