@@ -16,6 +16,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from shopstack.stripe_emulator import payments
+from shopstack.stripe_emulator.challenge import challenge_page
 from shopstack.stripe_emulator.errors import StripeError, authentication, invalid_request, no_such, validation
 from shopstack.stripe_emulator.faults import Fault, Faults
 from shopstack.stripe_emulator.forms import Params, as_bool, as_str, check_known, expand_paths, parse_pairs
@@ -243,6 +244,7 @@ CONTROL_MAP = Map(
         Rule("/_emulator/webhooks/redeliver/<event_id>", methods=["POST"], endpoint="webhooks_redeliver"),
         Rule("/_emulator/webhook_endpoints", methods=["GET", "POST"], endpoint="webhook_endpoints"),
         Rule("/_emulator/payment_intents/<id>/authenticate", methods=["GET", "POST"], endpoint="authenticate"),
+        Rule("/_emulator/payment_intents/<id>/challenge", methods=["GET"], endpoint="challenge"),
     ],
     strict_slashes=False,
 )
@@ -451,6 +453,8 @@ class StripeEmulator:
             return json_response(404, invalid_request(f"Unknown emulator path {request.path}").body())
         try:
             body = request.get_json(silent=True) if request.method == "POST" else None
+            if body is None and request.method == "POST" and request.form:
+                body = request.form.to_dict()  # the challenge page's forms
             spec: dict[str, Any] = body if isinstance(body, dict) else {}
             return self._control_action(str(endpoint), dict(args), spec, request)
         except StripeError as err:
@@ -470,6 +474,8 @@ class StripeEmulator:
             return self._webhooks(endpoint, args, spec, request)
         if endpoint == "authenticate":
             return self._authenticate(str(args["id"]), spec, request)
+        if endpoint == "challenge":
+            return self._challenge(str(args["id"]), request)
         raise invalid_request(f"Unknown emulator path {request.path}", status=404)
 
     def _clock(self, spec: dict[str, Any], request: Request) -> Response:
@@ -532,15 +538,32 @@ class StripeEmulator:
         return json_response(200, {"paused": dispatcher.paused, "deliveries": dispatcher.describe()})
 
     def _authenticate(self, pi_id: str, spec: dict[str, Any], request: Request) -> Response:
+        """The customer completes or fails 3-D Secure; with `redirect=true` the browser goes back to
+        the PaymentIntent's return URL (or the challenge page's `return_url`), with `payment_intent`
+        and `redirect_status` added as Stripe adds them."""
         outcome = str(spec.get("outcome") or request.args.get("outcome") or "succeed")
         with self.lock:
             pi = self.state.payment_intents.get(pi_id)
-            return_url = None
+            return_url = spec.get("return_url") or request.args.get("return_url")
             if pi is not None and pi["next_action"] and pi["next_action"]["type"] == "redirect_to_url":
                 return_url = pi["next_action"]["redirect_to_url"]["return_url"]
             result = payments.authenticate_payment_intent(self.state, pi_id, outcome)
             body = json.loads(json.dumps(result))
-        if request.args.get("redirect") == "true" and return_url:
+        if "true" in (request.args.get("redirect"), spec.get("redirect")) and return_url:
             separator = "&" if "?" in return_url else "?"
-            return Response("", status=302, headers={"Location": f"{return_url}{separator}payment_intent={pi_id}"})
+            status = "failed" if result["status"] == "requires_payment_method" else "succeeded"
+            location = f"{return_url}{separator}payment_intent={pi_id}&redirect_status={status}"
+            return Response("", status=302, headers={"Location": location})
         return json_response(200, body)
+
+    def _challenge(self, pi_id: str, request: Request) -> Response:
+        """The test bank's 3-D Secure page for a PaymentIntent that requires action: two forms,
+        complete or fail, each posting to `authenticate` and going back to `return_url`."""
+        with self.lock:
+            pi = payments.retrieve_payment_intent(self.state, pi_id)
+            amount, currency, status = int(pi["amount"]), str(pi["currency"]), str(pi["status"])
+        return_url = request.args.get("return_url", "")
+        if not return_url.startswith(("http://", "https://")):
+            raise validation("return_url must be an http(s) URL", param="return_url")
+        page = challenge_page(pi_id, amount, currency, status, return_url)
+        return Response(page, status=200, mimetype="text/html", headers={"Cache-Control": "no-store"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -233,8 +234,44 @@ def test_three_d_secure_redirect(client: stripe.StripeClient) -> None:
     with pytest.raises(urllib.error.HTTPError) as redirect:
         opener.open(pi.next_action.redirect_to_url.url, timeout=5)
     assert redirect.value.code == 302
-    assert redirect.value.headers["Location"] == f"http://127.0.0.1:9/done?payment_intent={pi.id}"
+    location = f"http://127.0.0.1:9/done?payment_intent={pi.id}&redirect_status=succeeded"
+    assert redirect.value.headers["Location"] == location
     assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"
+
+
+def test_the_test_banks_challenge_page_completes_or_fails_and_goes_back(
+    client: stripe.StripeClient, control: Control
+) -> None:
+    """A shop that confirmed on its server sends the shopper to the emulator's challenge page, which
+    posts the choice and goes back to the shop's page with the outcome."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    back = "http://127.0.0.1:9/#/authenticate/o1?token=t"
+    for outcome, status, intent_status in (
+        ("fail", "failed", "requires_payment_method"),
+        ("succeed", "succeeded", "requires_capture"),
+    ):
+        pi = manual_intent(client, pm="pm_card_authenticationRequired")
+        page_url = f"{control.base}/_emulator/payment_intents/{pi.id}/challenge?return_url={urllib.parse.quote(back)}"
+        with urllib.request.urlopen(page_url, timeout=5) as response:
+            page = response.read().decode()
+            assert response.headers["Content-Type"].startswith("text/html")
+        assert "Complete authentication" in page and "Fail authentication" in page and "15.00 USD" in page
+        form = urllib.parse.urlencode({"outcome": outcome, "redirect": "true", "return_url": back}).encode()
+        request = urllib.request.Request(f"{control.base}/_emulator/payment_intents/{pi.id}/authenticate", data=form)
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            urllib.request.build_opener(NoRedirect).open(request, timeout=5)
+        assert redirect.value.code == 302
+        assert redirect.value.headers["Location"] == f"{back}&payment_intent={pi.id}&redirect_status={status}"
+        assert client.v1.payment_intents.retrieve(pi.id).status == intent_status
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(
+            f"{control.base}/_emulator/payment_intents/{pi.id}/challenge?return_url=javascript:x", timeout=5
+        )
+    assert refused.value.code == 400
 
 
 def test_off_session_authentication_required_declines(client: stripe.StripeClient) -> None:

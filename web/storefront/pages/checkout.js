@@ -109,8 +109,12 @@ export async function checkoutPage(app, params, view) {
       const query = `token=${encodeURIComponent(order.orderToken)}`;
       const status = order.payment?.status;
       if (emulator && status === "requires_action") {
+        // The bank's challenge is the emulator's page; it comes back to #/authenticate with the outcome.
         sessionStorage.setItem(`shopstack.lines.${order.orderId}`, JSON.stringify(lines));
-        app.navigate(`#/authenticate/${order.orderId}?${query}&pi=${encodeURIComponent(order.payment.paymentIntentId)}`);
+        const pi = encodeURIComponent(order.payment.paymentIntentId);
+        const back = `${location.origin}${location.pathname}#/authenticate/${order.orderId}?${query}`;
+        const emulatorUrl = (app.config.payments?.emulatorUrl || "").replace(/\/$/, "");
+        location.assign(`${emulatorUrl}/_emulator/payment_intents/${pi}/challenge?return_url=${encodeURIComponent(back)}`);
         return;
       }
       if (!emulator && status && !["requires_capture", "succeeded", "processing"].includes(status)) {
@@ -170,51 +174,27 @@ export async function checkoutPage(app, params, view) {
 }
 
 /**
- * 3-D Secure (emulator mode): the bank's challenge for a payment that requires action. The
- * shopper completes or fails it at the Stripe emulator, then the order follows the webhook.
+ * 3-D Secure (emulator mode), back from the bank: the emulator's challenge page sends the shopper
+ * here with `redirect_status`; the order, moved by the payment's webhook, tells the outcome.
  */
 export async function authenticatePage(app, params, orderId, view) {
   const token = params.get("token");
-  const pi = params.get("pi");
-  const order = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
-  const emulatorUrl = (app.config.payments?.emulatorUrl || "").replace(/\/$/, "");
-
-  async function finish(outcome, button) {
-    for (const b of view.querySelectorAll("button")) b.disabled = true;
-    app.announce(outcome === "succeed" ? "Confirming with your bank…" : "Cancelling the authentication…");
-    try {
-      // The emulator answers no CORS headers: a simple no-cors POST, then the order tells the outcome.
-      await fetch(`${emulatorUrl}/_emulator/payment_intents/${encodeURIComponent(pi)}/authenticate?outcome=${outcome}`, { method: "POST", mode: "no-cors" });
-    } catch {
-      app.announce("Your bank could not be reached. Try again.", "error");
-      for (const b of view.querySelectorAll("button")) b.disabled = false;
-      button.focus();
+  const failed = params.get("redirect_status") === "failed";
+  const query = `token=${encodeURIComponent(token)}`;
+  fill(view, h("h1", {}, "Confirming your payment"), h("p", {}, "Your bank answered; checking the payment…"));
+  app.announce("Confirming with your bank…");
+  for (let i = 0; i < 40; i += 1) {
+    const current = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
+    if (current.status !== "PENDING_PAYMENT") {
+      if (["PAYMENT_FAILED", "CANCELLED", "CANCELLING"].includes(current.status)) break;
+      app.navigate(`#/confirmation/${orderId}?${query}`);
       return;
     }
-    const query = `token=${encodeURIComponent(token)}`;
-    for (let i = 0; i < 40; i += 1) {
-      const current = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
-      if (current.status !== "PENDING_PAYMENT") {
-        if (["PAYMENT_FAILED", "CANCELLED", "CANCELLING"].includes(current.status)) break;
-        app.navigate(`#/confirmation/${orderId}?${query}`);
-        return;
-      }
-      if (outcome === "fail" && i >= 6) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const lines = JSON.parse(sessionStorage.getItem(`shopstack.lines.${orderId}`) || "null") || order.lines;
-    await app.cart.reopenWith(lines.map((l) => ({ sku: l.sku, quantity: l.quantity }))).catch(() => null);
-    app.navigate("#/checkout", { message: "Your bank did not confirm the payment, so nothing was charged. Try again or use another card.", kind: "error" });
+    if (failed && i >= 2) break;
+    await new Promise((r) => setTimeout(r, 500));
   }
-
-  fill(view, 
-    h("h1", {}, "Confirm your payment"),
-    h("section", { class: "challenge", "aria-labelledby": "challenge-title" },
-      h("h2", { id: "challenge-title" }, "3-D Secure · Test bank"),
-      h("p", {}, `Your bank asks you to confirm a payment of ${money(order.total)} to shopstack outdoor.`),
-      h("p", { class: "hint" }, "Test mode: the Stripe emulator plays your bank. Complete to approve the payment, fail to refuse it."),
-      h("div", { class: "actions" },
-        h("button", { type: "button", id: "authenticate-complete", onclick: (e) => finish("succeed", e.currentTarget) }, "Complete authentication"),
-        h("button", { type: "button", class: "secondary", id: "authenticate-fail", onclick: (e) => finish("fail", e.currentTarget) }, "Fail authentication"))),
-  );
+  const order = await app.api.get(`/orders/${encodeURIComponent(orderId)}`, { orderToken: token });
+  const lines = JSON.parse(sessionStorage.getItem(`shopstack.lines.${orderId}`) || "null") || order.lines;
+  await app.cart.reopenWith(lines.map((l) => ({ sku: l.sku, quantity: l.quantity }))).catch(() => null);
+  app.navigate("#/checkout", { message: "Your bank did not confirm the payment, so nothing was charged. Try again or use another card.", kind: "error" });
 }
