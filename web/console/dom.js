@@ -1,32 +1,10 @@
 // Small DOM helpers for the ops console: elements are built with textContent only (never
 // innerHTML from data), so nothing the API returns can inject markup.
 
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
-    else if (value === true) el.setAttribute(key, "");
-    else el.setAttribute(key, String(value));
-  }
-  append(el, children);
-  return el;
-}
+import { fill, h } from "../shared/dom.js";
+import { money } from "../shared/format.js";
 
-function append(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-}
-
-export function clear(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
-  return el;
-}
+export { fill as clear, h, money };
 
 let uid = 0;
 export function nextId(prefix = "f") {
@@ -52,17 +30,6 @@ export function select(name, options, selected) {
     { name },
     options.map(([value, text]) => h("option", { value, selected: value === selected }, text)),
   );
-}
-
-export function money(m) {
-  if (!m || typeof m.amount !== "number") return "";
-  try {
-    return new Intl.NumberFormat("en-US", { style: "currency", currency: (m.currency || "usd").toUpperCase() }).format(
-      m.amount / 100,
-    );
-  } catch {
-    return `${(m.amount / 100).toFixed(2)} ${m.currency}`;
-  }
 }
 
 export function minor(amount, currency) {
