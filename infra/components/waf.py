@@ -33,8 +33,8 @@ def per_ip(
     )
 
 
-def checkout_requests() -> wafv2.CfnWebACL.StatementProperty:
-    """POST /carts/{cartId}/checkout (at the root or under the stage's path)."""
+def route(method: str, path_regex: str) -> wafv2.CfnWebACL.StatementProperty:
+    """Requests of `method` whose URL-decoded path matches `path_regex`."""
     return wafv2.CfnWebACL.StatementProperty(
         and_statement=wafv2.CfnWebACL.AndStatementProperty(
             statements=[
@@ -42,14 +42,14 @@ def checkout_requests() -> wafv2.CfnWebACL.StatementProperty:
                     byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
                         field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
                         positional_constraint="EXACTLY",
-                        search_string=CHECKOUT_METHOD,
+                        search_string=method,
                         text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
                     )
                 ),
                 wafv2.CfnWebACL.StatementProperty(
                     regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
                         field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                        regex_string=CHECKOUT_URI_PATH_REGEX,
+                        regex_string=path_regex,
                         text_transformations=[
                             wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
                         ],
@@ -58,3 +58,8 @@ def checkout_requests() -> wafv2.CfnWebACL.StatementProperty:
             ]
         )
     )
+
+
+def checkout_requests() -> wafv2.CfnWebACL.StatementProperty:
+    """POST /carts/{cartId}/checkout (at the root or under the stage's path)."""
+    return route(CHECKOUT_METHOD, CHECKOUT_URI_PATH_REGEX)

@@ -18,6 +18,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra import names, references
+from infra.components import waf
 from infra.components.alarms import GREATER, stage_alarm
 from infra.components.service_function import ServiceFunction
 from infra.components.waf import CHECKOUT_METHOD, checkout_requests, per_ip, visibility
@@ -424,35 +425,8 @@ class ApiStack(Stack):
                 visibility_config=visibility(f"{name}-{group.name}"),
             )
 
-        def route(method: str, path_regex: str) -> wafv2.CfnWebACL.StatementProperty:
-            return wafv2.CfnWebACL.StatementProperty(
-                and_statement=wafv2.CfnWebACL.AndStatementProperty(
-                    statements=[
-                        wafv2.CfnWebACL.StatementProperty(
-                            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
-                                positional_constraint="EXACTLY",
-                                search_string=method,
-                                text_transformations=[
-                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
-                                ],
-                            )
-                        ),
-                        wafv2.CfnWebACL.StatementProperty(
-                            regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
-                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                                regex_string=path_regex,
-                                text_transformations=[
-                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE")
-                                ],
-                            )
-                        ),
-                    ]
-                )
-            )
-
         large_body_route = wafv2.CfnWebACL.StatementProperty(
-            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[route(*r) for r in LARGE_BODY_ROUTES])
+            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[waf.route(*r) for r in LARGE_BODY_ROUTES])
         )
         # over 8 KB (labelled by the core rule set's SizeRestrictions_BODY) and not a large-body route
         body_too_large = wafv2.CfnWebACL.StatementProperty(
