@@ -8,6 +8,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +73,11 @@ def records_table(cloud: LocalCloud) -> str:
     return next(name for key, name in cloud.tables().items() if key.startswith("FixtureShared/Records"))
 
 
-@pytest.fixture(scope="module")
-def gateway_url(cloud: LocalCloud) -> Iterator[str]:
-    """The local gateway over the module's cloud, served on a free loopback port."""
+@contextmanager
+def serving(gateway: Any) -> Iterator[str]:
+    """A WSGI app (the local gateway) served on a free loopback port while the block runs."""
     from werkzeug.serving import make_server
 
-    assert cloud.pool is not None
-    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
-    gateway.log_stream = io.StringIO()
-    gateway.refresh()
     server = make_server("127.0.0.1", 0, gateway, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -89,6 +86,37 @@ def gateway_url(cloud: LocalCloud) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
+
+
+def lambda_function(handler: str, code_key: str, **properties: Any) -> dict[str, Any]:
+    """A fixture template's Lambda function: `handlers.<handler>` from the assets bucket's
+    `code_key`, role `Role`."""
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {
+                "S3Bucket": {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},
+                "S3Key": code_key,
+            },
+            "Handler": f"handlers.{handler}",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Runtime": "python3.13",
+            "Timeout": 3,
+            **properties,
+        },
+        "DependsOn": ["Role"],
+    }
+
+
+@pytest.fixture(scope="module")
+def gateway_url(cloud: LocalCloud) -> Iterator[str]:
+    """The local gateway over the module's cloud, served on a free loopback port."""
+    assert cloud.pool is not None
+    gateway = LocalGateway(region=REGION, account_id=ACCOUNT_ID, invoke=cloud.pool.invoke, moto_url=cloud.moto_url)
+    gateway.log_stream = io.StringIO()
+    gateway.refresh()
+    with serving(gateway) as url:
+        yield url
 
 
 def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:

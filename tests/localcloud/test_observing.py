@@ -16,7 +16,7 @@ from shopstack import harness
 from shopstack.cli import main
 from shopstack.localcloud.up import LocalCloud
 
-from .conftest import FIXTURES, eventually, reset_moto
+from .conftest import FIXTURES, eventually, lambda_function, reset_moto
 
 STACK = "FixtureObserving"
 DLQ = "fixture-observed-dlq"
@@ -28,20 +28,7 @@ EVERY = 0.2  # seconds between samples and evaluations (the local cloud's defaul
 
 
 def function(handler: str) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "Code": {
-                "S3Bucket": {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},
-                "S3Key": "o.zip",
-            },
-            "Handler": f"handlers.{handler}",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-            "Runtime": "python3.13",
-            "Timeout": 3,
-        },
-        "DependsOn": ["Role"],
-    }
+    return lambda_function(handler, "o.zip")
 
 
 def alarm(name: str, **properties: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from shopstack.localcloud import control
 from shopstack.localcloud.schedules import ScheduledRule, ScheduleError, Scheduler, Target, discover, parse_schedule
 from shopstack.localcloud.up import LocalCloud
 
-from .conftest import FIXTURES, eventually, reset_moto
+from .conftest import FIXTURES, eventually, lambda_function, reset_moto
 
 STACK = "FixtureSchedules"
 TICK = "fixture-tick"
@@ -198,21 +198,7 @@ def test_the_scheduled_event_is_eventbridges() -> None:
 
 
 def function(handler: str) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "Code": {
-                "S3Bucket": {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},
-                "S3Key": "schedules.zip",
-            },
-            "Handler": f"handlers.{handler}",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-            "Runtime": "python3.13",
-            "Timeout": 3,
-            "MemorySize": 256,
-        },
-        "DependsOn": ["Role"],
-    }
+    return lambda_function(handler, "schedules.zip", MemorySize=256)
 
 
 def rule(name: str, expression: str, function_id: str, *, state: str = "ENABLED", **target: Any) -> dict[str, Any]:

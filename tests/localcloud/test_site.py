@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from infra.stacks.web import INDEX_PAGES
 from shopstack.localcloud.deploy import Deployer
 from shopstack.localcloud.gateway import LocalGateway
 from shopstack.localcloud.up import LocalCloud
-from tests.localcloud.conftest import ACCOUNT_ID, REGION
+from tests.localcloud.conftest import ACCOUNT_ID, REGION, serving
 
 CSP = "default-src 'self'; frame-ancestors 'none'"
 
@@ -133,8 +132,6 @@ def web_template(api_id: str, *, readable: bool = True) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def site_url(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     root = tmp_path_factory.mktemp("repo")
     (root / "pages" / "assets").mkdir(parents=True)
     (root / "pages" / "index.html").write_text("<!doctype html><title>shop</title>")
@@ -150,14 +147,10 @@ def site_url(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Ite
     gateway.log_stream = io.StringIO()
     gateway.site.repo_root = root
     gateway.refresh()
-    server = make_server("127.0.0.1", 0, gateway, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serving(gateway) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join()
         cloud.client("cloudformation").delete_stack(StackName="site-test")
 
 
