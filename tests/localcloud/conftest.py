@@ -5,6 +5,7 @@ and other modules here reset them, so each module starts from empty backends."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -71,6 +72,14 @@ def pool(cloud: LocalCloud) -> LambdaPool:
 @pytest.fixture(scope="module")
 def records_table(cloud: LocalCloud) -> str:
     return next(name for key, name in cloud.tables().items() if key.startswith("FixtureShared/Records"))
+
+
+def one_stack_assembly(directory: Path, stack: str, template: dict[str, Any]) -> Path:
+    """A cloud assembly in `directory` holding one stack, as `cdk synth` writes it."""
+    (directory / f"{stack}.template.json").write_text(json.dumps(template))
+    artifact = {"type": "aws:cloudformation:stack", "properties": {"templateFile": f"{stack}.template.json"}}
+    (directory / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": {stack: artifact}}))
+    return directory
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -16,7 +15,7 @@ from shopstack import harness
 from shopstack.cli import main
 from shopstack.localcloud.up import LocalCloud
 
-from .conftest import FIXTURES, eventually, lambda_function, reset_moto
+from .conftest import FIXTURES, eventually, lambda_function, one_stack_assembly, reset_moto
 
 STACK = "FixtureObserving"
 DLQ = "fixture-observed-dlq"
@@ -115,13 +114,6 @@ def template() -> dict[str, Any]:
     }
 
 
-def assembly(directory: Path) -> Path:
-    (directory / f"{STACK}.template.json").write_text(json.dumps(template()))
-    artifact = {"type": "aws:cloudformation:stack", "properties": {"templateFile": f"{STACK}.template.json"}}
-    (directory / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": {STACK: artifact}}))
-    return directory
-
-
 @pytest.fixture(scope="module")
 def alarm_log() -> list[str]:
     return []
@@ -133,7 +125,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, alarm_log: list[str]) -> Ite
     reset_moto()
     local = LocalCloud(code_paths=[FIXTURES], log_stream=io.StringIO()).start()
     try:
-        local.deploy(assembly(tmp_path_factory.mktemp("observing")))
+        local.deploy(one_stack_assembly(tmp_path_factory.mktemp("observing"), STACK, template()))
         local.start_observing(log=alarm_log.append, interval=EVERY)
         yield local
     finally:

@@ -9,7 +9,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -19,7 +18,7 @@ from shopstack.localcloud import control
 from shopstack.localcloud.schedules import ScheduledRule, ScheduleError, Scheduler, Target, discover, parse_schedule
 from shopstack.localcloud.up import LocalCloud
 
-from .conftest import FIXTURES, eventually, lambda_function, reset_moto
+from .conftest import FIXTURES, eventually, lambda_function, one_stack_assembly, reset_moto
 
 STACK = "FixtureSchedules"
 TICK = "fixture-tick"
@@ -251,18 +250,6 @@ def template() -> dict[str, Any]:
     }
 
 
-def assembly(directory: Path) -> Path:
-    (directory / f"{STACK}.template.json").write_text(json.dumps(template()))
-    manifest = {
-        "version": "55.0.0",
-        "artifacts": {
-            STACK: {"type": "aws:cloudformation:stack", "properties": {"templateFile": f"{STACK}.template.json"}}
-        },
-    }
-    (directory / "manifest.json").write_text(json.dumps(manifest))
-    return directory
-
-
 @pytest.fixture(scope="module")
 def scheduler_log() -> list[str]:
     return []
@@ -275,7 +262,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, scheduler_log: list[str]) ->
     reset_moto()
     local = LocalCloud(code_paths=[FIXTURES], log_stream=io.StringIO()).start()
     try:
-        local.deploy(assembly(tmp_path_factory.mktemp("schedules")))
+        local.deploy(one_stack_assembly(tmp_path_factory.mktemp("schedules"), STACK, template()))
         local.start_schedules(log=scheduler_log.append)
         yield local
     finally:
