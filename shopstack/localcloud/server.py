@@ -11,6 +11,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from shopstack.localcloud.chaos import CHAOS, Chaos
+from shopstack.localcloud.usage import USAGE
 
 LOOPBACK = "127.0.0.1"
 """moto answers anyone who reaches it, secrets included: it listens on loopback only."""
@@ -125,6 +126,7 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         app = self.dynamodb = SerializedDynamoDB(_moto_app())
+        app.app = USAGE.middleware(app.app, ACCOUNT_ID, REGION)  # counted inside the DynamoDB lock
         self._server = make_server(self.host, self.requested_port, app, threaded=True, request_handler=_quiet_handler())
         configure_moto(self.port)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
