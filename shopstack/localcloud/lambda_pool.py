@@ -19,6 +19,14 @@ the API Gateway's path) run at normal priority; workers of event-driven invocati
 `BACKGROUND_NICENESS`. On AWS neither slows the other; here, without it, the order workflows of
 earlier buyers took the CPU the checkout of later buyers was waiting for. Under no load the
 niceness changes nothing.
+
+Memory. Workers are forked from a zygote (`zygote.py`): one process per Python runtime that
+imported the third-party libraries once, so that the workers share those pages instead of each
+holding its own copy, and a new worker's first answer skips those imports. The child takes the
+function's environment, path, directory and niceness and imports the handler and the project's
+packages itself. A function whose environment would change what those libraries did at import
+(`zygote.IMPORT_TIME_ENV`), or a machine without fork, gets a fresh interpreter as before
+(`SHOPSTACK_LAMBDA_ZYGOTE=0`: always).
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ import json
 import os
 import re
 import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -40,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from shopstack.localcloud import asset_imports
+from shopstack.localcloud import asset_imports, zygote
 from shopstack.localcloud.telemetry import TELEMETRY
 from shopstack.localcloud.worker import read_message, write_message
 
@@ -51,6 +61,17 @@ COLORS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
 DEFAULT_CONCURRENCY = 4
 CONCURRENCY_ENV = "SHOPSTACK_LAMBDA_CONCURRENCY"
 BACKGROUND_NICENESS = 10
+ZYGOTE_ENV = "SHOPSTACK_LAMBDA_ZYGOTE"
+ZYGOTE_SCRIPT = Path(zygote.__file__).resolve()
+ZYGOTE_READY_SECONDS = 60.0
+ZYGOTE_LOG_NAME = "lambda-zygote"
+STARTUP_ENV = ("PYTHONPATH", "PYTHONUNBUFFERED")
+"""The `PYTHON*` variables a forked worker applies itself (any other one needs a fresh interpreter)."""
+
+
+def zygote_enabled() -> bool:
+    """Fork workers from a zygote unless `SHOPSTACK_LAMBDA_ZYGOTE=0`, where Linux's fork exists."""
+    return os.environ.get(ZYGOTE_ENV, "1") != "0" and sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 def default_concurrency() -> int:
@@ -176,24 +197,245 @@ class LogSink:
                 pass
 
 
+class ForkedProcess:
+    """A worker the zygote forked: the pool is not its parent, so its exit status comes from the
+    zygote (which reaps it), through `exited`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdout: TextIO | None = None
+        self._done = threading.Event()
+
+    def exited(self, status: int) -> None:
+        if self.returncode is None:
+            self.returncode = status
+        self._done.set()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._done.wait(timeout):
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+        assert self.returncode is not None
+        return self.returncode
+
+
+class ZygoteFailed(RuntimeError):
+    """The zygote could not start or fork a worker."""
+
+
+class ZygoteClient:
+    """The pool's end of one zygote process (`zygote.py`): starts it, asks it for workers, and
+    learns from it when they exit."""
+
+    def __init__(self, sink: LogSink, python: str = sys.executable) -> None:
+        self.sink = sink
+        self.env = zygote_env()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control = ours
+        self.process = subprocess.Popen(
+            [python, "-P", str(ZYGOTE_SCRIPT), str(theirs.fileno()), str(os.getpid())],
+            env=self.env,
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(theirs.fileno(),),
+            text=True,
+            bufsize=1,
+        )
+        theirs.close()
+        self.lock = threading.Lock()  # one request at a time
+        self.cond = threading.Condition()
+        self.answers: dict[int, dict[str, Any]] = {}
+        self.processes: dict[int, ForkedProcess] = {}
+        self.requests = 0
+        self.closed = False
+        self.ready = threading.Event()
+        threading.Thread(target=self._pump_logs, daemon=True, name="zygote-log").start()
+        threading.Thread(target=self._read, daemon=True, name="zygote-reader").start()
+        if not self.ready.wait(ZYGOTE_READY_SECONDS) or self.closed:
+            self.stop()
+            raise ZygoteFailed(f"the Lambda zygote did not start within {ZYGOTE_READY_SECONDS:.0f} s")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self.closed and self.process.poll() is None
+
+    def _pump_logs(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.sink.write(ZYGOTE_LOG_NAME, line)
+
+    def _read(self) -> None:
+        """Answers and exit notices, until the zygote goes away (its workers die with it)."""
+        try:
+            while True:
+                message, fds = zygote.receive(self.control)
+                for fd in fds:
+                    os.close(fd)
+                if message is None:
+                    break
+                self._handle(message)
+        except OSError:
+            pass
+        with self.cond:
+            self.closed = True
+            processes = list(self.processes.values())
+            self.cond.notify_all()
+        self.ready.set()
+        for process in processes:
+            process.exited(-signal.SIGKILL)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        if op == "ready":
+            self.ready.set()
+        elif op == "exited":
+            with self.cond:
+                process = self.processes.pop(int(message["pid"]), None)
+            if process is not None:
+                process.exited(int(message["status"]))
+        else:
+            with self.cond:
+                if op == "spawned":
+                    pid = int(message["pid"])
+                    self.processes[pid] = message["process"] = ForkedProcess(pid)
+                self.answers[int(message.get("id", -1))] = message
+                self.cond.notify_all()
+
+    def _ask(self, message: dict[str, Any], fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict[str, Any]:
+        with self.lock:
+            self.requests += 1
+            ident = message["id"] = self.requests
+            try:
+                zygote.send(self.control, message, fds)
+            except OSError as exc:
+                raise ZygoteFailed(f"the Lambda zygote is gone: {exc}") from exc
+            deadline = time.monotonic() + timeout
+            with self.cond:
+                while ident not in self.answers:
+                    remaining = deadline - time.monotonic()
+                    if self.closed or remaining <= 0:
+                        raise ZygoteFailed("the Lambda zygote did not answer")
+                    self.cond.wait(remaining)
+                return self.answers.pop(ident)
+
+    def spawn(
+        self, handler: str, env: dict[str, str], cwd: Path, niceness: int, fds: tuple[int, int, int]
+    ) -> ForkedProcess:
+        """Fork a worker for `handler`; `fds`: its request pipe's read end, its response pipe's
+        write end and its output pipe's write end (the caller closes its copies)."""
+        request = {"op": "spawn", "handler": handler, "env": env, "cwd": str(cwd), "niceness": niceness}
+        answer = self._ask(request, fds)
+        if answer.get("op") != "spawned":
+            raise ZygoteFailed(str(answer.get("error", answer)))
+        process: ForkedProcess = answer["process"]
+        return process
+
+    def modules(self) -> list[str]:
+        """The names in the zygote's sys.modules (what every worker starts with)."""
+        return [str(name) for name in self._ask({"op": "modules"}).get("modules", [])]
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.control.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def zygote_env() -> dict[str, str]:
+    """The zygote's environment: what every worker's has besides the function's own (the
+    variables the preloaded libraries read at import take these values)."""
+    env = {k: os.environ[k] for k in PASSED_THROUGH_ENV if k in os.environ}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["AWS_EXECUTION_ENV"] = execution_env()
+    return env
+
+
+def execution_env() -> str:
+    return f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def forkable(env: Mapping[str, str], zygote_environment: Mapping[str, str]) -> bool:
+    """A worker with environment `env` may be forked from a zygote started with
+    `zygote_environment`: the libraries' import-time variables agree, and no `PYTHON*` variable
+    other than those the child applies itself is set."""
+    if any(env.get(name) != zygote_environment.get(name) for name in zygote.IMPORT_TIME_ENV):
+        return False
+    if env.get("PYTHONUNBUFFERED") != zygote_environment.get("PYTHONUNBUFFERED"):
+        return False
+    return not any(name.startswith("PYTHON") and name not in STARTUP_ENV for name in env)
+
+
 class Worker:
-    """One `python -m shopstack.localcloud.worker` process serving one function."""
+    """One worker process serving one function: forked by the zygote, or a fresh
+    `python -m shopstack.localcloud.worker`."""
 
     def __init__(
-        self, config: FunctionConfig, env: dict[str, str], sink: LogSink, cwd: Path = REPO_ROOT, niceness: int = 0
+        self,
+        config: FunctionConfig,
+        env: dict[str, str],
+        sink: LogSink,
+        cwd: Path = REPO_ROOT,
+        niceness: int = 0,
+        zygote: ZygoteClient | None = None,
     ) -> None:
         self.config = config
         child_in, self.request_fd = os.pipe()
         self.response_fd, child_out = os.pipe()
-        cmd = [
-            sys.executable,
-            "-m",
-            "shopstack.localcloud.worker",
-            config.handler,
-            str(child_in),
-            str(child_out),
-        ]
-        self.process = subprocess.Popen(
+        try:
+            self.process: subprocess.Popen[str] | ForkedProcess = (
+                self._fork(zygote, env, cwd, niceness, child_in, child_out)
+                if zygote is not None
+                else self._start(env, cwd, niceness, child_in, child_out)
+            )
+        except BaseException:
+            for fd in (self.request_fd, self.response_fd):
+                os.close(fd)
+            raise
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        self.last_used = time.monotonic()
+        self.init_error: dict[str, Any] | None = None
+        threading.Thread(target=self._pump_logs, args=(sink,), daemon=True, name=f"log-{config.name}").start()
+
+    def _fork(
+        self, zygote: ZygoteClient, env: dict[str, str], cwd: Path, niceness: int, child_in: int, child_out: int
+    ) -> ForkedProcess:
+        output, child_output = os.pipe()
+        try:
+            process = zygote.spawn(self.config.handler, env, cwd, niceness, (child_in, child_out, child_output))
+        except BaseException:
+            os.close(output)
+            raise
+        finally:
+            os.close(child_output)
+        process.stdout = open(output, encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+        return process
+
+    def _start(
+        self, env: dict[str, str], cwd: Path, niceness: int, child_in: int, child_out: int
+    ) -> subprocess.Popen[str]:
+        cmd = [sys.executable, "-m", "shopstack.localcloud.worker", self.config.handler, str(child_in), str(child_out)]
+        process = subprocess.Popen(
             cmd,
             env=env,
             cwd=str(cwd),
@@ -204,14 +446,10 @@ class Worker:
             text=True,
             bufsize=1,
         )
-        os.close(child_in)
-        os.close(child_out)
         if niceness:
             with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, self.process.pid, niceness)
-        self.last_used = time.monotonic()
-        self.init_error: dict[str, Any] | None = None
-        threading.Thread(target=self._pump_logs, args=(sink,), daemon=True, name=f"log-{config.name}").start()
+                os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
+        return process
 
     def _pump_logs(self, sink: LogSink) -> None:
         """Print each line the worker writes, and hand it to the telemetry collector."""
@@ -220,6 +458,8 @@ class Worker:
         for line in self.process.stdout:
             sink.write(self.config.name, line)
             stream.feed(line)
+        with contextlib.suppress(OSError):
+            self.process.stdout.close()
 
     def wait_ready(self, timeout: float) -> None:
         try:
@@ -399,7 +639,9 @@ class LambdaPool:
         max_workers_per_function: int | None = None,
         idle_seconds: float = 300.0,
         log_stream: TextIO | None = None,
+        fork_workers: bool | None = None,
     ) -> None:
+        """`fork_workers`: fork workers from a zygote (default: `zygote_enabled()`)."""
         self.moto_url = moto_url
         self.region = region
         self.account_id = account_id
@@ -415,7 +657,11 @@ class LambdaPool:
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
         self._stopped = threading.Event()
+        self.fork_workers = zygote_enabled() if fork_workers is None else fork_workers
+        self._zygote: ZygoteClient | None = None
         threading.Thread(target=self._reap, daemon=True, name="lambda-reaper").start()
+        if self.fork_workers:
+            self._spawner.submit(self.zygote)  # its imports overlap the deploy, not the first request
 
     def invoke(self, function_name_or_arn: str, event: Any, *, deadline: float | None = None) -> Any:
         """Invoke synchronously, for a caller waiting on the answer (API Gateway); returns the
@@ -515,11 +761,46 @@ class LambdaPool:
         env = self.worker_env(config, location)
         # started from one long-lived thread: a worker asks the kernel to kill it when the thread
         # that started it ends (worker.die_with_parent), and request threads come and go
-        worker = self._spawner.submit(Worker, config, env, self.sink, cwd=location.cwd, niceness=niceness).result()
+        worker = self._spawner.submit(self._start_worker, config, env, location.cwd, niceness).result()
         with self._lock:
             self._live.add(worker)
         worker.wait_ready(timeout=max(10.0, config.timeout) * 3)
         return worker
+
+    def _start_worker(self, config: FunctionConfig, env: dict[str, str], cwd: Path, niceness: int) -> Worker:
+        """On the spawner thread: fork the worker from the zygote when it can be, else start a fresh
+        interpreter (also when the zygote fails)."""
+        forker = self.zygote()
+        if forker is not None and forkable(env, forker.env):
+            try:
+                return Worker(config, env, self.sink, cwd=cwd, niceness=niceness, zygote=forker)
+            except ZygoteFailed as exc:
+                self.sink.write(ZYGOTE_LOG_NAME, f"could not fork a worker of {config.name}: {exc}")
+        return Worker(config, env, self.sink, cwd=cwd, niceness=niceness)
+
+    def zygote(self) -> ZygoteClient | None:
+        """The zygote (started, or restarted after it died, on the spawner thread, so that it dies
+        with the pool: see worker.die_with_parent); None when workers are not forked or the zygote
+        cannot start."""
+        if not self.fork_workers or self._stopped.is_set():
+            return None
+        if self._zygote is not None and self._zygote.alive:
+            return self._zygote
+        if self._zygote is not None:
+            self._zygote.stop()
+            self._zygote = None
+        if threading.current_thread().name.startswith("lambda-spawner"):
+            try:
+                self._zygote = ZygoteClient(self.sink)
+            except (OSError, ZygoteFailed) as exc:
+                self.sink.write(ZYGOTE_LOG_NAME, f"workers start as fresh interpreters: {exc}")
+                self.fork_workers = False
+            return self._zygote
+        return self._spawner.submit(self.zygote).result()
+
+    def zygote_pids(self) -> list[int]:
+        forker = self._zygote
+        return [forker.pid] if forker is not None and forker.alive else []
 
     def worker_env(self, config: FunctionConfig, location: CodeLocation | None = None) -> dict[str, str]:
         location = location or CodeLocation(tuple(self.code_paths), REPO_ROOT, confined=False)
@@ -538,7 +819,7 @@ class LambdaPool:
                 "AWS_LAMBDA_FUNCTION_VERSION": config.version,
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(config.timeout)),
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
+                "AWS_EXECUTION_ENV": execution_env(),
                 "_HANDLER": config.handler,
                 "PYTHONPATH": os.pathsep.join(location.paths),
                 "PYTHONUNBUFFERED": "1",
@@ -575,3 +856,9 @@ class LambdaPool:
             workers.stop()
         for worker in live:
             worker.kill()
+        self._spawner.submit(self._stop_zygote)
+        self._spawner.shutdown(wait=True)
+
+    def _stop_zygote(self) -> None:
+        if self._zygote is not None:
+            self._zygote.stop()

@@ -1,6 +1,7 @@
 """A warm Lambda worker: imports one handler once, then serves invocations over two pipes.
 
-Run as `python -m shopstack.localcloud.worker HANDLER REQUEST_FD RESPONSE_FD`. Each message is a
+Run as `python -m shopstack.localcloud.worker HANDLER REQUEST_FD RESPONSE_FD`, or forked by the
+zygote (`zygote.py`), which calls `run` once the child is the function's. Each message is a
 4-byte big-endian length followed by that many bytes of JSON. The worker exits when the request
 pipe closes or its parent goes away, so it never outlives the local cloud.
 """
@@ -185,16 +186,22 @@ def serve(handler_spec: str, request_fd: int, response_fd: int) -> None:
         write_message(response_fd, reply)
 
 
-def main(argv: list[str]) -> int:
-    handler_spec, request_fd, response_fd = argv[0], int(argv[1]), int(argv[2])
-    parent = os.getppid()
-    die_with_parent(parent)
+def run(handler_spec: str, request_fd: int, response_fd: int, parent: int) -> None:
+    """Serve until the request pipe closes or `parent` goes away (a worker forked by the zygote
+    comes here once its environment is the function's; it set die_with_parent itself)."""
     watch_parent(parent)  # where prctl is unavailable, or the spawning thread outlives the parent
     # From here on the handler sees only its asset and layers: no `shopstack` imports after this.
     from shopstack.localcloud.asset_imports import confine_from_env
 
     confine_from_env()
     serve(handler_spec, request_fd, response_fd)
+
+
+def main(argv: list[str]) -> int:
+    handler_spec, request_fd, response_fd = argv[0], int(argv[1]), int(argv[2])
+    parent = os.getppid()
+    die_with_parent(parent)
+    run(handler_spec, request_fd, response_fd, parent)
     return 0
 
 
