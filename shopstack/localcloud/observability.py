@@ -8,6 +8,8 @@ GET /_localcloud/logs[?function=&correlationId=&orderId=&after=<seq>&limit=]
 GET /_localcloud/alarms                               -> {"alarms": [{"name", "state", "reason",
         "metric", "dimensions", "statistic", "threshold", "comparison", "lastChange", ...}]}
 GET /_localcloud/trace/<orderId>                      -> trace.order_trace's document
+GET /_localcloud/usage, DELETE /_localcloud/usage    -> usage.py's document (what was served, as AWS
+        bills it, since the last DELETE, which starts a new window)
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ METRICS_PATH = "/_localcloud/metrics"
 LOGS_PATH = "/_localcloud/logs"
 ALARMS_PATH = "/_localcloud/alarms"
 TRACE_PATH = "/_localcloud/trace"
+USAGE_PATH = "/_localcloud/usage"
 MAX_LIMIT = 10_000
 
 Reply = tuple[int, Any]
 
 
 def serves(path: str) -> bool:
+    if path == USAGE_PATH:
+        return True
     return path in (METRICS_PATH, LOGS_PATH, ALARMS_PATH) or path.startswith(TRACE_PATH + "/")
 
 
@@ -36,6 +41,10 @@ def handle(
     method: str, path: str, query: Mapping[str, str], *, clients: Callable[[str], Any], account_id: str, region: str
 ) -> Reply:
     """(status, JSON document) for a GET of one of the paths above."""
+    if path == USAGE_PATH:
+        from shopstack.localcloud import usage
+
+        return usage.handle(method)
     if method != "GET":
         return 405, {"message": f"{method} not allowed on {path}; use GET"}
     try:
