@@ -42,11 +42,14 @@ from typing import Any
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 ORDERS = 10
-WARM_UP = 2
+WARM_UP = 1
 BUDGET_USD = 0.10
 SETTLE_TIMEOUT = 90.0
 QUIET_SECONDS = 1.5
 EXPRESS_MEMORY_MB = 64
+IDLE_POLLERS = (2, 5)
+"""Long polls an idle SQS event source mapping keeps open (Lambda guide, "Configuring scaling behavior
+for SQS event source mappings": five at first, as few as two when traffic is low)."""
 ESM_OPERATIONS = ("DeleteMessageBatch", "DeleteMessage")
 """SQS calls the local pollers make as Lambda's event source mappings make them (besides receives)."""
 
@@ -186,11 +189,14 @@ def price(usage: Mapping[str, Any], template: Template, prices: Mapping[str, Any
     sqs["messages_received"] = receives.get("messages", 0) * per
     counts["sqs"] = sqs
     breakdown["sqs"] = billed_sqs * p["sqs"]["standard_per_million_requests"] / 1e6
-    idle = template.sqs_mappings * 5 * 3 * 60 * 24 * 30
+    month = 3 * 60 * 24 * 30  # 20 s long polls in a 30-day month, per poller
+    low, high = (template.sqs_mappings * pollers * month for pollers in IDLE_POLLERS)
+    sqs_price = p["sqs"]["standard_per_million_requests"] / 1e6
     notes.append(
-        f"SQS: empty receives are not in the per-order price; on AWS each of the {template.sqs_mappings} queues "
-        f"with an event source mapping is long-polled while idle (about {idle:,} requests a month at 5 pollers "
-        f"x 20 s, ${idle * p['sqs']['standard_per_million_requests'] / 1e6:.2f}), whatever the number of orders"
+        f"SQS: empty receives are not in the per-order price. AWS bills them, but as a fixed cost: each of the "
+        f"{template.sqs_mappings} queues with an event source mapping is long-polled by {IDLE_POLLERS[0]} to "
+        f"{IDLE_POLLERS[1]} pollers while idle ({low:,} to {high:,} requests a month, "
+        f"${low * sqs_price:.2f} to ${high * sqs_price:.2f}), whatever the number of orders"
     )
 
     # EventBridge
