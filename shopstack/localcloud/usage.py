@@ -722,7 +722,7 @@ def executions(since: float, account_id: str, region: str) -> list[dict[str, Any
             {
                 "stateMachine": str(machine.name),
                 "arn": str(machine.arn),
-                "type": str(getattr(machine.sm_type, "value", machine.sm_type)),
+                "type": machine_type(machine),
                 "executions": len(started),
                 "running": running,
                 "transitions": transitions,
@@ -731,6 +731,12 @@ def executions(since: float, account_id: str, region: str) -> list[dict[str, Any
             }
         )
     return found
+
+
+def machine_type(machine: Any) -> str:
+    """STANDARD or EXPRESS: moto keeps the type asked for in `type` (its `sm_type` says STANDARD)."""
+    kind = getattr(machine, "type", None) or getattr(machine, "sm_type", None) or "STANDARD"
+    return str(getattr(kind, "value", kind))
 
 
 def _history(execution: Any) -> list[Mapping[str, Any]]:
@@ -745,7 +751,8 @@ def state_transitions(history: Iterable[Mapping[str, Any]]) -> int:
     """States entered, plus each retry of a task (a retry is a transition too)."""
     entered = scheduled = tasks = 0
     for event in history:
-        kind = str(event.get("type", ""))
+        raw = event.get("type", "")
+        kind = str(getattr(raw, "value", raw))  # moto's history holds HistoryEventType members
         if kind.endswith("StateEntered"):
             entered += 1
             tasks += kind == "TaskStateEntered"

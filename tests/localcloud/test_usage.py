@@ -282,3 +282,17 @@ def test_the_counter_tells_empty_receives_and_counts_events_and_resets(moto_serv
     )
     assert status == 405
     assert observability.serves(usage.USAGE_PATH)
+
+
+def test_transitions_are_the_states_entered_plus_task_retries() -> None:
+    from enum import Enum
+
+    class Kind(Enum):  # moto's history holds enum members, not strings
+        TASK_ENTERED = "TaskStateEntered"
+        SCHEDULED = "TaskScheduled"
+        SUCCEED_ENTERED = "SucceedStateEntered"
+
+    once = [Kind.TASK_ENTERED, Kind.SCHEDULED, Kind.TASK_ENTERED, Kind.SCHEDULED, Kind.SUCCEED_ENTERED]
+    assert usage.state_transitions({"type": kind} for kind in once) == 3
+    retried = [Kind.TASK_ENTERED, Kind.SCHEDULED, Kind.SCHEDULED, Kind.SUCCEED_ENTERED]
+    assert usage.state_transitions({"type": kind} for kind in retried) == 3
