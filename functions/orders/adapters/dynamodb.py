@@ -14,6 +14,7 @@ return or a refund is written in the same transaction as the order change it mak
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import (
@@ -192,6 +193,16 @@ def _return(record: ReturnRecord) -> Return:
     )
 
 
+@dataclass(frozen=True)
+class WholeOrder:
+    """An order with everything stored under its key: shipments, invoice and returns."""
+
+    order: Order
+    shipments: list[Shipment]
+    invoice: dict[str, Any] | None
+    returns: list[Return]
+
+
 class DynamoOrderStore:
     """The `OrderStore` port on DynamoDB."""
 
@@ -206,6 +217,37 @@ class DynamoOrderStore:
             return _order(OrderItem.get(*ledger.key(order_id), consistent_read=True))
         except OrderItem.DoesNotExist:
             return None
+
+    def whole_order(self, order_id: str) -> WholeOrder | None:
+        """The order, its shipments, invoice and returns in one strongly consistent Query of its
+        partition (they share the key `ORDER#<id>`), where `get`, `shipments`, `invoice` and
+        `returns` take four requests."""
+        connection = OrderItem._get_connection()
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = connection.query(f"ORDER#{order_id}", consistent_read=True, exclusive_start_key=start)
+            items.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        order: Order | None = None
+        shipments: list[Shipment] = []
+        invoice: dict[str, Any] | None = None
+        returns: list[Return] = []
+        for item in items:
+            kind = str(item.get("sk", {}).get("S", ""))
+            if kind == "ORDER":
+                order = _order(OrderItem.from_raw_data(item))
+            elif kind.startswith("SHIPMENT#"):
+                shipments.append(_shipment(ShipmentRecord.from_raw_data(item)))
+            elif kind.startswith("RETURN#"):
+                returns.append(_return(ReturnRecord.from_raw_data(item)))
+            elif kind == "INVOICE":
+                invoice = plain(InvoiceRecord.from_raw_data(item).document)
+        if order is None:
+            return None
+        return WholeOrder(order, shipments, invoice, sorted(returns, key=lambda r: r.created_at))
 
     def list_for_owner(
         self, owner: str, limit: int, start: dict[str, Any] | None

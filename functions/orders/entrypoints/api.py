@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -40,6 +40,9 @@ from orders.entrypoints.schemas import (
     TrackingOut,
 )
 
+if TYPE_CHECKING:
+    from orders.adapters.dynamodb import WholeOrder
+
 app = make_resolver()
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -60,8 +63,12 @@ def _caller() -> Caller:
 
 def _order_for_caller(order_id: str) -> Order:
     """The order, if the caller owns it, holds its order token, or is staff; otherwise 404."""
+    return _shown_to_caller(bootstrap.orders().store.get(order_id))
+
+
+def _shown_to_caller(order: Order | None) -> Order:
+    """`order`, if the caller owns it, holds its order token, or is staff; otherwise 404."""
     caller = _caller()
-    order = bootstrap.orders().store.get(order_id)
     token = app.current_event.headers.get("x-order-token")
     allowed = order is not None and (
         (caller.sub is not None and caller.sub == order.owner)
@@ -96,9 +103,23 @@ def list_orders(
     return _page(orders, last, query)
 
 
+@runtime_checkable
+class _WholeOrders(Protocol):
+    """A store that reads an order with its shipments, invoice and returns in one request."""
+
+    def whole_order(self, order_id: str) -> "WholeOrder | None": ...
+
+
 @app.get("/orders/<orderId>", responses=_doc(200, OrderOut, *ORDER))
 def get_order(orderId: str):
-    return json_response(200, _view(_order_for_caller(orderId)))
+    store = bootstrap.orders().store
+    if not isinstance(store, _WholeOrders):
+        return json_response(200, _view(_order_for_caller(orderId)))
+    whole = store.whole_order(orderId)
+    order = _shown_to_caller(whole.order if whole is not None else None)
+    assert whole is not None  # else refused above
+    returns = [r.to_json(order.currency) for r in whole.returns]
+    return json_response(200, order_json(order, whole.shipments, whole.invoice, returns))
 
 
 def _cancelled(order_id: str, by: str) -> Response:
