@@ -439,7 +439,7 @@ class AwsCallRecorder:
         stub = self.stubs.get(model.name)
         if stub is None:
             return None
-        return _StubbedResponse(), stub(params.get("body") or {})
+        return _StubbedResponse(), stub(params)
 
     def _send(self, **kwargs: Any) -> None:
         if self.log is not None:
