@@ -314,11 +314,8 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     _dynamodb(orders.notifications_function, orders_table, "GetItem", "Query", "UpdateItem")
     for function in (orders.tasks_function, orders.api_function, orders.reconciler_function):
         orders.stripe_secret.grant_read(function)
-    # The reconciler restarts a stuck order's workflow when none of its executions is running.
+    # The reconciler restarts the workflow of an order left PAID past the workflow's timeout.
     orders.workflow.grant_start_execution(orders.reconciler_function)
-    orders.reconciler_function.add_to_role_policy(
-        iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[orders.workflow_executions])
-    )
     orders.fulfilment_queue.grant_send_messages(orders.tasks_function)
     orders.tasks_function.grant_invoke(orders.workflow)
     orders.carrier_secret.grant_read(orders.api_function)
@@ -362,7 +359,8 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
     _dynamodb(checkout.api_function, checkout.products_table, "BatchGetItem", "UpdateItem")
     _dynamodb(checkout.api_function, checkout.orders_table, "GetItem", "PutItem", "UpdateItem")
     _dynamodb(checkout.api_function, checkout.idempotency_table, *IDEMPOTENCY_ACTIONS)
-    # CheckoutTasks (ReservationExpiry): reads the order, cancels it and releases its stock, or pays it.
+    # CheckoutTasks (the ReservationExpiry queue): reads the order, cancels it and releases its stock,
+    # or pays it; a reservation longer than SQS's 15-minute delay is sent on again.
     _dynamodb(checkout.tasks_function, checkout.orders_table, "GetItem", "UpdateItem")
     _dynamodb(checkout.tasks_function, checkout.products_table, "UpdateItem")
     # Only CheckoutApi publishes (cart events); the expiry's settlement publishes nothing.
@@ -371,12 +369,8 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         checkout.stripe_secret.grant_read(function)
         # A payment authorized at the last moment is paid by the expiry, which starts its workflow.
         checkout.order_workflow.grant_start_execution(function)
-    checkout.reservation_workflow.grant_start_execution(checkout.api_function)
-    # A paid or failed order's waiting expiry is stopped (it would find nothing to do).
-    checkout.api_function.add_to_role_policy(
-        iam.PolicyStatement(actions=["states:StopExecution"], resources=[checkout.reservation_executions])
-    )
-    checkout.tasks_function.grant_invoke(checkout.reservation_workflow)
+        # Checkout sends each unpaid order's delayed expiry message; the expiry re-delays a long one.
+        checkout.expiry_queue.grant_send_messages(function)
 
     # CustomersApi: profiles and interactions (by email through byEmail), the customer's whole partition
     # deleted in batches on erasure; their orders found through byOwner and anonymized in place
@@ -396,7 +390,7 @@ def compose(app: cdk.App, *, env: cdk.Environment | None = None) -> None:
         settings,
         api,
         stacks=(shared, inventory, orders, analytics, checkout, customers, integrations, api),
-        workflows={"order workflow": orders.workflow, "reservation expiry": checkout.reservation_workflow},
+        workflows={"order workflow": orders.workflow},
     )
 
     for stack in (shared, inventory, orders, analytics, checkout, customers, integrations, api, web):

@@ -53,16 +53,6 @@ STRIPE_ROTATION = (
     "the Stripe dashboard (with an overlap period), not by a rotation Lambda; ops put the new "
     "values in this secret when they roll them."
 )
-RESERVATION_EXECUTIONS = (
-    "states:StopExecution on the executions of this stage's ReservationExpiry state machine only "
-    "(execution:<machine name>:*): there is one execution per order, named after the order id, and "
-    "CheckoutApi stops the one of an order once it is paid or has failed."
-)
-WORKFLOW_EXECUTIONS = (
-    "states:DescribeExecution on the executions of this stage's OrderWorkflow only "
-    "(execution:<machine name>:*): OrderReconciler reads whether a stuck order's own execution "
-    "(named after the order id, or <order id>-r<attempt> when restarted) is still running."
-)
 PUBLIC_ROUTE = (
     "Public by contract (API.md): health, the OpenAPI document and the product catalog are read "
     "anonymously by the storefront; every /admin route uses the Cognito authorizer."
@@ -233,10 +223,6 @@ def acknowledge_findings(
         api.docs_function,
     ):
         _ack(_role(function), {"IAM5[Resource::*]": XRAY_WILDCARD})
-    _ack(
-        _role(orders.reconciler_function),
-        {f"IAM5[Resource::{_referenced(orders, orders.workflow_executions)}]": WORKFLOW_EXECUTIONS},
-    )
     _ack(_role(orders.events_publisher), {"IAM5[Resource::*]": PUBLISHER_WILDCARD})
     _ack(orders.order_events_dlq, {"SQS3": ORDER_EVENTS_DLQ})
     _ack(orders.carrier_secret, {"SMG4": CARRIER_ROTATION})
@@ -249,18 +235,6 @@ def acknowledge_findings(
         },
     )
 
-    _ack(
-        _role(checkout.api_function),
-        {f"IAM5[Resource::{_referenced(checkout, checkout.reservation_executions)}]": RESERVATION_EXECUTIONS},
-    )
-    checkout_tasks = _logical_id(checkout.tasks_function)
-    _ack(
-        checkout.reservation_workflow.role,
-        {
-            "IAM5[Resource::*]": WORKFLOW_WILDCARD,
-            f"IAM5[Resource::<{checkout_tasks}.Arn>:*]": _workflow_invoke("CheckoutTasks"),
-        },
-    )
     _ack(shared.stripe_secret, {"SMG4": STRIPE_ROTATION})
 
     _ack(api.rest_api, {"APIG2": REQUEST_VALIDATION})

@@ -109,12 +109,11 @@ class LocalCloud:
             raise RuntimeError(f"could not {what}: {reply.status} {reply.text}")
         return reply.json
 
-    def set_chaos(self, *, dynamodb: float) -> dict[str, Any]:
-        """Fail that share of DynamoDB writes before they apply (0 turns it off); returns the
-        switch's state, faults injected so far included."""
-        state: dict[str, Any] = self._control(
-            "PUT", "/_localcloud/chaos", body={"dynamodb": dynamodb}, what="set chaos"
-        )
+    def set_chaos(self, *, dynamodb: float = 0.0, stepfunctions: float = 0.0) -> dict[str, Any]:
+        """Fail that share of DynamoDB writes, and of Step Functions starts, before they apply (0
+        turns it off); returns the switch's state, faults injected so far included."""
+        body = {"dynamodb": dynamodb, "stepfunctions": stepfunctions}
+        state: dict[str, Any] = self._control("PUT", "/_localcloud/chaos", body=body, what="set chaos")
         return state
 
     def chaos(self) -> dict[str, Any]:
@@ -189,6 +188,13 @@ class LocalCloud:
         path = "/_localcloud/trace/" + urllib.parse.quote(order_id, safe="")
         traced: dict[str, Any] = self._control("GET", path, what=f"trace order {order_id!r}")
         return traced
+
+    def executions(self, name_prefix: str = "") -> list[dict[str, Any]]:
+        """Step Functions executions whose name starts with `name_prefix`, Express ones included,
+        oldest first: {"stateMachine", "type", "name", "status", "input", "error", "cause", "states"}."""
+        path = "/_localcloud/executions?" + urllib.parse.urlencode({"name": name_prefix})
+        found: list[dict[str, Any]] = self._control("GET", path, what="read executions")["executions"]
+        return found
 
     def children(self) -> set[int]:
         """Pids of every process started by the local cloud (its whole tree)."""

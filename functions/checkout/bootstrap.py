@@ -15,7 +15,7 @@ from commerce.events import EventBridgePublisher
 def checkout() -> Checkout:
     from checkout.adapters.dynamodb import DynamoCarts, DynamoCatalog, DynamoHoldCounter, DynamoOrders
     from checkout.adapters.stripe_payments import StripePayments
-    from checkout.adapters.workflows import StepFunctionsWorkflows
+    from checkout.adapters.workflows import AwsWorkflows
     from commerce.ledger import DynamoLedger
     from commerce.stripe_money import StripeMoney
 
@@ -26,7 +26,7 @@ def checkout() -> Checkout:
         ledger=DynamoLedger(),
         payments=StripePayments(),
         money=StripeMoney(),
-        workflows=StepFunctionsWorkflows(),
+        workflows=AwsWorkflows(),
         publisher=EventBridgePublisher(),
         rules=rules_from_json(os.environ.get("PRICING_RULES")),
         reservation_seconds=int_setting("RESERVATION_TTL_SECONDS", 900),

@@ -6,12 +6,14 @@ published here: the Orders table's stream publishes each committed change (see
 
 Every step is safe to repeat. An order's id derives from the caller and their Idempotency-Key,
 so a checkout retried after a crash finds its order and carries on from the order's status;
-payment uses a Stripe idempotency key derived from the order; starting the order workflow is
-exactly-once by execution name."""
+payment uses a Stripe idempotency key derived from the order; the order workflow is started by
+the one write that made the order PAID, and every task of it is idempotent, so a duplicate
+execution (Express is at-least-once) changes nothing twice."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -117,7 +119,6 @@ class HoldLimits:
 class Workflows(Protocol):
     def start_order(self, order_id: str, correlation_id: str | None) -> None: ...
     def schedule_expiry(self, order_id: str, seconds: int, correlation_id: str | None) -> None: ...
-    def cancel_expiry(self, order_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
         payment = _authorize(deps, order, request.payment_method)
         if order.payment_intent_id != payment.intent_id:
             deps.orders.set_payment(order_id, payment.intent_id)
-        order = _settled(deps, settle(deps, order, payment, final=request.payment_method is not None))
+        order = settle(deps, order, payment, final=request.payment_method is not None)
     elif order.payment_intent_id:
         payment = deps.payments.retrieve(order.payment_intent_id)
     if order.status is OrderStatus.PAYMENT_FAILED:
@@ -433,8 +434,9 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
     """Move a PENDING_PAYMENT order by its payment: authorized -> PAID and into the order
     workflow; declined (when the decline is final) or canceled -> PAYMENT_FAILED with its
     stock released in the same write. Safe to repeat and to race: each move is conditioned on
-    the order still PENDING_PAYMENT (and its stock still reserved), the workflow start is
-    exactly-once by name, and events keep their ids."""
+    the order still PENDING_PAYMENT (and its stock still reserved), only the write that made the
+    order PAID starts its workflow (a crash between the two is healed by the reconciler), and
+    events keep their ids."""
     state = _state(deps, order)
     if state.status is not OrderStatus.PENDING_PAYMENT:
         return deps.orders.get(order.order_id) or order
@@ -443,22 +445,12 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
             return order
         if deps.ledger.apply(authorized(state, payment.intent_id)):
             order = replace(order, status=OrderStatus.PAID, payment_intent_id=payment.intent_id, state=None)
-        else:
-            order = deps.orders.get(order.order_id) or order
-        if order.status is OrderStatus.PAID:
             deps.workflows.start_order(order.order_id, order.correlation_id)
-        return order
+            return order
+        return deps.orders.get(order.order_id) or order
     if (final and payment.declined) or payment.status == PaymentStatus.CANCELED:
         deps.ledger.apply(declined(state, payment.decline_code, payment.decline_code or payment.status))
         order = deps.orders.get(order.order_id) or order
-    return order
-
-
-def _settled(deps: Checkout, order: Order) -> Order:
-    """An order no longer waiting for payment has nothing left to expire: its reservation expiry,
-    waiting out the window, is stopped (it would only find the order settled and do nothing)."""
-    if order.status is not OrderStatus.PENDING_PAYMENT:
-        deps.workflows.cancel_expiry(order.order_id)
     return order
 
 
@@ -491,13 +483,12 @@ def on_payment_event(deps: Checkout, intent_id: str) -> str:
     if not payment.matches(order):
         return "amount, currency or order mismatch: ignored"
     if order.status is OrderStatus.PAID and payment.authorized:
-        deps.workflows.start_order(order.order_id, order.correlation_id)
         return "already paid"
     if order.status in ENDED and payment.authorized:
         return settlement.release_late_payment(deps.ledger, deps.money, _state(deps, order))
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return f"order is {order.status.value}"
-    return _settled(deps, settle(deps, order, payment, final=False)).status.value
+    return settle(deps, order, payment, final=False).status.value
 
 
 PAYMENT_EVENTS = ("payment_intent.", "charge.")
@@ -516,11 +507,25 @@ def on_stripe_event(deps: Checkout, log: WebhookLog, event: dict[str, Any]) -> s
     return outcome
 
 
+def reservation_due(
+    deps: Checkout, order_id: str, expires_at: int, now: float, correlation_id: str | None
+) -> dict[str, Any]:
+    """An order's ReservationExpiry message arrived: expire the order if its reservation has run
+    out, or send the message on for the time left (a reservation longer than SQS's delay)."""
+    if now < expires_at:
+        deps.workflows.schedule_expiry(order_id, math.ceil(expires_at - now), correlation_id)
+        return {"orderId": order_id, "status": "WAITING", "expired": False}
+    return expire_reservation(deps, order_id)
+
+
 def expire_reservation(deps: Checkout, order_id: str) -> dict[str, Any]:
     """The reservation ran out: an order still unpaid is cancelled, its payment voided and its
     stock released (`commerce.settlement.expire`). A payment authorized at the last moment wins
-    when it reached the order first: the order is paid and its workflow started instead."""
-    state = settlement.expire(deps.ledger, deps.money, order_id)
-    if state.status is OrderStatus.PAID:
-        deps.workflows.start_order(order_id, None)  # the expiry's own correlation id is the order's
+    when it reached the order first: the order is paid and its workflow started instead. An order
+    already past both (paid, failed, ended) is left as it is: its workflow is someone else's."""
+    state = deps.ledger.state(order_id)
+    if state is None or state.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLING):
+        state = settlement.expire(deps.ledger, deps.money, order_id)
+        if state.status is OrderStatus.PAID:
+            deps.workflows.start_order(order_id, None)  # the expiry's own correlation id is the order's
     return {"orderId": order_id, "status": state.status.value, "expired": state.status is OrderStatus.CANCELLED}

@@ -96,7 +96,6 @@ class Ledger(settlement.Ledger, Protocol):
 
 
 class Workflows(Protocol):
-    def running(self, order_id: str, attempt: int) -> bool: ...
     def restart(self, order_id: str, attempt: int, correlation_id: str | None) -> None: ...
 
 
@@ -371,12 +370,16 @@ class Deadlines:
 
     reservation_seconds: int = 900
     stuck_after_seconds: int = 10
+    workflow_seconds: int = 300
+    """The order workflow's timeout: an order PAID for longer has no execution still running (an
+    Express execution cannot be asked whether it runs; it ends by its timeout)."""
 
 
 def reconcile(deps: Orders, *, now: datetime, deadlines: Deadlines, limit: int = 100) -> dict[str, int]:
     """Drive every in-flight order past its deadline to its next state, idempotently: a
     PENDING_PAYMENT order past its reservation is expired (or paid, if its payment was
-    authorized); a PAID order whose workflow is not running gets its workflow restarted; a
+    authorized); a PAID order unchanged for longer than its workflow can run gets its workflow
+    restarted (a duplicate execution would change nothing twice: every task is idempotent); a
     CANCELLING order is finished; a REFUNDING order's refund is resumed. Returns counts by what
     was done; an order that fails is counted and left for the next run."""
     from collections import Counter
@@ -389,7 +392,7 @@ def reconcile(deps: Orders, *, now: datetime, deadlines: Deadlines, limit: int =
     stuck = deadlines.stuck_after_seconds
     work: list[tuple[OrderStatus, int, Callable[[OrderState], str]]] = [
         (OrderStatus.PENDING_PAYMENT, deadlines.reservation_seconds + stuck, lambda o: _expire(deps, o)),
-        (OrderStatus.PAID, stuck, lambda o: _restart(deps, o)),
+        (OrderStatus.PAID, max(stuck, deadlines.workflow_seconds), lambda o: _restart(deps, o)),
         (OrderStatus.CANCELLING, stuck, lambda o: settlement.finish(deps.ledger, deps.money, o.order_id).status.value),
         (OrderStatus.REFUNDING, stuck, lambda o: _resume_refund(deps, o)),
     ]
@@ -413,9 +416,6 @@ def _expire(deps: Orders, order: OrderState) -> str:
 def _restart(deps: Orders, order: OrderState) -> str:
     if deps.workflows is None:
         return "no workflows"
-    current = deps.order(order.order_id)
-    if deps.workflows.running(order.order_id, current.reconcile_attempts):
-        return "running"
     attempt = deps.ledger.note_reconciled(order)
     if attempt is None:
         return "moved"

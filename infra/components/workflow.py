@@ -115,8 +115,11 @@ def logged_state_machine(
     definition: sfn.IChainable,
     timeout: Duration,
     log_retention: logs.RetentionDays,
+    express: bool = False,
 ) -> sfn.StateMachine:
-    """A Standard state machine with X-Ray tracing and ALL-level logs (no execution data).
+    """A state machine with X-Ray tracing and ALL-level logs (no execution data): Standard, or
+    Express when `express` (at-least-once, at most 5 minutes, billed per request and duration
+    instead of per transition; its history exists only in these logs).
 
     It is named `shopstack-<stage>-<construct_id>` (other stacks find it by that name) and its log
     group is `/aws/vendedlogs/states/shopstack-<stage>-<construct_id>`.
@@ -133,7 +136,7 @@ def logged_state_machine(
         scope,
         construct_id,
         state_machine_name=name,
-        state_machine_type=sfn.StateMachineType.STANDARD,
+        state_machine_type=sfn.StateMachineType.EXPRESS if express else sfn.StateMachineType.STANDARD,
         definition_body=sfn.DefinitionBody.from_chainable(definition),
         timeout=timeout,
         tracing_enabled=True,

@@ -1,28 +1,28 @@
-"""ShopstackCheckout: Carts table, CheckoutApi and CheckoutTasks, ReservationExpiry."""
+"""ShopstackCheckout: Carts table, CheckoutApi and CheckoutTasks, the ReservationExpiry queue."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import names, references
-from infra.components import OnDemandTable, ServiceFunction
-from infra.components.alarms import GREATER, stage_alarm
-from infra.components.workflow import EXECUTION_INPUT, failure, lambda_task, logged_state_machine
+from infra.components import OnDemandTable, QueueWithDeadLetter, ServiceFunction
+from infra.components.alarms import dead_letter_alarm
 from infra.settings import STRIPE_WITHIN_API_TIMEOUT, Settings
 
 API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
+EXPIRY_BATCH_SIZE = 10
 
 
 class CheckoutStack(Stack):
@@ -79,28 +79,31 @@ class CheckoutStack(Stack):
             "STRIPE_SECRET_NAME": self.stripe_secret_name,
         }
 
+        # One delayed message per unpaid order, delivered when its reservation runs out (SQS delays
+        # a message up to 15 minutes; a longer reservation is re-delayed by the consumer).
+        expiry = QueueWithDeadLetter(self, "ReservationExpiry", consumer_timeout=TASK_TIMEOUT)
+        self.expiry_queue, self.expiry_dlq = expiry.queue, expiry.dlq
+
         self.tasks_function = ServiceFunction(
             self,
             "CheckoutTasks",
             service="checkout",
             handler="checkout.entrypoints.tasks.handler",
-            description="shopstack checkout: Step Functions tasks (reservation expiry)",
+            description="shopstack checkout: reservation expiry (the ReservationExpiry queue's consumer)",
             timeout=TASK_TIMEOUT,
             layers=[layer],
             log_retention=settings.log_retention,
             # An order whose payment was authorized at the last moment is paid by its expiry,
             # which starts the order workflow.
-            environment={**common, "ORDER_WORKFLOW_ARN": order_workflow.state_machine_arn},
+            environment={
+                **common,
+                "ORDER_WORKFLOW_ARN": order_workflow.state_machine_arn,
+                "RESERVATION_QUEUE_URL": self.expiry_queue.queue_url,
+            },
         ).function
-
-        self.reservation_workflow = self._reservation_workflow(settings)
-        self.reservation_executions = self.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{references.physical_name(self.reservation_workflow, 'state_machine_name')}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        self.tasks_function.add_event_source(
+            sources.SqsEventSource(self.expiry_queue, batch_size=EXPIRY_BATCH_SIZE, report_batch_item_failures=True)
         )
-        """The ARN pattern of the reservation expiry's executions (one per order, named after it)."""
 
         self.api_function = ServiceFunction(
             self,
@@ -116,7 +119,7 @@ class CheckoutStack(Stack):
                 "IDEMPOTENCY_TABLE": idempotency_table.table_name,
                 **STRIPE_WITHIN_API_TIMEOUT,
                 "ORDER_WORKFLOW_ARN": order_workflow.state_machine_arn,
-                "RESERVATION_WORKFLOW_ARN": self.reservation_workflow.state_machine_arn,
+                "RESERVATION_QUEUE_URL": self.expiry_queue.queue_url,
                 "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),
                 "USER_POOL_ID": user_pool.user_pool_id,
                 "USER_POOL_CLIENT_ID": user_pool_client_id,
@@ -134,65 +137,21 @@ class CheckoutStack(Stack):
             value=self.stripe_secret_name,
             description="The Stripe secret checkout reads (owned by ShopstackShared)",
         )
-        CfnOutput(self, "ReservationWorkflowArn", value=self.reservation_workflow.state_machine_arn)
+        CfnOutput(self, "ReservationQueueUrl", value=self.expiry_queue.queue_url)
 
     def _alarms(self, settings: Settings) -> None:
-        """A reservation expiry that failed or timed out: an unpaid order may keep its stock held."""
-        what_to_do = (
-            "the order it was started for may still hold its stock unpaid. Read the execution's error and "
-            "the CheckoutTasks logs; OrderReconciler cancels unpaid orders past their reservation, so check "
-            "that the order ended CANCELLED (or PAID) and its stock was released"
-        )
-        self.expiry_failed_alarm = stage_alarm(
+        """An expiry message that failed its receives: an unpaid order may keep its stock held."""
+        self.expiry_dlq_alarm = dead_letter_alarm(
             self,
-            "ReservationExpiryFailedAlarm",
+            "ReservationExpiryDlqAlarm",
+            self.expiry_dlq,
             settings=settings,
             topic=self.alarm_topic,
-            name="reservation-expiry-failed",
-            rule="workflowFailures",
-            metric=self.reservation_workflow.metric_failed(statistic=cloudwatch.Stats.SUM),
-            comparison=GREATER,
+            name="reservation-expiry-dlq",
             description=(
-                f"A reservation expiry ended FAILED (ExpireReservation failed after its retries): {what_to_do}"
+                "A reservation expiry failed 5 times and sits in the ReservationExpiry dead-letter queue: the "
+                "order it names may still hold its stock unpaid. Read the CheckoutTasks logs; OrderReconciler "
+                "cancels unpaid orders past their reservation, so check that the order ended CANCELLED (or "
+                "PAID) and its stock was released, then purge the message"
             ),
-        )
-        self.expiry_timed_out_alarm = stage_alarm(
-            self,
-            "ReservationExpiryTimedOutAlarm",
-            settings=settings,
-            topic=self.alarm_topic,
-            name="reservation-expiry-timed-out",
-            rule="workflowFailures",
-            metric=self.reservation_workflow.metric_timed_out(statistic=cloudwatch.Stats.SUM),
-            comparison=GREATER,
-            description=f"A reservation expiry timed out (a day past its reservation): {what_to_do}",
-        )
-
-    def _reservation_workflow(self, settings: Settings) -> sfn.StateMachine:
-        """`{"orderId", "expiresInSeconds"}`: wait, then cancel the order if it is still unpaid."""
-        wait = sfn.Wait(
-            self,
-            "WaitForExpiry",
-            comment="Sleeps until the order's stock reservation expires",
-            time=sfn.WaitTime.seconds_path("$.expiresInSeconds"),
-        )
-        expire = lambda_task(
-            self,
-            "ExpireReservation",
-            function=self.tasks_function,
-            payload={
-                "task": "expire_reservation",
-                "orderId": sfn.JsonPath.string_at("$.orderId"),
-                "execution": EXECUTION_INPUT,
-            },
-            timeout=TASK_TIMEOUT,
-            on_error=failure(self, "ExpiryFailed"),
-        )
-        return logged_state_machine(
-            self,
-            "ReservationExpiry",
-            stage=settings.stage,
-            definition=wait.next(expire).next(sfn.Succeed(self, "Expired")),
-            timeout=Duration.days(1).plus(Duration.seconds(settings.reservation_ttl_seconds)),
-            log_retention=settings.log_retention,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
@@ -29,7 +29,10 @@ from infra.settings import CREATE, STRIPE_WITHIN_API_TIMEOUT, Settings
 
 API_TIMEOUT = Duration.seconds(10)
 TASK_TIMEOUT = Duration.seconds(30)
-WORKFLOW_TIMEOUT = Duration.hours(1)
+WORKFLOW_TIMEOUT = Duration.minutes(5)
+"""The order workflow is Express: an execution lives at most 5 minutes (Express's limit). One that
+runs out (a dependency down past every retry) times out and alarms; the order stays PAID and the
+reconciler starts it again once no execution of it can still be running."""
 FULFILMENT_BATCH_SIZE = 10
 STREAM_BATCH_SIZE = 100
 STREAM_RETRY_ATTEMPTS = 5
@@ -392,6 +395,7 @@ class OrdersStack(Stack):
                 "ORDER_WORKFLOW_ARN": self.workflow.state_machine_arn,
                 "RESERVATION_TTL_SECONDS": str(settings.reservation_ttl_seconds),
                 "RECONCILE_STUCK_AFTER_SECONDS": str(settings.reconcile_stuck_after_seconds),
+                "ORDER_WORKFLOW_TIMEOUT_SECONDS": str(int(WORKFLOW_TIMEOUT.to_seconds())),
             },
         ).function
         self.reconciler_rule = events.Rule(
@@ -402,13 +406,6 @@ class OrdersStack(Stack):
             schedule=events.Schedule.rate(Duration.minutes(settings.reconcile_interval_minutes)),
             targets=[targets.LambdaFunction(self.reconciler_function, retry_attempts=0)],
         )
-        self.workflow_executions = self.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{references.physical_name(self.workflow, 'state_machine_name')}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        """The ARN pattern of the order workflow's executions (named after their order)."""
 
     def _task(
         self,
@@ -489,4 +486,5 @@ class OrdersStack(Stack):
             definition=definition,
             timeout=WORKFLOW_TIMEOUT,
             log_retention=settings.log_retention,
+            express=True,
         )

@@ -1,10 +1,14 @@
-"""DynamoDB fault injection: a share of write calls fails, before it applies, as DynamoDB fails.
+"""Fault injection: a share of DynamoDB writes, or of Step Functions starts, fails before it applies.
 
 The local cloud runs DynamoDB calls one at a time, so transactions never conflict and on-demand
 tables never throttle; AWS does both. With a rate set (`shopstack up --chaos dynamodb=0.05` or
 `PUT /_localcloud/chaos {"dynamodb": 0.05}`), that share of PutItem, UpdateItem, DeleteItem,
 BatchWriteItem and TransactWriteItems calls answers HTTP 400 with one of DynamoDB's retryable
 errors, and nothing of the call is applied. Reads never fail.
+
+With `{"stepfunctions": rate}`, that share of StartExecution calls answers ThrottlingException (an
+account's start bucket runs dry under a burst): the order workflow's start is lost after botocore's
+retries, and the reconciler must find the order and start it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ MESSAGES = {
         "bp-partition-key-design.html"
     ),
 }
+START_THROTTLED = "StartExecution ThrottlingException"
 CONFLICT_REASON = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
 
 
@@ -42,7 +47,7 @@ class Chaos:
     def __init__(self, rng: random.Random | None = None) -> None:
         self.rng = rng or random.Random()
         self.lock = threading.Lock()
-        self.rates: dict[str, float] = {"dynamodb": 0.0}
+        self.rates: dict[str, float] = {"dynamodb": 0.0, "stepfunctions": 0.0}
         self.injected: Counter[str] = Counter()
         self.writes = 0
 
@@ -59,9 +64,22 @@ class Chaos:
         with self.lock:
             return {
                 **self.rates,
-                "injected": {"dynamodb": sum(self.injected.values()), "byError": dict(self.injected)},
+                "injected": {
+                    "dynamodb": sum(n for error, n in self.injected.items() if error != START_THROTTLED),
+                    "stepfunctions": self.injected[START_THROTTLED],
+                    "byError": dict(self.injected),
+                },
                 "writes": {"dynamodb": self.writes},
             }
+
+    def start_execution_fault(self) -> bool:
+        """Whether this StartExecution is refused (counted as injected)."""
+        with self.lock:
+            rate = self.rates["stepfunctions"]
+            if rate <= 0.0 or self.rng.random() >= rate:
+                return False
+            self.injected[START_THROTTLED] += 1
+            return True
 
     def dynamodb_fault(self, operation: str, read_body: Callable[[], bytes]) -> tuple[int, bytes] | None:
         """The error response for this DynamoDB call, or None to let it through."""

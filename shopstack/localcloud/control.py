@@ -3,7 +3,7 @@
 GET  /_localcloud/ses      -> {"mode": "sandbox" | "production"}
 PUT  /_localcloud/ses      {"mode": "production"}
 GET  /_localcloud/chaos    -> {"dynamodb": 0.05, "injected": {...}, "writes": {...}}
-PUT  /_localcloud/chaos    {"dynamodb": 0.05}   (0 turns it off)
+PUT  /_localcloud/chaos    {"dynamodb": 0.05, "stepfunctions": 1}   (0 turns it off)
 GET  /_localcloud/schedules          -> {"schedules": [{"name", "expression", "targets", "lastFiredAt",
                                          "nextFireAt", "lastResult", ...}]}
 GET  /_localcloud/schedules/<rule>   -> that rule's entry

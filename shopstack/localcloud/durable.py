@@ -12,6 +12,9 @@ the previous or the next complete file:
   ones come back visible, as after their visibility timeout; receive counts start again).
 - `stripe.json`: the Stripe emulator's objects, events, idempotency records and webhook
   endpoints (the local cloud registers its own endpoint again at each start).
+- `executions.json`: the name and input of every Step Functions execution still running. On AWS
+  an execution outlives a crash of whatever started it; here it dies with the process, so a start
+  runs each again (from its first state: every task is idempotent).
 
 A SIGKILL loses at most the last SNAPSHOT_SECONDS of work. Restored items are written into moto
 directly: their stream records are not changes to publish (pollers start after them).
@@ -38,6 +41,7 @@ SNAPSHOT_SECONDS = 2.0
 DYNAMODB_FILE = "dynamodb.json"
 SQS_FILE = "sqs.json"
 STRIPE_FILE = "stripe.json"
+EXECUTIONS_FILE = "executions.json"
 FORMAT = 2
 LOCAL_WEBHOOK_PATH = "/webhooks/stripe"
 
@@ -205,6 +209,51 @@ def restore_sqs(path: Path, queues: dict[str, str], account_id: str, region: str
     return restored
 
 
+# --- Step Functions ----------------------------------------------------------------------------------
+
+
+def running_executions(machines: dict[str, str], account_id: str, region: str) -> dict[str, list[dict[str, str]]]:
+    """Each deployed state machine's running executions ("<stack>/<logical id>" -> name and input)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[account_id][region]
+    by_arn = {arn: key for key, arn in machines.items()}
+    found: dict[str, list[dict[str, str]]] = {}
+    for machine in list(backend.state_machines):
+        key = by_arn.get(machine.arn)
+        if key is None:
+            continue
+        execution: Any  # the parser's Execution
+        for execution in list(machine.executions):
+            status = getattr(execution.exec_status, "value", execution.exec_status)
+            if status in (None, "RUNNING"):
+                found.setdefault(key, []).append({"name": execution.name, "input": json.dumps(execution.input_data)})
+    return found
+
+
+def restore_executions(path: Path, machines: dict[str, str], account_id: str, region: str) -> int:
+    """Start again every execution that was running when the last process died; returns how many."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    saved = read_json(path)
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        return 0
+    backend = stepfunctions_parser_backends[account_id][region]
+    restarted = 0
+    for key, executions in saved.get("executions", {}).items():
+        arn = machines.get(key)
+        if arn is None:
+            continue
+        for execution in executions:
+            try:
+                backend.start_execution(arn, execution["name"], execution["input"])
+            except Exception as exc:  # one execution that cannot start must not stop the others
+                print(f"could not resume execution {execution.get('name')}: {exc!r}", file=sys.stderr, flush=True)
+                continue
+            restarted += 1
+    return restarted
+
+
 # --- the Stripe emulator -----------------------------------------------------------------------------
 
 
@@ -296,6 +345,7 @@ class Snapshotter:
         tables: dict[str, str],
         queues: dict[str, str],
         stripe: Any = None,
+        machines: dict[str, str] | None = None,
         interval: float = SNAPSHOT_SECONDS,
     ) -> None:
         self.directory = directory
@@ -306,6 +356,7 @@ class Snapshotter:
         self.tables = tables
         self.queues = queues
         self.stripe = stripe
+        self.machines = machines or {}
         self.interval = interval
         self._saved_writes: int | None = None
         self._digests: dict[str, str] = {}
@@ -347,6 +398,9 @@ class Snapshotter:
             written += self._write(SQS_FILE, {"format": FORMAT, "queues": messages})
             if self.stripe is not None:
                 written += self._write(STRIPE_FILE, {"format": FORMAT, "stripe": stripe_state(self.stripe)})
+            if self.machines:
+                running = running_executions(self.machines, self.account_id, self.region)
+                written += self._write(EXECUTIONS_FILE, {"format": FORMAT, "executions": running})
             self.snapshots += bool(written)
             if written:
                 memory.trim()  # the copies just written are garbage now; give their pages back

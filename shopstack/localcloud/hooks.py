@@ -83,6 +83,21 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "_handle_name_input_idempotency",
         ("self", "name", "execution_input"),
     ),
+    *(
+        PatchPoint("sfn_express_history", "moto.stepfunctions.models", "StepFunctionBackend", name, parameters)
+        for name, parameters in (
+            ("describe_execution", ("self", "execution_arn")),
+            ("stop_execution", ("self", "execution_arn")),
+        )
+    ),
+    PatchPoint(
+        "sfn_express_history",
+        "moto.stepfunctions.parser.models",
+        "StepFunctionsParserBackend",
+        "get_execution_history",
+        ("self", "execution_arn"),
+    ),
+    PatchPoint("sfn_express_history", "moto.stepfunctions.models", "StepFunctionBackend", "list_executions", ()),
     PatchPoint(
         "sqs_mapping_detach",
         "moto.awslambda.models",
@@ -291,7 +306,29 @@ def hook_sfn_cfn_parser_backend() -> None:
     _replace(_point("sfn_cfn_parser_backend", "delete_from_cloudformation_json"), classmethod(delete))
 
 
+EXPRESS = "EXPRESS"
+EXPRESS_UNSUPPORTED = "This operation is not supported by EXPRESS state machines: read their executions in their logs"
+
+
+def is_express(machine: Any) -> bool:
+    """moto keeps a state machine's type in `type` (its `sm_type` always says STANDARD)."""
+    return getattr(machine, "type", None) == EXPRESS
+
+
+def _aws_error(code: str) -> type:
+    """An error moto's server answers as AWS does: HTTP 400 with `__type` (and the code) `code`."""
+    from moto.core.exceptions import AWSError
+
+    return type(code, (AWSError,), {"TYPE": code, "STATUS": 400})
+
+
 def hook_sfn_execution_name() -> None:
+    """An unnamed execution gets a UUID. An Express execution is at-least-once and its name is not
+    unique, as on AWS: a second start with the same name runs a second execution (its ARN ends in
+    `:<name>:<uuid>`, as an Express execution's does); a Standard one keeps moto's idempotency.
+    Chaos (`{"stepfunctions": rate}`) refuses that share of starts with ThrottlingException."""
+    StartThrottled = _aws_error("ThrottlingException")
+
     def start_execution(
         self: Any,
         state_machine_arn: str,
@@ -299,9 +336,18 @@ def hook_sfn_execution_name() -> None:
         execution_input: str | None = None,
         trace_header: str | None = None,
     ) -> Any:
-        return _original("sfn_execution_name", "start_execution")(
-            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+        from shopstack.localcloud.chaos import CHAOS
+
+        if CHAOS.start_execution_fault():
+            raise StartThrottled("Rate exceeded")
+        name = name or str(uuid.uuid4())
+        express = is_express(self.describe_state_machine(state_machine_arn))
+        execution = _original("sfn_execution_name", "start_execution")(
+            self, state_machine_arn, f"{name}:{uuid.uuid4().hex}" if express else name, execution_input, trace_header
         )
+        if express:
+            execution.name = name
+        return execution
 
     _replace(_point("sfn_execution_name", "start_execution"), start_execution)
 
@@ -322,6 +368,37 @@ def hook_sfn_bounded_history() -> None:
         return found
 
     _replace(_point("sfn_bounded_history", "_handle_name_input_idempotency"), handle_name)
+
+
+def hook_sfn_express_history() -> None:
+    """Express executions keep no history Step Functions can be asked for: DescribeExecution,
+    GetExecutionHistory, StopExecution and ListExecutions answer StateMachineTypeNotSupported, as on
+    AWS (their history is in their logs; locally, `/_localcloud/executions`)."""
+    StateMachineTypeNotSupported = _aws_error("StateMachineTypeNotSupported")
+
+    def refuse_express(machine: Any) -> None:
+        if is_express(machine):
+            raise StateMachineTypeNotSupported(EXPRESS_UNSUPPORTED)
+
+    def by_execution(attribute: str, owner: str) -> Callable[..., Any]:
+        def call(self: Any, execution_arn: str) -> Any:
+            self._validate_execution_arn(execution_arn)
+            refuse_express(self._get_state_machine_for_execution(execution_arn))
+            return _original("sfn_express_history", attribute, owner)(self, execution_arn)
+
+        return call
+
+    def list_executions(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        refuse_express(self.describe_state_machine(state_machine_arn))
+        return _original("sfn_express_history", "list_executions")(self, state_machine_arn, *args, **kwargs)
+
+    for attribute, owner in (
+        ("describe_execution", "StepFunctionBackend"),
+        ("stop_execution", "StepFunctionBackend"),
+        ("get_execution_history", "StepFunctionsParserBackend"),
+    ):
+        _replace(_point("sfn_express_history", attribute, owner), by_execution(attribute, owner))
+    _replace(_point("sfn_express_history", "list_executions"), list_executions)
 
 
 # --- SQS: no Lambda inside SendMessage; pollers.py runs the mappings --------------------------
@@ -781,6 +858,7 @@ HOOKS: dict[str, Callable[[], None]] = {
     "sfn_cfn_parser_backend": hook_sfn_cfn_parser_backend,
     "sfn_execution_name": hook_sfn_execution_name,
     "sfn_bounded_history": hook_sfn_bounded_history,
+    "sfn_express_history": hook_sfn_express_history,
     "sqs_mapping_detach": hook_sqs_mapping_detach,
     "ddb_stream_dispatch_detach": hook_ddb_stream_dispatch_detach,
     "ddb_stream_live_shard": hook_ddb_stream_live_shard,

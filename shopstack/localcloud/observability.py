@@ -8,6 +8,10 @@ GET /_localcloud/logs[?function=&correlationId=&orderId=&after=<seq>&limit=]
 GET /_localcloud/alarms                               -> {"alarms": [{"name", "state", "reason",
         "metric", "dimensions", "statistic", "threshold", "comparison", "lastChange", ...}]}
 GET /_localcloud/trace/<orderId>                      -> trace.order_trace's document
+GET /_localcloud/executions?name=<prefix>             -> {"executions": [{"stateMachine", "type",
+        "name", "executionArn", "status", "started", "stopped", "input", "error", "cause", "states"}]}
+        (every Step Functions execution whose name starts with the prefix, Express ones included:
+        what AWS keeps in an Express state machine's logs)
 GET /_localcloud/usage, DELETE /_localcloud/usage    -> usage.py's document (what was served, as AWS
         bills it, since the last DELETE, which starts a new window)
 """
@@ -25,6 +29,7 @@ METRICS_PATH = "/_localcloud/metrics"
 LOGS_PATH = "/_localcloud/logs"
 ALARMS_PATH = "/_localcloud/alarms"
 TRACE_PATH = "/_localcloud/trace"
+EXECUTIONS_PATH = "/_localcloud/executions"
 USAGE_PATH = "/_localcloud/usage"
 MAX_LIMIT = 10_000
 
@@ -34,7 +39,7 @@ Reply = tuple[int, Any]
 def serves(path: str) -> bool:
     if path == USAGE_PATH:
         return True
-    return path in (METRICS_PATH, LOGS_PATH, ALARMS_PATH) or path.startswith(TRACE_PATH + "/")
+    return path in (METRICS_PATH, LOGS_PATH, ALARMS_PATH, EXECUTIONS_PATH) or path.startswith(TRACE_PATH + "/")
 
 
 def handle(
@@ -63,6 +68,9 @@ def handle(
             return 200, {"logs": lines, "last": lines[-1]["seq"] if lines else after}
     except ValueError as exc:
         return 400, {"message": str(exc)}
+    if path == EXECUTIONS_PATH:
+        found = trace.executions(query.get("name") or "", account_id=account_id, region=region)
+        return 200, {"executions": found}
     if path == ALARMS_PATH:
         evaluator = alarms.active()
         if evaluator is None:

@@ -43,26 +43,37 @@ def order_item(order_id: str, clients: Clients) -> dict[str, Any] | None:
     return None
 
 
-def executions(order_id: str, clients: Clients) -> list[dict[str, Any]]:
-    """The order's Step Functions executions (name starts with the order id), each with its
-    states: name, entered, left and duration in ms."""
-    sfn = clients("stepfunctions")
+def executions(name_prefix: str, *, account_id: str, region: str) -> list[dict[str, Any]]:
+    """The Step Functions executions whose name starts with `name_prefix` (an order's start with its
+    id), each with its states: name, entered, left and duration in ms. Read from the local cloud's
+    own records: an Express execution's history cannot be asked of Step Functions (on AWS it is in
+    the state machine's logs)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[account_id][region]
     found = []
-    for machine in sfn.list_state_machines().get("stateMachines", []):
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"]):
-            for execution in page.get("executions", []):
-                if execution["name"].startswith(order_id):
-                    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
-                    found.append(
-                        {
-                            "stateMachine": machine["name"],
-                            "name": execution["name"],
-                            "status": execution["status"],
-                            "started": _epoch(execution.get("startDate")),
-                            "stopped": _epoch(execution.get("stopDate")),
-                            "states": states(history.get("events", [])),
-                        }
-                    )
+    for machine in list(backend.state_machines):
+        execution: Any  # the parser's Execution (moto types the list as its older model's)
+        for execution in list(machine.executions):
+            if not str(execution.name).startswith(name_prefix):
+                continue
+            history = execution.to_history_output() if execution.exec_worker is not None else {}
+            found.append(
+                {
+                    "stateMachine": machine.name,
+                    "type": getattr(machine, "type", "STANDARD"),
+                    "name": execution.name,
+                    "executionArn": execution.exec_arn,
+                    "status": str(getattr(execution.exec_status, "value", execution.exec_status or "RUNNING")),
+                    "started": _epoch(execution.start_date),
+                    "stopped": _epoch(getattr(execution, "stop_date", None)),
+                    "input": execution.input_data,
+                    "error": execution.error,
+                    "cause": execution.cause,
+                    "states": states(history.get("events", [])),
+                }
+            )
+    found.sort(key=lambda e: e["started"] or 0.0)
     return found
 
 
@@ -130,7 +141,7 @@ def order_trace(
     for event in telemetry.events(correlation_id=correlation_id, order_id=order_id):
         rules = {"rules": event["rules"]}
         timeline.append((event["epoch"], _entry("event", event["source"], event["detailType"], rules)))
-    workflows = executions(order_id, clients)
+    workflows = executions(order_id, account_id=account_id, region=region)
     for execution in workflows:
         for state in execution["states"]:
             if state["entered"] is None:

@@ -194,7 +194,15 @@ class LocalCloud:
             tables=self.tables(),
             queues=self.queues(),
             stripe=stripe,
+            machines=self.resources("AWS::StepFunctions::StateMachine"),
         )
+
+    def resume_executions(self, directory: Path) -> int:
+        """Start again the executions that were running when the last process died (durable.py)."""
+        from shopstack.localcloud import durable
+
+        machines = self.resources("AWS::StepFunctions::StateMachine")
+        return durable.restore_executions(directory / durable.EXECUTIONS_FILE, machines, ACCOUNT_ID, REGION)
 
     def dump_tables(self, path: Path) -> int:
         from shopstack.localcloud.durable import encode_value
@@ -402,8 +410,10 @@ def _serve_gateway(
     stripe: Any = None,
 ) -> None:
     restored = 0 if fresh else cloud.restore(state_dir(), stripe)
-    snapshots = cloud.snapshotter(state_dir(), stripe).start()
     cloud.start_pollers(skip_stream_backlog=restored > 0)
+    if not fresh:
+        cloud.resume_executions(state_dir())  # before the first snapshot, which would forget them
+    snapshots = cloud.snapshotter(state_dir(), stripe).start()
     from shopstack.localcloud.gateway import LocalGateway
 
     assert cloud.pool is not None

@@ -94,17 +94,45 @@ def test_both_functions_read_the_secret_and_nothing_else_of_secrets_manager(synt
         assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
 
-def test_checkout_api_starts_both_workflows(synthesized: Synthesized) -> None:
-    """The order workflow (ShopstackOrders) is started by its stage-prefixed name, not an import."""
+def test_checkout_api_starts_the_order_workflow_and_queues_the_expiry(synthesized: Synthesized) -> None:
+    """The order workflow (ShopstackOrders) is started by its stage-prefixed name, not an import; the
+    reservation expiry is a message on this stack's ReservationExpiry queue, not an execution."""
     resources = _resources_for(_statements(synthesized, API_HANDLER), "states:StartExecution")
-    reservation = {"Ref": _logical_id(synthesized, "AWS::StepFunctions::StateMachine")}
     order_workflow = ARN.format(service="states", resource=f"stateMachine:shopstack-{STAGE}-OrderWorkflow")
-    assert sorted(map(render, resources)) == sorted([render(reservation), order_workflow])
+    assert list(map(render, resources)) == [order_workflow]
     (machine,) = synthesized.resources("ShopstackOrders", "AWS::StepFunctions::StateMachine").values()
     assert machine["Properties"]["StateMachineName"] == f"shopstack-{STAGE}-OrderWorkflow"
     variables = _variables(synthesized, API_HANDLER)
-    assert variables["RESERVATION_WORKFLOW_ARN"] == reservation
     assert render(variables["ORDER_WORKFLOW_ARN"]) == order_workflow
+    assert synthesized.resources("ShopstackCheckout", "AWS::StepFunctions::StateMachine") == {}
+    queue = _expiry_queue(synthesized)
+    assert variables["RESERVATION_QUEUE_URL"] == {"Ref": queue}
+    for handler in (API_HANDLER, TASKS_HANDLER):
+        sends = _resources_for(_statements(synthesized, handler), "sqs:SendMessage")
+        assert sends == [{"Fn::GetAtt": [queue, "Arn"]}], handler
+
+
+def _expiry_queue(synthesized: Synthesized) -> str:
+    queues = synthesized.resources("ShopstackCheckout", "AWS::SQS::Queue")
+    (queue,) = [name for name, q in queues.items() if "RedrivePolicy" in q["Properties"]]
+    assert queue.startswith("ReservationExpiry")
+    return queue
+
+
+def test_the_expiry_queue_delivers_to_checkout_tasks_and_dead_letters_what_fails(synthesized: Synthesized) -> None:
+    """A message waits out the reservation (SQS delays up to 15 minutes; a longer reservation is sent
+    on by the consumer), then CheckoutTasks expires the order; a message that fails 5 receives goes
+    to the DLQ, which alarms."""
+    queue = _expiry_queue(synthesized)
+    props = synthesized.resources("ShopstackCheckout", "AWS::SQS::Queue")[queue]["Properties"]
+    assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert props["VisibilityTimeout"] == 6 * 30, "six times CheckoutTasks' timeout"
+    (mapping,) = synthesized.resources("ShopstackCheckout", "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    functions = synthesized.resources("ShopstackCheckout", "AWS::Lambda::Function")
+    target = mapping["Properties"]["FunctionName"]["Ref"]
+    assert functions[target]["Properties"]["Handler"] == TASKS_HANDLER
 
 
 def test_checkout_tasks_starts_only_the_order_workflow(synthesized: Synthesized) -> None:
@@ -160,7 +188,7 @@ def test_only_xray_uses_a_bare_wildcard(synthesized: Synthesized) -> None:
 def test_reservation_ttl_setting(synthesized: Synthesized) -> None:
     ttl = load_cdk_json_context()["reservationTtlSeconds"]
     assert _variables(synthesized, API_HANDLER)["RESERVATION_TTL_SECONDS"] == str(ttl)
-    assert "RESERVATION_TTL_SECONDS" not in _variables(synthesized, TASKS_HANDLER)
+    assert "RESERVATION_TTL_SECONDS" not in _variables(synthesized, TASKS_HANDLER), "the message says when"
 
 
 def test_reservation_ttl_defaults_to_fifteen_minutes_and_is_validated() -> None:

@@ -42,17 +42,12 @@ EXPECTED: dict[str, tuple[str, str, str, str, str, str, dict[str, str]]] = {
 WORKFLOW_ALARMS = {
     "order-workflow-failed": ("ShopstackOrders", "ExecutionsFailed", f"shopstack-{STAGE}-OrderWorkflow"),
     "order-workflow-timed-out": ("ShopstackOrders", "ExecutionsTimedOut", f"shopstack-{STAGE}-OrderWorkflow"),
-    "reservation-expiry-failed": ("ShopstackCheckout", "ExecutionsFailed", f"shopstack-{STAGE}-ReservationExpiry"),
-    "reservation-expiry-timed-out": (
-        "ShopstackCheckout",
-        "ExecutionsTimedOut",
-        f"shopstack-{STAGE}-ReservationExpiry",
-    ),
 }
 DEAD_LETTER_ALARMS = {
     "ShopstackOrders": {"order-notifications-dlq", "fulfilment-dlq", "order-events-dlq"},
     "ShopstackAnalytics": {"analytics-events-dlq"},
     "ShopstackIntegrations": {"webhook-events-dlq", "webhook-deliveries-dlq"},
+    "ShopstackCheckout": {"reservation-expiry-dlq"},
 }
 
 
@@ -151,7 +146,7 @@ def test_every_dead_letter_queue_has_an_alarm(synthesized: Synthesized) -> None:
             assert name.endswith("-dlq")
     dead_letter_queues = {stack: _dead_letter_queues(synthesized, stack) for stack in synthesized.raw}
     assert {stack: queues for stack, queues in dead_letter_queues.items() if queues} == watched
-    assert sum(len(queues) for queues in watched.values()) == 6
+    assert sum(len(queues) for queues in watched.values()) == 7
     by_stack: dict[str, set[str]] = {}
     for name, (stack, _, props) in alarms.items():
         if props["Namespace"] == "AWS/SQS":
@@ -169,7 +164,7 @@ def test_the_notifications_dlq_has_one_alarm_under_its_old_logical_id(synthesize
 
 def test_every_alarm_is_named_described_and_notifies_the_topic_both_ways(synthesized: Synthesized) -> None:
     alarms = _alarms(synthesized)
-    assert len(alarms) == len(EXPECTED) + len(WORKFLOW_ALARMS) + 6
+    assert len(alarms) == len(EXPECTED) + len(WORKFLOW_ALARMS) + 7
     topic_id = next(iter(synthesized.resources("ShopstackShared", "AWS::SNS::Topic").keys() - {"StaffAlerts"}))
     for name, (stack, key, props) in alarms.items():
         assert name.startswith(f"shopstack-{STAGE}-") and name == name.lower(), name
@@ -268,7 +263,7 @@ def test_one_dashboard_for_the_stage(synthesized: Synthesized) -> None:
     dead_letter_graphs = [
         w for w in widgets if w["type"] == "metric" and "alarms" in w["properties"].get("annotations", {})
     ]
-    assert len(dead_letter_graphs) == 6
+    assert len(dead_letter_graphs) == 7
     assert "Export" not in json.dumps(synthesized.raw["ShopstackApi"].get("Outputs", {}))
 
 

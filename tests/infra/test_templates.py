@@ -124,7 +124,7 @@ FUNCTIONS = {
             "STRIPE_NETWORK_RETRIES",
             "GUEST_HOLD_LIMITS",
             "ORDER_WORKFLOW_ARN",
-            "RESERVATION_WORKFLOW_ARN",
+            "RESERVATION_QUEUE_URL",
             "RESERVATION_TTL_SECONDS",
             "USER_POOL_ID",
             "USER_POOL_CLIENT_ID",
@@ -135,7 +135,7 @@ FUNCTIONS = {
     "CheckoutTasks": Expected(
         "ShopstackCheckout",
         "checkout.entrypoints.tasks.handler",
-        CHECKOUT_TASKS_ENV | {"ORDER_WORKFLOW_ARN"},
+        CHECKOUT_TASKS_ENV | {"ORDER_WORKFLOW_ARN", "RESERVATION_QUEUE_URL"},
         "checkout",
         30,
     ),
@@ -150,6 +150,7 @@ FUNCTIONS = {
                 "ORDER_WORKFLOW_ARN",
                 "RESERVATION_TTL_SECONDS",
                 "RECONCILE_STUCK_AFTER_SECONDS",
+                "ORDER_WORKFLOW_TIMEOUT_SECONDS",
             }
         ),
         "orders",
@@ -335,14 +336,15 @@ def test_analytics_consumer_event_source(synthesized: Synthesized) -> None:
     )
 
 
-@pytest.mark.parametrize("stack", ["ShopstackOrders", "ShopstackCheckout"])
-def test_state_machines_are_standard_traced_and_logged(synthesized: Synthesized, stack: str) -> None:
-    machines = synthesized.resources(stack, "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 1
-    props = next(iter(machines.values()))["Properties"]
-    assert props["StateMachineType"] == "STANDARD"
+def test_the_order_workflow_is_the_one_state_machine_express_traced_and_logged(synthesized: Synthesized) -> None:
+    machines = {
+        stack: synthesized.resources(stack, "AWS::StepFunctions::StateMachine") for stack in synthesized.templates
+    }
+    assert {stack: len(found) for stack, found in machines.items() if found} == {"ShopstackOrders": 1}
+    props = next(iter(machines["ShopstackOrders"].values()))["Properties"]
+    assert props["StateMachineType"] == "EXPRESS", "billed per request and duration, not per transition"
     assert props["TracingConfiguration"] == {"Enabled": True}
-    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["Level"] == "ALL", "an Express execution's history is only in its logs"
 
 
 def test_user_pool_and_admin_group(synthesized: Synthesized) -> None:
@@ -497,7 +499,7 @@ def test_outputs(synthesized: Synthesized) -> None:
             "CarrierSecretName",
         },
         "ShopstackAnalytics": {"AnalyticsTableName", "AnalyticsQueueUrl"},
-        "ShopstackCheckout": {"CartsTableName", "StripeSecretName", "ReservationWorkflowArn"},
+        "ShopstackCheckout": {"CartsTableName", "StripeSecretName", "ReservationQueueUrl"},
         "ShopstackCustomers": {"CustomersTableName"},
     }
     for stack, names in expected.items():

@@ -14,6 +14,7 @@ import pytest
 
 from shopstack.buyer import ADDRESS, stock_product
 from shopstack.harness import LocalCloud, Reply
+from shopstack.lifecycle_checks import expire_now
 
 pytestmark = pytest.mark.integration
 
@@ -96,14 +97,10 @@ def test_a_shopper_buys_with_a_card_and_the_order_is_paid(
     assert stock["available"] == 3 and 5 - stock["onHand"] + stock["reserved"] == 2
     # PAID, or already CONFIRMED if the order workflow was quicker than this read
     assert order_item(aws, order["orderId"])["status"]["S"] in ("PAID", "CONFIRMED")
-    executions = aws("stepfunctions").list_executions(
-        stateMachineArn=next(
-            m["stateMachineArn"]
-            for m in aws("stepfunctions").list_state_machines()["stateMachines"]
-            if "OrderWorkflow" in m["name"]
-        )
-    )["executions"]
-    assert order["orderId"] in {e["name"] for e in executions}
+    executions = cloud.executions(order["orderId"])
+    assert [(e["stateMachine"].rsplit("-", 1)[-1], e["name"]) for e in executions] == [
+        ("OrderWorkflow", order["orderId"])
+    ], "one execution, started by the write that paid the order"
 
 
 def test_the_same_checkout_again_returns_the_first_response_byte_for_byte(cloud: LocalCloud, stock: Any) -> None:
@@ -297,13 +294,7 @@ def test_an_unpaid_order_is_cancelled_when_its_reservation_expires(
     reply = checkout(cloud, cart, headers, key=uuid.uuid4().hex, payment_method=None)
     order_id = reply.json["orderId"]
     assert inventory(cloud, admin_token, sku)["available"] == 0
-    sfn = aws("stepfunctions")
-    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if "ReservationExpiry" in m["name"])
-    sfn.start_execution(
-        stateMachineArn=machine["stateMachineArn"],
-        name=f"{order_id}-now",
-        input=json.dumps({"orderId": order_id, "expiresInSeconds": 0}),
-    )
+    expire_now(cloud, order_id)
     deadline = time.monotonic() + 20
     while order_item(aws, order_id)["status"]["S"] != "CANCELLED" and time.monotonic() < deadline:
         time.sleep(0.25)

@@ -211,20 +211,18 @@ class FakePayments:
 class FakeWorkflows:
     def __init__(self) -> None:
         self.started: set[str] = set()
+        self.starts: list[str] = []
         self.expiries: dict[str, int] = {}
-        self.expiries_cancelled: set[str] = set()
         self.correlations: dict[str, str | None] = {}
 
     def start_order(self, order_id: str, correlation_id: str | None) -> None:
         self.started.add(order_id)
+        self.starts.append(order_id)
         self.correlations[order_id] = correlation_id
 
     def schedule_expiry(self, order_id: str, seconds: int, correlation_id: str | None) -> None:
         self.expiries[order_id] = seconds
         self.correlations[order_id] = correlation_id
-
-    def cancel_expiry(self, order_id: str) -> None:
-        self.expiries_cancelled.add(order_id)
 
 
 class FakeWebhookLog:

@@ -334,6 +334,7 @@ class FakeLedger:
         if not same:
             return None
         record["reconcileAttempts"] = attempts
+        record["updatedAt"] = self.clock()
         return attempts
 
 

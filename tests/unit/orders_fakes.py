@@ -256,19 +256,13 @@ class FakeOrderPayments:
 
 
 class FakeWorkflows:
-    """The order workflow's executions: `running` answers from `executions` (order id, attempt);
-    `restart` records the restart and starts that execution."""
+    """The order workflow's restarts, recorded as (order id, attempt)."""
 
     def __init__(self) -> None:
-        self.executions: set[tuple[str, int]] = set()
         self.restarts: list[tuple[str, int]] = []
-
-    def running(self, order_id: str, attempt: int) -> bool:
-        return (order_id, attempt) in self.executions
 
     def restart(self, order_id: str, attempt: int, correlation_id: str | None) -> None:
         self.restarts.append((order_id, attempt))
-        self.executions.add((order_id, attempt))
 
 
 class FakeMailer:

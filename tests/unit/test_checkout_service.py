@@ -38,7 +38,7 @@ def test_paid_checkout_reserves_stock_and_starts_the_order_workflow() -> None:
     assert body["total"] == {"amount": 2000 + 599 + 160, "currency": "usd"}
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 2, "available": 3}
     assert parts["workflows"].started == {"o1"} and parts["workflows"].expiries == {"o1": 900}
-    assert parts["workflows"].expiries_cancelled == {"o1"}, "a paid order has nothing left to expire"
+    assert parts["workflows"].starts == ["o1"], "the write that paid the order started its workflow, once"
     names = [e.name for _, e in parts["publisher"].published]
     assert names == ["CartCreated", "CartUpdated"], (
         "order events come from the Orders table's stream, not from checkout"
@@ -63,7 +63,7 @@ def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
     assert parts["stock"].orders["o1"].status is OrderStatus.PAYMENT_FAILED
     assert parts["ledger"].history("o1") == ["PENDING_PAYMENT", "PAYMENT_FAILED"], "released in the failing write"
     assert parts["ledger"].state("o1").stock_state is StockState.RELEASED
-    assert parts["workflows"].expiries_cancelled == {"o1"}
+    assert parts["workflows"].starts == []
 
 
 def test_three_d_secure_leaves_the_order_pending_with_a_client_secret() -> None:
@@ -73,7 +73,7 @@ def test_three_d_secure_leaves_the_order_pending_with_a_client_secret() -> None:
     )
     assert status == 201 and body["status"] == "PENDING_PAYMENT"
     assert body["payment"]["status"] == "requires_action" and body["payment"]["clientSecret"]
-    assert parts["workflows"].expiries_cancelled == set(), "an unpaid order keeps its expiry"
+    assert parts["workflows"].expiries == {"o1": 900} and parts["workflows"].starts == []
 
 
 def test_short_stock_reserves_nothing() -> None:
@@ -100,7 +100,7 @@ def test_adding_more_than_available_is_409_and_unknown_sku_404() -> None:
 def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
     deps, parts = make_checkout(A=5)
     _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
-    assert body["status"] == "PENDING_PAYMENT" and parts["workflows"].expiries_cancelled == set()
+    assert body["status"] == "PENDING_PAYMENT" and parts["workflows"].starts == []
     intent = body["payment"]["paymentIntentId"]
     parts["payments"].intents[intent] = authorized(intent)
     log = FakeWebhookLog()
@@ -112,7 +112,7 @@ def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
     assert service.on_stripe_event(deps, log, event) == "PAID"
     assert service.on_stripe_event(deps, log, event) == "duplicate"
     assert parts["stock"].orders["o1"].status is OrderStatus.PAID and parts["workflows"].started == {"o1"}
-    assert parts["workflows"].expiries_cancelled == {"o1"}, "paid by the webhook: nothing left to expire"
+    assert parts["workflows"].starts == ["o1"], "the webhook that paid the order started its workflow, once"
 
 
 def test_an_intent_for_another_amount_never_pays_the_order() -> None:
@@ -145,6 +145,33 @@ def test_a_payment_authorized_just_before_expiry_wins() -> None:
     assert service.expire_reservation(deps, "o1")["status"] == "PAID"
     assert parts["ledger"].stock["A"]["reserved"] == 1 and parts["workflows"].started == {"o1"}
     assert parts["money"].released == [], "a payment that won is never voided"
+
+
+def test_an_expiry_message_before_its_time_is_sent_on_for_the_time_left() -> None:
+    deps, parts = make_checkout(A=5)
+    service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    result = service.reservation_due(deps, "o1", expires_at=2_000, now=1_099.5, correlation_id="c1")
+    assert result == {"orderId": "o1", "status": "WAITING", "expired": False}
+    assert parts["workflows"].expiries["o1"] == 901 and parts["workflows"].correlations["o1"] == "c1"
+    assert parts["stock"].orders["o1"].status is OrderStatus.PENDING_PAYMENT
+    assert service.reservation_due(deps, "o1", expires_at=2_000, now=2_000, correlation_id="c1")["expired"]
+
+
+def test_the_expiry_of_a_paid_order_changes_nothing_and_starts_no_second_workflow() -> None:
+    deps, parts = make_checkout(A=5)
+    service.checkout(deps, cart_with(deps, A=1), request(), order_id="o1")
+    assert parts["workflows"].starts == ["o1"]
+    result = service.reservation_due(deps, "o1", expires_at=1, now=2, correlation_id=None)
+    assert result == {"orderId": "o1", "status": "PAID", "expired": False}
+    assert parts["workflows"].starts == ["o1"] and parts["money"].released == []
+    assert parts["ledger"].stock["A"]["reserved"] == 1
+
+
+def test_a_repeated_payment_event_of_a_paid_order_starts_no_second_workflow() -> None:
+    deps, parts = make_checkout(A=5)
+    _, body = service.checkout(deps, cart_with(deps, A=1), request(), order_id="o1")
+    assert service.on_payment_event(deps, body["payment"]["paymentIntentId"]) == "already paid"
+    assert parts["workflows"].starts == ["o1"]
 
 
 def test_a_payment_authorized_after_the_order_failed_is_voided_and_recorded_once() -> None:

@@ -342,14 +342,18 @@ def mark_once(order_id: str, flag: str) -> bool:
 
 def note_reconciled(order: OrderState) -> int | None:
     """Count a reconciler's attempt on an order still as read (one conditional ADD, the new count
-    read back from the write); the count names its restarted workflow. None when the order moved
-    meanwhile."""
+    read back from the write) and stamp it, so the restarted workflow has its whole timeout
+    before the order counts as stuck again; the count names the restarted execution. None when
+    the order moved meanwhile."""
     bind_tables()
     item = OrderItem(*key(order.order_id))
     condition = (OrderItem.status == order.status.value) & (OrderItem.updated_at == order.updated_at)
     try:
         retrying(
-            lambda: item.update(actions=[OrderItem.reconcile_attempts.add(1)], condition=condition),
+            lambda: item.update(
+                actions=[OrderItem.reconcile_attempts.add(1), OrderItem.updated_at.set(utcnow_str())],
+                condition=condition,
+            ),
             what="order write",
         )
     except UpdateError as exc:
