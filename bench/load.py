@@ -39,7 +39,8 @@ unsettled, settle_s, oversold, stock {initial, on_hand_end, reserved_end, sold, 
 stock_conserved, error_samples (route, status, correlation id, body), error_logs (the functions'
 ERROR lines for those correlation ids), cloud_console (the local cloud's own complaints: the
 gateway's timed-out or failed integrations), locust_cpu_share (Locust's CPU seconds per second of
-the run: what the load generator took of the 2 cores), machine_load_avg (before and after: other
+the run: what the load generator took of the 2 cores), phases_s (up, seed, locust, read_back,
+stop, plot: where the run's time went), machine_load_avg (before and after: other
 work on the machine), plot (bench/out/load.png). The same dict goes to bench/out/load.json;
 Locust's CSV files, its log, the shoppers' summary and the local cloud's console go to
 bench/out/load/.
@@ -73,12 +74,15 @@ OUT = ROOT / "bench" / "out"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
 SCARCE_SKUS = 5
-SCARCE_UNITS = 20
-PLENTIFUL_SKUS = 15
+SCARCE_UNITS = 10
+"""Few enough that the shoppers sell every scarce product out within the run, even on a 2-core
+machine that other work shares: the last units are raced for, which is what oversell needs."""
+PLENTIFUL_SKUS = 5
 PLENTIFUL_UNITS = 100_000
 IDLE_SAMPLES = 20
 ORDERS_PAGE = 25
-SETTLE_TIMEOUT_S = 60.0
+SETTLE_TIMEOUT_S = 45.0
+SETTLE_POLL_S = 2.0
 LOCUST_GRACE_S = 60.0
 """How long past the shape's end the Locust process may take to stop before it is killed."""
 
@@ -400,14 +404,24 @@ def _all_orders(cloud: LocalCloud, admin: str) -> list[dict[str, Any]]:
             return orders
 
 
+def _in_flight(cloud: LocalCloud, admin: str) -> int:
+    """Orders in an IN_FLIGHT status (one status-index page each: at most 100 per status)."""
+    return sum(
+        len(_admin_get(cloud, admin, f"/admin/orders?status={status}&limit=100")["items"]) for status in IN_FLIGHT
+    )
+
+
 def _settled_orders(cloud: LocalCloud, admin: str) -> tuple[list[dict[str, Any]], float]:
-    """Every order once none is in flight (or SETTLE_TIMEOUT_S passed), and the wait."""
+    """Every order once none has been in flight for two looks SETTLE_POLL_S apart (a checkout
+    whose shopper Locust stopped may still be placing its order), or SETTLE_TIMEOUT_S passed;
+    and how long that took."""
     began = time.monotonic()
-    while True:
-        orders = _all_orders(cloud, admin)
-        if not any(o["status"] in IN_FLIGHT for o in orders) or time.monotonic() - began > SETTLE_TIMEOUT_S:
-            return orders, time.monotonic() - began
-        time.sleep(2)
+    quiet = 0
+    while quiet < 2 and time.monotonic() - began < SETTLE_TIMEOUT_S:
+        quiet = quiet + 1 if _in_flight(cloud, admin) == 0 else 0
+        time.sleep(SETTLE_POLL_S)
+    waited = time.monotonic() - began
+    return _all_orders(cloud, admin), waited
 
 
 def _inventory(cloud: LocalCloud, admin: str, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -473,13 +487,24 @@ def measure() -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     for stale in work.iterdir():
         stale.unlink()
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        phases[name] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+
     with tempfile.TemporaryDirectory(prefix="shopstack-load-") as state:
         cloud = start(state_dir=Path(state), ses="production")
+        phase("up")
         try:
             admin = issue_token(cloud.base_url, "bench@example.com", admin=True)
             scarce, plentiful = _seed(cloud, admin)
             idle_ms = _idle_p50_ms(cloud, plentiful[0])
+            phase("seed")
             run = _run_locust(cloud, work, list(scarce), plentiful)
+            phase("locust")
             summary = json.loads((work / "summary.json").read_text())
             stats_csv = (work / "locust_stats.csv").read_text()
             points = history((work / "locust_stats_history.csv").read_text())
@@ -487,9 +512,11 @@ def measure() -> dict[str, Any]:
             inventory = _inventory(cloud, admin, scarce)
             samples = summary.get("samples", [])
             logs = _error_logs(cloud, [s["correlationId"] for s in samples if s.get("correlationId")])
+            phase("read_back")
         finally:
             (work / "cloud.log").write_text("\n".join(cloud.log) + "\n")
             cloud.stop(timeout=120)
+        phase("stop")
         console = _gateway_lines(cloud.log)
 
     routes = route_stats(stats_csv)
@@ -500,6 +527,7 @@ def measure() -> dict[str, Any]:
     p95 = routes.get("GET /products/{sku}", {}).get("p95_ms")
     plot_path = OUT / "load.png"
     plot(points, per_second(summary, SERVER_ERROR), per_second(summary, THROTTLED), plot_path)
+    phase("plot")
     result = {
         "users_peak": users_peak(),
         "duration_s": round(run.wall_s, 1),
@@ -523,6 +551,7 @@ def measure() -> dict[str, Any]:
         "error_logs": logs[:10],
         "cloud_console": console,
         "locust_cpu_share": round(run.cpu_s / run.wall_s, 2),
+        "phases_s": phases,
         "machine_load_avg": {"before": run.load_before, "after": run.load_after, "cores": os.cpu_count()},
         "plot": str(plot_path.relative_to(ROOT)),
     }

@@ -51,7 +51,7 @@ from shopstack.buyer import ADDRESS
 
 SCARCE = [sku for sku in os.environ.get(ENV_SCARCE, "").split(",") if sku]
 PLENTIFUL = [sku for sku in os.environ.get(ENV_PLENTIFUL, "").split(",") if sku]
-SCARCE_SHARE = 0.7
+SCARCE_SHARE = 0.8
 """Of the purchases, the share that goes for a scarce product."""
 REQUEST_TIMEOUT_S = 40
 """Past API Gateway's 29 s integration timeout: a slow answer arrives as the gateway's 504."""
@@ -65,7 +65,8 @@ _samples: list[dict[str, Any]] = []
 
 
 class Shopper(HttpUser):
-    wait_time = between(2, 6)
+    wait_time = between(2, 8)
+    """Think time between a shopper's actions (a page view, a cart change, a purchase)."""
 
     def on_start(self) -> None:
         self.number = next(_clients)
@@ -117,11 +118,15 @@ class Shopper(HttpUser):
                 return {}
             return parsed if isinstance(parsed, dict) else {}
 
-    @task(6)
+    @task(5)
+    def view_product(self) -> None:
+        sku = random.choice(SCARCE + PLENTIFUL)
+        self.call("GET", f"/products/{sku}", "/products/{sku}")
+
+    @task(2)
     def browse(self) -> None:
         self.call("GET", "/products?limit=20", "/products")
-        for sku in random.sample(SCARCE + PLENTIFUL, k=2):
-            self.call("GET", f"/products/{sku}", "/products/{sku}")
+        self.view_product()
 
     def _cart_with(self, sku: str, quantity: int) -> tuple[str, dict[str, str]] | None:
         cart = self.call("POST", "/carts", "/carts")
@@ -137,14 +142,14 @@ class Shopper(HttpUser):
         )
         return (cart_id, headers) if put is not None else None
 
-    @task(3)
+    @task(2)
     def fill_cart(self) -> None:
         held = self._cart_with(random.choice(PLENTIFUL), random.randint(1, 3))
         if held:
             cart_id, headers = held
             self.call("GET", f"/carts/{cart_id}", "/carts/{cartId}", headers=headers)
 
-    @task(1)
+    @task(2)
     def buy(self) -> None:
         scarce = random.random() < SCARCE_SHARE
         sku = random.choice(SCARCE if scarce else PLENTIFUL)
