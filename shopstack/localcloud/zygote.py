@@ -15,6 +15,9 @@ What a handler sees does not change:
 - The child sets its environment to exactly the function's (cleared, then set), its `sys.path` as
   the interpreter would have built it from `PYTHONPATH`, its working directory and niceness; it
   reseeds `random`, drops boto3's default session and the root logger's handlers.
+- botocore's data files (service models, endpoint rules) are loaded here, once, into one loader
+  that every botocore session of the workers uses (`share_botocore_data`): data only, no
+  credentials or region.
 - The libraries' import-time reads of the environment (`IMPORT_TIME_ENV`) see the zygote's
   environment, not the function's: the pool starts a fresh interpreter instead for a function
   whose environment sets one of them differently (or sets another `PYTHON*` variable).
@@ -84,6 +87,9 @@ PRELOAD = (
     "aws_lambda_powertools",
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.event_handler.openapi.params",
+    "aws_lambda_powertools.event_handler.openapi.dependant",
+    "aws_lambda_powertools.event_handler.openapi.encoders",
+    "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
     "aws_lambda_powertools.utilities.typing",
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.data_classes",
@@ -92,6 +98,9 @@ PRELOAD = (
     "ctypes",
 )
 """Third-party modules (and ctypes, for prctl) the functions import; imported once, here."""
+
+SHARED_SERVICES = ("dynamodb", "sqs", "events", "stepfunctions", "sesv2", "secretsmanager", "ssm", "cognito-idp")
+"""The AWS services whose botocore data (models, endpoint rules) the zygote loads for all workers."""
 
 IMPORT_TIME_ENV = (
     "AWS_EXECUTION_ENV",  # Powertools' user agent
@@ -167,6 +176,51 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
         except Exception:
             missing.append(name)
     return missing
+
+
+class UniquePaths(list[str]):
+    """A loader's search paths shared by many sessions: boto3 appends its data folder once per
+    session, which here would repeat it in the one shared list."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+def share_botocore_data(services: tuple[str, ...] = SHARED_SERVICES) -> bool:
+    """Give every botocore session of the workers one data loader, primed here with the models and
+    endpoint data of `services`: a worker's first client then neither parses nor holds its own
+    copy of them (about 9 MB and 40 ms per worker). The loader holds data files only, the same
+    for every session; a session configured with its own data path (AWS_DATA_PATH) gets its own.
+    The priming clients use placeholder credentials and are dropped at once: no credential,
+    region or connection outlives them."""
+    try:
+        import boto3.session
+        import botocore.loaders
+        import botocore.session
+    except ImportError:
+        return False
+    loader = botocore.loaders.create_loader()
+    loader._search_paths = UniquePaths(loader.search_paths)
+    original = botocore.loaders.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return loader if search_path_string is None else original(search_path_string)
+
+    botocore.session.create_loader = create_loader
+    priming = boto3.session.Session(
+        botocore_session=botocore.session.Session(),
+        region_name="us-east-1",
+        aws_access_key_id="zygote",
+        aws_secret_access_key="zygote",
+    )
+    for service in services:
+        with contextlib.suppress(Exception):
+            priming.client(service, endpoint_url="http://127.0.0.1:9")
+    with contextlib.suppress(Exception):
+        priming.resource("dynamodb", endpoint_url="http://127.0.0.1:9")
+    del priming
+    return True
 
 
 def exit_status(status: int) -> int:
@@ -321,6 +375,7 @@ def main(argv: list[str]) -> int:
     missing = preload()
     if missing:
         print(f"zygote: not preloaded (the workers import them): {', '.join(missing)}", flush=True)
+    share_botocore_data()
     gc.collect()
     gc.freeze()
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
