@@ -54,6 +54,8 @@ EXPRESS_MEMORY_MB = 64
 IDLE_POLLERS = (2, 5)
 """Long polls an idle SQS event source mapping keeps open (Lambda guide, "Configuring scaling behavior
 for SQS event source mappings": five at first, as few as two when traffic is low)."""
+WEBHOOK_ROUTE = "/webhooks/"
+"""Routes other services call directly (Stripe, carriers), not through the storefront's distribution."""
 ESM_OPERATIONS = ("DeleteMessageBatch", "DeleteMessage")
 """SQS calls the local pollers make as Lambda's event source mappings make them (besides receives)."""
 
@@ -168,9 +170,13 @@ def price(usage: Mapping[str, Any], template: Template, prices: Mapping[str, Any
     breakdown["apigateway"] = api_requests * api_price / 1e6
     if template.waf:
         breakdown["waf"] = api_requests * p["waf"]["per_million_requests"] / 1e6
+    routes = usage.get("apigatewayRoutes", {})
+    counts["api_routes"] = {route: n * per for route, n in sorted(routes.items())}
     if template.cloudfront:
-        breakdown["cloudfront"] = api_requests * p["cloudfront"]["https_per_ten_thousand_requests"] / 1e4
-        notes.append("CloudFront: every API request, as the storefront reaches the API through the distribution")
+        # the storefront reaches the API through the distribution; Stripe's and carriers' webhooks do not
+        viewer = sum(n for route, n in routes.items() if WEBHOOK_ROUTE not in route) * per if routes else api_requests
+        counts["cloudfront_requests"] = viewer
+        breakdown["cloudfront"] = viewer * p["cloudfront"]["https_per_ten_thousand_requests"] / 1e4
 
     # DynamoDB: the functions' units (index writes are write units too)
     mine = usage.get("dynamodb", {}).get("function", {})
@@ -303,6 +309,7 @@ def render(result: Mapping[str, Any]) -> str:
         lines.append(
             f"    {table:<32} {units['rru']:6.1f} RRU {units['wru']:6.1f} WRU + {units['index_wru']:5.1f} index WRU"
         )
+    lines.append("  api " + ", ".join(f"{route} {n:.1f}" for route, n in counts["api_routes"].items()))
     lines.append(f"  api requests {counts['api_requests']:.1f}; events {counts['eventbridge_events']:.1f}; ")
     lines[-1] += f"emails {counts['emails']:.1f}; log bytes {counts['log_bytes']:.0f}"
     lines.append("  sqs " + ", ".join(f"{k} {v:.1f}" for k, v in counts["sqs"].items()))

@@ -503,6 +503,7 @@ class Usage:
             since, log_seq = w.since, w.log_seq
         document["lambda"] = lambda_usage(since)
         document["apigateway"] = api_requests(since)
+        document["apigatewayRoutes"] = api_routes(since)
         document["eventbridge"]["sqsDeliveries"] = sqs_deliveries(since, self.account_id, self.region)
         document["stepfunctions"] = executions(since, self.account_id, self.region)
         document["logs"] = log_bytes(log_seq)
@@ -675,6 +676,22 @@ def api_requests(since: float) -> dict[str, int]:
         count = len(TELEMETRY.points("AWS/ApiGateway", "Count", dims, since))
         if count:
             found[f"{dims['ApiName']}/{dims['Stage']}"] = count
+    return found
+
+
+def api_routes(since: float) -> dict[str, int]:
+    """Requests per route ("<METHOD> <resource path>") the gateway answered."""
+    from shopstack.localcloud.telemetry import TELEMETRY
+
+    found: dict[str, int] = {}
+    for series in TELEMETRY.metrics("AWS/ApiGateway", "Count", points=0):
+        dims = series["dimensions"]
+        if "Resource" not in dims:
+            continue
+        count = len(TELEMETRY.points("AWS/ApiGateway", "Count", dims, since))
+        if count:
+            route = f"{dims.get('Method', '?')} {dims['Resource']}"
+            found[route] = found.get(route, 0) + count
     return found
 
 

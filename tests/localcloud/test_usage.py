@@ -296,3 +296,18 @@ def test_transitions_are_the_states_entered_plus_task_retries() -> None:
     assert usage.state_transitions({"type": kind} for kind in once) == 3
     retried = [Kind.TASK_ENTERED, Kind.SCHEDULED, Kind.SCHEDULED, Kind.SUCCEED_ENTERED]
     assert usage.state_transitions({"type": kind} for kind in retried) == 3
+
+
+def test_api_requests_are_read_per_stage_and_per_route_from_the_window() -> None:
+    import time
+
+    from shopstack.localcloud.telemetry import TELEMETRY
+
+    TELEMETRY.api_request("usage-api", "v1", "/carts", "POST", 201, 5.0)
+    time.sleep(0.01)  # the window begins strictly after that request
+    since = time.time()
+    TELEMETRY.api_request("usage-api", "v1", "/carts", "POST", 201, 5.0)
+    TELEMETRY.api_request("usage-api", "v1", "/webhooks/stripe", "POST", 200, 5.0)
+    assert usage.api_requests(since)["usage-api/v1"] == 2
+    routes = usage.api_routes(since)
+    assert routes["POST /carts"] == 1 and routes["POST /webhooks/stripe"] == 1

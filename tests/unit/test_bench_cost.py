@@ -195,3 +195,11 @@ def test_the_template_gives_memory_architecture_and_machine_type() -> None:
 
 def test_the_price_file_is_next_to_the_module() -> None:
     assert PRICES_FILE.name == "prices.json" and PRICES_FILE.is_file()
+
+
+def test_cloudfront_counts_the_storefronts_requests_not_the_webhooks(prices: dict[str, Any]) -> None:
+    routes = {"POST /carts": 10, "POST /carts/{cartId}/checkout": 10, "POST /webhooks/stripe": 50}
+    result = price(usage(apigatewayRoutes=routes), template(cloudfront=True), prices, ORDERS)
+    assert result["cost_counts"]["cloudfront_requests"] == 2.0
+    assert result["cost_counts"]["api_routes"]["POST /webhooks/stripe"] == 5.0
+    assert result["cost_breakdown"]["cloudfront"] == pytest.approx(2 * 0.01 / 1e4 * 1000, abs=1e-6)
