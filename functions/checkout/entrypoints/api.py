@@ -3,6 +3,8 @@
 Routes return Powertools `Response`s built from JSON strings, so a stored response replays byte
 for byte; their bodies are documented through `responses=`."""
 
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -62,10 +64,33 @@ def get_cart(cartId: str):
     return json_response(200, service.cart_json(bootstrap.checkout(), _cart(cartId, _caller())))
 
 
+class _ReadOnce:
+    """The catalog for one request: its first read fetches every SKU the request will need (the
+    cart's lines and the changed one), later reads are answered from that read. A cart update
+    then reads its products once, for the stock check and for the priced cart it answers."""
+
+    def __init__(self, catalog: service.Catalog, wanted: Iterable[str]) -> None:
+        self.catalog = catalog
+        self.wanted = set(wanted)
+        self.fetched: set[str] = set()
+        self.found: dict[str, service.CatalogItem] = {}
+
+    def items(self, skus: list[str]) -> dict[str, service.CatalogItem]:
+        missing = set(skus) - self.fetched
+        if missing:
+            fetch = missing | (self.wanted - self.fetched)
+            self.found.update(self.catalog.items(sorted(fetch)))
+            self.fetched |= fetch
+        return {sku: self.found[sku] for sku in skus if sku in self.found}
+
+
 @app.put("/carts/<cartId>/items/<sku>", responses=_doc(200, CartOut, *CART, 409, 422))
 def put_item(cartId: str, sku: str, body: Annotated[QuantityIn, Body()]):
-    deps, caller = bootstrap.checkout(), _caller()
-    cart = service.set_item(deps, _cart(cartId, caller), sku, body.quantity, email=caller.email)
+    caller = _caller()
+    cart = _cart(cartId, caller)
+    deps = bootstrap.checkout()
+    deps = replace(deps, catalog=_ReadOnce(deps.catalog, [*cart.items, sku]))
+    cart = service.set_item(deps, cart, sku, body.quantity, email=caller.email)
     return json_response(200, service.cart_json(deps, cart))
 
 
