@@ -38,7 +38,9 @@ as the run ended, or answered 5xx after placing their order), orders_confirmed, 
 unsettled, settle_s, oversold, stock {initial, on_hand_end, reserved_end, sold, per_sku},
 stock_conserved, error_samples (route, status, correlation id, body), error_logs (the functions'
 ERROR lines for those correlation ids), cloud_console (the local cloud's own complaints: the
-gateway's timed-out or failed integrations), locust_cpu_share (Locust's CPU seconds per second of
+gateway's timed-out or failed integrations), lambda_durations {before, load} (per function:
+invocations, p50 and p90 handler ms, total s, from the Lambda REPORT lines, while seeding and
+during the load), locust_cpu_share (Locust's CPU seconds per second of
 the run: what the load generator took of the 2 cores), phases_s (up, seed, locust, read_back,
 stop, plot: where the run's time went), machine_load_avg (before and after: other
 work on the machine), plot (bench/out/load.png). The same dict goes to bench/out/load.json;
@@ -54,6 +56,7 @@ import csv
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -80,6 +83,7 @@ machine that other work shares: the last units are raced for, which is what over
 PLENTIFUL_SKUS = 5
 PLENTIFUL_UNITS = 100_000
 IDLE_SAMPLES = 20
+IDLE_CARTS = 5
 ORDERS_PAGE = 25
 SETTLE_TIMEOUT_S = 45.0
 SETTLE_POLL_S = 2.0
@@ -296,24 +300,62 @@ def per_second(summary: Mapping[str, Any], outcome: str) -> dict[int, int]:
     return {int(at): int(counts.get(outcome, 0)) for at, counts in summary.get("timeline", {}).items()}
 
 
+_REPORT = re.compile(r"^\[(?P<function>[A-Za-z0-9]+)\] REPORT RequestId: \S+\s+Duration: (?P<ms>[0-9.]+) ms")
+
+
+def lambda_durations(console: Iterable[str]) -> dict[str, dict[str, float | int]]:
+    """Per function (its short name), from the local cloud's console `REPORT` lines: invocations,
+    median and p90 handler duration in ms, and total seconds: where the stack's time went."""
+    found: dict[str, list[float]] = {}
+    for line in console:
+        for part in line.split("\n"):
+            matched = _REPORT.match(part)
+            if matched:
+                found.setdefault(matched["function"], []).append(float(matched["ms"]))
+    summary: dict[str, dict[str, float | int]] = {}
+    for function, durations in sorted(found.items(), key=lambda item: -sum(item[1])):
+        durations.sort()
+        summary[function] = {
+            "count": len(durations),
+            "p50_ms": round(statistics.median(durations), 1),
+            "p90_ms": round(durations[min(len(durations) - 1, int(len(durations) * 0.9))], 1),
+            "total_s": round(sum(durations) / 1000, 1),
+        }
+    return summary
+
+
 # --- the run itself (I/O below) ---------------------------------------------------------------
 
 
 def _seed(cloud: LocalCloud, admin: str) -> tuple[dict[str, int], list[str]]:
-    """Scarce and plentiful products: {scarce sku: units}, [plentiful skus]."""
+    """Scarce and plentiful products, created four at a time: {scarce sku: units}, [plentiful skus]."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from shopstack.buyer import stock_product
 
-    scarce = {stock_product(cloud, admin, SCARCE_UNITS): SCARCE_UNITS for _ in range(SCARCE_SKUS)}
-    plentiful = [stock_product(cloud, admin, PLENTIFUL_UNITS, price=900) for _ in range(PLENTIFUL_SKUS)]
-    return scarce, plentiful
+    with ThreadPoolExecutor(4) as pool:
+        scarce = list(pool.map(lambda _: stock_product(cloud, admin, SCARCE_UNITS), range(SCARCE_SKUS)))
+        plentiful = list(
+            pool.map(lambda _: stock_product(cloud, admin, PLENTIFUL_UNITS, price=900), range(PLENTIFUL_SKUS))
+        )
+    return dict.fromkeys(scarce, SCARCE_UNITS), plentiful
 
 
 def _idle_p50_ms(cloud: LocalCloud, sku: str) -> float:
-    """Median of IDLE_SAMPLES paced `GET /products/{sku}` before the load: the run's baseline."""
+    """Median of IDLE_SAMPLES paced `GET /products/{sku}` before the load: the run's baseline. A few
+    carts are filled too, so that the Lambda durations before the load include the checkout
+    function's (and its workers are as warm as the inventory function's)."""
+    headers = {"User-Agent": "shopstack-bench"}
+    for _ in range(IDLE_CARTS):
+        cart = cloud.request("POST", "/carts", headers=headers)
+        if cart.status != 201:
+            raise RuntimeError(f"POST /carts: {cart.status} {cart.text[:300]}")
+        path = f"/carts/{cart.json['cartId']}/items/{sku}"
+        cloud.request("PUT", path, body={"quantity": 1}, headers={**headers, "X-Cart-Token": cart.json["cartToken"]})
     samples = []
     for _ in range(IDLE_SAMPLES):
         began = time.perf_counter()
-        reply = cloud.request("GET", f"/products/{sku}", headers={"User-Agent": "shopstack-bench"})
+        reply = cloud.request("GET", f"/products/{sku}", headers=headers)
         samples.append(time.perf_counter() - began)
         if reply.status != 200:
             raise RuntimeError(f"GET /products/{sku}: {reply.status} {reply.text[:300]}")
@@ -503,7 +545,9 @@ def measure() -> dict[str, Any]:
             scarce, plentiful = _seed(cloud, admin)
             idle_ms = _idle_p50_ms(cloud, plentiful[0])
             phase("seed")
+            idle_end = len(cloud.log)
             run = _run_locust(cloud, work, list(scarce), plentiful)
+            load_end = len(cloud.log)
             phase("locust")
             summary = json.loads((work / "summary.json").read_text())
             stats_csv = (work / "locust_stats.csv").read_text()
@@ -517,7 +561,8 @@ def measure() -> dict[str, Any]:
             (work / "cloud.log").write_text("\n".join(cloud.log) + "\n")
             cloud.stop(timeout=120)
         phase("stop")
-        console = _gateway_lines(cloud.log)
+        cloud_log = list(cloud.log)
+        console = _gateway_lines(cloud_log)
 
     routes = route_stats(stats_csv)
     totals = outcome_totals(summary)
@@ -550,6 +595,10 @@ def measure() -> dict[str, Any]:
         "error_samples": samples[:10],
         "error_logs": logs[:10],
         "cloud_console": console,
+        "lambda_durations": {
+            "before": lambda_durations(cloud_log[:idle_end]),
+            "load": lambda_durations(cloud_log[idle_end:load_end]),
+        },
         "locust_cpu_share": round(run.cpu_s / run.wall_s, 2),
         "phases_s": phases,
         "machine_load_avg": {"before": run.load_before, "after": run.load_after, "cores": os.cpu_count()},

@@ -17,6 +17,7 @@ from bench.load import (
     aggregate,
     classify,
     history,
+    lambda_durations,
     outcome_totals,
     per_second,
     problem_code,
@@ -198,3 +199,18 @@ def test_summary_totals_and_seconds() -> None:
     assert (totals[OK], totals[SERVER_ERROR], totals[THROTTLED], totals[OTHER]) == (7, 1, 3, 0)
     assert per_second(summary, SERVER_ERROR) == {1000: 0, 1001: 1}
     assert per_second(summary, THROTTLED) == {1000: 1, 1001: 2}
+
+
+def test_lambda_durations_from_report_lines() -> None:
+    console = [
+        "[CheckoutApi] REPORT RequestId: 2bb3\tDuration: 300.00 ms\tBilled Duration: 300 ms\tMemory Size: 512 MB",
+        "[CheckoutApi] START RequestId: 087b Version: $LATEST",
+        '[InventoryApi] {"level":"INFO","message":"request"}'
+        "\n[InventoryApi] REPORT RequestId: 1fc7\tDuration: 10.50 ms\tBilled Duration: 11 ms",
+        "[CheckoutApi] REPORT RequestId: 4c50\tDuration: 100.00 ms\tBilled Duration: 100 ms",
+        "gateway: arn:aws:lambda:...: endpoint request timed out (TimeoutError())",
+    ]
+    assert lambda_durations(console) == {
+        "CheckoutApi": {"count": 2, "p50_ms": 200.0, "p90_ms": 300.0, "total_s": 0.4},
+        "InventoryApi": {"count": 1, "p50_ms": 10.5, "p90_ms": 10.5, "total_s": 0.0},
+    }
