@@ -6,8 +6,10 @@ does with a saved card (`paymentMethod: pm_card_visa`, confirmed server-side). R
 by route template (`/products/{sku}`), so Locust's statistics group per route. Every answer is
 classed by `bench.load.classify`: the route's success status and 409 `out_of_stock` pass, 429s,
 5xx and anything else fail in Locust's statistics and are counted apart per class, per route and
-per second. At the end the counts, the orders placed and up to MAX_SAMPLES failed answers
-(status, correlation id, body) go to the JSON file named by SHOPSTACK_LOAD_SUMMARY.
+per second. Every request carries an X-Correlation-Id of its own, so that a failed one can be
+found in the functions' logs. At the end the counts, the orders placed and up to MAX_SAMPLES
+failed answers (route, status, the correlation id sent, API Gateway's request id, body) go to the
+JSON file named by SHOPSTACK_LOAD_SUMMARY.
 
 Each shopper connects from its own loopback address (`source_address`): the web ACL counts
 requests per client address, as AWS does for separate people.
@@ -86,8 +88,10 @@ class Shopper(HttpUser):
         """One request named by its route template; its parsed body when it answered as the
         route does on success, else None."""
         name = f"{method} {route}"
+        correlation_id = f"load-{uuid.uuid4().hex}"
+        sent = {**(headers or {}), "X-Correlation-Id": correlation_id}
         with self.client.request(
-            method, path, name=route, json=body, headers=headers, catch_response=True, timeout=REQUEST_TIMEOUT_S
+            method, path, name=route, json=body, headers=sent, catch_response=True, timeout=REQUEST_TIMEOUT_S
         ) as response:
             status = int(response.status_code or 0)
             text = (response.text or "") if status else str(getattr(response, "error", ""))
@@ -105,7 +109,8 @@ class Shopper(HttpUser):
                         "route": name,
                         "status": status,
                         "code": code,
-                        "correlationId": response.headers.get("X-Correlation-Id") if status else None,
+                        "correlationId": correlation_id,
+                        "requestId": response.headers.get("x-amzn-RequestId") if status else None,
                         "at": time.strftime("%H:%M:%S", time.gmtime()),
                         "body": text[:300],
                     }
