@@ -9,10 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from typing import TYPE_CHECKING, Any
 
 from commerce.errors import (
     BadRequest,
@@ -26,6 +23,10 @@ from commerce.errors import (
 )
 from commerce.observability import correlation_of, logger
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 ADMIN_GROUP = "admin"
@@ -37,6 +38,8 @@ def dumps(body: Any) -> str:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    from aws_lambda_powertools.event_handler import Response
+
     return Response(status_code=status, content_type="application/json", body=dumps(body), headers=headers)
 
 
@@ -55,6 +58,8 @@ def problem_body(error: ProblemError) -> dict[str, Any]:
 
 
 def problem_response(error: ProblemError) -> Response:
+    from aws_lambda_powertools.event_handler import Response
+
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return Response(
         status_code=error.status, content_type=PROBLEM_JSON, body=dumps(problem_body(error)), headers=headers
@@ -103,69 +108,79 @@ def unexpected_problem(exc: Exception) -> ProblemError:
     return ProblemError("Something went wrong on our side.")
 
 
-class CommerceResolver(APIGatewayRestResolver):
-    """Powertools REST resolver with shopstack's error contract and request limits."""
+@cache
+def resolver_class() -> type[APIGatewayRestResolver]:
+    """`CommerceResolver`, defined on first use: importing this module (for `dumps`,
+    `problem_body` or the caller's identity, as event consumers and the services do) then
+    imports nothing of Powertools' event handler (its resolvers, asyncio with them): only the
+    API functions, which build a resolver, pay for it."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._cors = cors_config()
-        response = self._answer(event, context)
-        correlation = correlation_of(event)
-        if correlation:  # the storefront shows it beside an error, so support can find the request
-            response.setdefault("multiValueHeaders", {})["X-Correlation-Id"] = [correlation]
-        logger().info(
-            "request",
-            extra={
-                "method": event.get("httpMethod"),
-                "route": event.get("resource"),
-                "path": event.get("path"),
-                "status": response.get("statusCode"),
-            },
-        )
-        return response
+    class CommerceResolver(APIGatewayRestResolver):
+        """Powertools REST resolver with shopstack's error contract and request limits."""
 
-    def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            self._admit(event)
-        except Exception as exc:
-            if not isinstance(exc, ProblemError):
-                logger().exception("unhandled error")
-            refused = exc if isinstance(exc, ProblemError) else unexpected_problem(exc)
-            return {
-                "statusCode": refused.status,
-                "headers": {
-                    "Content-Type": PROBLEM_JSON,
-                    **security_headers(event),
-                    **({"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else {}),
+        def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+            self._cors = cors_config()
+            response = self._answer(event, context)
+            correlation = correlation_of(event)
+            if correlation:  # the storefront shows it beside an error, so support can find the request
+                response.setdefault("multiValueHeaders", {})["X-Correlation-Id"] = [correlation]
+            logger().info(
+                "request",
+                extra={
+                    "method": event.get("httpMethod"),
+                    "route": event.get("resource"),
+                    "path": event.get("path"),
+                    "status": response.get("statusCode"),
                 },
-                "body": dumps(problem_body(refused)),
-                "isBase64Encoded": False,
-            }
-        response = super().resolve(event, context)
-        headers = response.setdefault("multiValueHeaders", {})
-        for name, value in security_headers(event).items():
-            headers[name] = [value]
-        return response
+            )
+            return response
 
-    @staticmethod
-    def _admit(event: Mapping[str, Any]) -> None:
-        """Checks that come before routing and body validation: size, then staff routes (a member
-        of the admin group whose account is not erased)."""
-        body = event.get("body") or ""
-        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
-        try:
-            raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogatepass")
-            raw.decode("utf-8")
-        except ValueError as exc:  # binascii.Error and UnicodeDecodeError
-            raise BadRequest("The request body is not UTF-8 encoded JSON.", code="malformed_json") from exc
-        if len(raw) > MAX_BODY_BYTES:
-            raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
-        if raw.strip() and not is_json_media_type(header(event, "content-type")):
-            raise UnsupportedMediaType("Send the request body as application/json.")
-        if str(event.get("resource") or event.get("path") or "").startswith("/admin/"):
-            from commerce.erasures import refuse_erased
+        def _answer(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                self._admit(event)
+            except Exception as exc:
+                if not isinstance(exc, ProblemError):
+                    logger().exception("unhandled error")
+                refused = exc if isinstance(exc, ProblemError) else unexpected_problem(exc)
+                return {
+                    "statusCode": refused.status,
+                    "headers": {
+                        "Content-Type": PROBLEM_JSON,
+                        **security_headers(event),
+                        **({"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else {}),
+                    },
+                    "body": dumps(problem_body(refused)),
+                    "isBase64Encoded": False,
+                }
+            response = super().resolve(event, context)
+            headers = response.setdefault("multiValueHeaders", {})
+            for name, value in security_headers(event).items():
+                headers[name] = [value]
+            return response
 
-            refuse_erased(str(require_admin(event).sub), event)
+        @staticmethod
+        def _admit(event: Mapping[str, Any]) -> None:
+            """Checks that come before routing and body validation: size, then staff routes (a member
+            of the admin group whose account is not erased)."""
+            body = event.get("body") or ""
+            if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+                raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
+            try:
+                raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogatepass")
+                raw.decode("utf-8")
+            except ValueError as exc:  # binascii.Error and UnicodeDecodeError
+                raise BadRequest("The request body is not UTF-8 encoded JSON.", code="malformed_json") from exc
+            if len(raw) > MAX_BODY_BYTES:
+                raise BadRequest(f"The request body exceeds {MAX_BODY_BYTES} bytes.", code="body_too_large")
+            if raw.strip() and not is_json_media_type(header(event, "content-type")):
+                raise UnsupportedMediaType("Send the request body as application/json.")
+            if str(event.get("resource") or event.get("path") or "").startswith("/admin/"):
+                from commerce.erasures import refuse_erased
+
+                refuse_erased(str(require_admin(event).sub), event)
+
+    return CommerceResolver
 
 
 def header(event: Mapping[str, Any], name: str) -> str | None:
@@ -194,6 +209,8 @@ data or a token and carries `Cache-Control: no-store`."""
 def cors_config() -> CORSConfig:
     """The origins allowed to read answers in a browser: CORS_ALLOW_ORIGINS (comma-separated,
     cdk.json `corsAllowOrigins`), `*` when unset."""
+    from aws_lambda_powertools.event_handler import CORSConfig
+
     origins = [o.strip() for o in os.environ.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()] or ["*"]
     return CORSConfig(
         allow_origin=origins[0],
@@ -212,8 +229,11 @@ def security_headers(event: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def make_resolver() -> CommerceResolver:
-    app = CommerceResolver(enable_validation=True, cors=CORSConfig(allow_origin="*", allow_headers=CORS_HEADERS))
+def make_resolver() -> APIGatewayRestResolver:
+    from aws_lambda_powertools.event_handler import CORSConfig
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    app = resolver_class()(enable_validation=True, cors=CORSConfig(allow_origin="*", allow_headers=CORS_HEADERS))
 
     @app.exception_handler(ProblemError)
     def _problem(exc: ProblemError) -> Response:
