@@ -11,9 +11,11 @@ answer, and the cost of a warm GET through the local gateway against a plain bot
 - `burst_pss_mb`: the peak PSS of the tree while 50 buyers check out at once, sampled every
   second, and `burst_after_pss_mb` once the burst is over (goal 1,536 for the peak);
   `burst_checkouts`: {"ok", "failed", "seconds"}.
-- `worker_start_ms`: a new worker's first answer (Lambda Invoke of each API function, the first
-  time: a 404 route, no AWS call), median over the API functions; `worker_warm_ms` the second
-  invoke of each, the baseline (goal: the first answer within 10x a warm one, or 250 ms).
+- `worker_start_ms`: a new worker's first answer (each deployed API function invoked once through
+  a pool of the bench's own against the stack's moto: a 404 route, no AWS call), median over the
+  API functions, workers forked from the zygote (goal 250 ms); `worker_start_fresh_ms` the same
+  with a fresh interpreter per worker (the baseline of the same run); `worker_warm_ms` the second
+  invocation of each.
 - `gateway_ms_p50`, `getitem_ms_p50`, `gateway_overhead_ms_p50`: warm `GET /products/{sku}`
   through the local gateway, a plain boto3 GetItem of the same item from moto, and their
   difference (goal: the gateway within 2x GetItem).
@@ -25,7 +27,9 @@ Run alone: `python -m bench.local_cloud` prints the dict as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import io
 import json
 import shutil
 import statistics
@@ -38,17 +42,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shopstack.harness import ROOT, LocalCloud, start
+from shopstack.localcloud.lambda_pool import LambdaInvocationError
+
+if TYPE_CHECKING:
+    from shopstack.localcloud.lambda_pool import FunctionConfig
 
 SAMPLES = 200
 PACE_SECONDS = 0.025  # stay under the stage's throttling rate (50 rps) between timed requests
 BURST_BUYERS = 50
+START_TIMEOUT_SECONDS = 600.0
 READY_GOALS = {"cold": 90.0, "cached": 30.0}
 IDLE_GOAL_MB = 400.0
 BURST_GOAL_MB = 1536.0
-WORKER_START_GOAL_RATIO = 10.0
+WORKER_START_GOAL_MS = 250.0
 GATEWAY_GOAL_RATIO = 2.0
 NOT_A_ROUTE = "/__bench/not-a-route"
 
@@ -102,8 +111,10 @@ def rss_mb(pids: set[int]) -> float:
 
 
 def _timed_start(state: Path) -> tuple[LocalCloud, float]:
+    """Start the stack and time it to ready; the harness gives up after START_TIMEOUT_SECONDS (a
+    busy machine can take longer than the goals, which the report then shows)."""
     began = time.perf_counter()
-    cloud = start(state_dir=state, ses="production")
+    cloud = start(state_dir=state, ses="production", timeout=START_TIMEOUT_SECONDS)
     return cloud, time.perf_counter() - began
 
 
@@ -174,21 +185,54 @@ def _api_event() -> dict[str, Any]:
     }
 
 
-def _worker_starts(cloud: LocalCloud) -> tuple[list[float], list[float]]:
-    """Invoke every API function twice (Lambda Invoke): the first answer of a new worker, then a
-    warm one, in seconds each."""
+def _api_functions(cloud: LocalCloud) -> dict[str, FunctionConfig]:
+    """The deployed API functions' configurations, as the pool resolves them."""
+    from shopstack.localcloud.lambda_pool import FunctionConfig
+
     client = cloud.aws("lambda")
-    names: list[str] = []
+    configs: dict[str, FunctionConfig] = {}
     for page in client.get_paginator("list_functions").paginate():
-        names += [f["FunctionName"] for f in page["Functions"] if "Api" in f["FunctionName"]]
-    payload = json.dumps(_api_event()).encode()
+        for fn in page["Functions"]:
+            if "Api" in fn["FunctionName"]:
+                configs[fn["FunctionName"]] = FunctionConfig(
+                    name=fn["FunctionName"],
+                    arn=fn["FunctionArn"],
+                    handler=fn["Handler"],
+                    timeout=float(fn.get("Timeout", 3)),
+                    memory_size=int(fn.get("MemorySize", 128)),
+                    environment=dict(fn.get("Environment", {}).get("Variables", {})),
+                )
+    return configs
+
+
+def _worker_starts(cloud: LocalCloud, fork_workers: bool) -> tuple[list[float], list[float]]:
+    """A pool of this process against the stack's moto: each API function invoked twice (a new
+    worker's first answer, then a warm one), in seconds, workers forked from the zygote or fresh
+    interpreters. The zygote's own start (once per pool, while the stack deploys) is not counted."""
+    from shopstack.localcloud.lambda_pool import LambdaPool
+
+    configs = _api_functions(cloud)
+    pool = LambdaPool(
+        moto_url=cloud.moto_url,
+        region="us-east-1",
+        account_id="123456789012",
+        resolver=lambda name: configs[name],
+        log_stream=io.StringIO(),
+        fork_workers=fork_workers,
+    )
     first: list[float] = []
     warm: list[float] = []
-    for name in sorted(names):
-        for samples in (first, warm):
-            began = time.perf_counter()
-            client.invoke(FunctionName=name, Payload=payload)["Payload"].read()
-            samples.append(time.perf_counter() - began)
+    try:
+        pool.zygote()
+        event = _api_event()
+        for name in sorted(configs):
+            for samples in (first, warm):
+                began = time.perf_counter()
+                with contextlib.suppress(LambdaInvocationError):
+                    pool.invoke(name, event)
+                samples.append(time.perf_counter() - began)
+    finally:
+        pool.stop()
     return first, warm
 
 
@@ -232,23 +276,24 @@ def _burst(cloud: LocalCloud, admin: str) -> dict[str, Any]:
     cloud.set_rate_limits(perIp=1_000_000, checkoutPerIp=1_000_000)
     sku = stock_product(cloud, admin, BURST_BUYERS + 10)
 
-    def one(_: int) -> bool:
+    def one(_: int) -> str | None:
         try:
             buy(cloud, sku)
-        except (CheckoutFailed, RuntimeError):
-            return False
-        return True
+        except (CheckoutFailed, RuntimeError) as exc:
+            return str(exc)[:200]
+        return None
 
     began = time.perf_counter()
     with PeakSampler(cloud.children) as sampler, ThreadPoolExecutor(BURST_BUYERS) as buyers:
-        results = list(buyers.map(one, range(BURST_BUYERS)))
+        failures = [error for error in buyers.map(one, range(BURST_BUYERS)) if error is not None]
     elapsed = time.perf_counter() - began
     cloud.reset_rate_limits()
+    checkouts = {"ok": BURST_BUYERS - len(failures), "failed": len(failures), "seconds": round(elapsed, 1)}
     return {
         "burst_pss_mb": round(sampler.peak, 1),
         "burst_after_pss_mb": round(pss_mb(cloud.children()), 1),
         "burst_processes": sampler.peak_processes,
-        "burst_checkouts": {"ok": sum(results), "failed": len(results) - sum(results), "seconds": round(elapsed, 1)},
+        "burst_checkouts": {**checkouts, "first_failure": failures[0] if failures else None},
     }
 
 
@@ -268,11 +313,6 @@ def measure() -> dict[str, Any]:
             found["ready_s_goal"] = READY_GOALS
             time.sleep(2)  # the schedules fire once at ready
             found["idle_after_ready_mb"] = round(pss_mb(cloud.children()), 1)
-            first, warm = _worker_starts(cloud)
-            found["worker_start_ms"] = round(_median_ms(first), 1)
-            found["worker_warm_ms"] = round(_median_ms(warm), 1)
-            found["worker_start_samples"] = len(first)
-            found["worker_start_ms_goal"] = round(max(250.0, WORKER_START_GOAL_RATIO * _median_ms(warm)), 1)
             token = issue_token(cloud.base_url, "bench@example.com", admin=True)
             product = {"name": "Bench", "category": "bench", "price": {"amount": 100, "currency": "usd"}}
             assert cloud.request("PUT", "/admin/products/BENCH-1", body=product, token=token).status == 200
@@ -282,13 +322,20 @@ def measure() -> dict[str, Any]:
             found["idle_rss_mb"] = round(pss_mb(tree), 1)
             found["idle_rss_mb_goal"] = IDLE_GOAL_MB
             found["idle_rss_sum_mb"] = round(rss_mb(tree), 1)
+            found["processes"] = {"idle": len(tree)}
+            forked, warm = _worker_starts(cloud, fork_workers=True)
+            fresh, _ = _worker_starts(cloud, fork_workers=False)
+            found["worker_start_ms"] = round(_median_ms(forked), 1)
+            found["worker_start_fresh_ms"] = round(_median_ms(fresh), 1)
+            found["worker_warm_ms"] = round(_median_ms(warm), 1)
+            found["worker_start_samples"] = len(forked)
+            found["worker_start_ms_goal"] = WORKER_START_GOAL_MS
             gateway = _median_ms(_gateway_gets(cloud, "/products/BENCH-1", SAMPLES))
             getitem = _median_ms(_get_item_baseline(cloud, _products_table(cloud), "BENCH-1"))
             found["gateway_ms_p50"] = round(gateway, 2)
             found["getitem_ms_p50"] = round(getitem, 2)
             found["gateway_overhead_ms_p50"] = round(gateway - getitem, 2)
             found["gateway_ms_p50_goal"] = round(GATEWAY_GOAL_RATIO * getitem, 2)
-            found["processes"] = {"idle": len(tree)}
             found.update(_burst(cloud, token))
             found["burst_pss_mb_goal"] = BURST_GOAL_MB
             found["processes"]["burst_peak"] = found.pop("burst_processes")
@@ -307,9 +354,9 @@ def rows(found: dict[str, Any]) -> list[Row]:
         Row(
             "new worker's first answer (ms)",
             found["worker_start_ms"],
-            found["worker_start_ms_goal"],
+            WORKER_START_GOAL_MS,
             "ms",
-            "<= 10x warm or 250 ms",
+            "<= 250 ms",
             1.0,
         ),
         Row(

@@ -856,8 +856,8 @@ class LambdaPool:
             workers.stop()
         for worker in live:
             worker.kill()
-        self._spawner.submit(self._stop_zygote)
-        self._spawner.shutdown(wait=True)
+        with contextlib.suppress(Exception):
+            self._spawner.submit(self._stop_zygote).result(timeout=ZYGOTE_READY_SECONDS)
 
     def _stop_zygote(self) -> None:
         if self._zygote is not None:
