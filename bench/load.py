@@ -77,8 +77,8 @@ OUT = ROOT / "bench" / "out"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
 SCARCE_SKUS = 5
-SCARCE_UNITS = 10
-"""Few enough that the shoppers sell every scarce product out within the run, even on a 2-core
+SCARCE_UNITS = 4
+"""Few enough that the shoppers sell the scarce products out within the run, even on a 2-core
 machine that other work shares: the last units are raced for, which is what oversell needs."""
 PLENTIFUL_SKUS = 5
 PLENTIFUL_UNITS = 100_000
