@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ from typing import Any
 from bench.inprocess import (
     RECORDER,
     CallLog,
+    Context,
     Deployed,
+    Discard,
     Shop,
     deployed_functions,
     environment,
@@ -409,17 +412,13 @@ class TaskRunner:
         self.handlers: dict[str, Callable[[Any, Any], Any]] = {}
 
     def invoke(self, arn: str, payload: Any) -> Any:
-        from bench.inprocess import Context, _Discard
-
         function = self.by_arn.get(arn) or self.by_arn.get(arn.split(":function:")[-1].split(":")[0])
         if function is None:
             raise RuntimeError(f"the workflow invokes {arn}, which is not one of the deployed functions")
         handler = self.handlers.get(function.name) or self.handlers.setdefault(function.name, load_handler(function))
         env = {k: v for k, v in lambda_env(self.cloud, function).items() if k not in ("PYTHONPATH",)}
         env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
-        import sys
-
-        saved, sys.stdout = sys.stdout, _Discard()
+        saved, sys.stdout = sys.stdout, Discard()
         try:
             with environment(env):
                 return handler(payload, Context(function.name))

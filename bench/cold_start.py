@@ -99,6 +99,10 @@ with open(_spec["out"], "w") as _out:
         },
         _out,
     )
+import sys
+
+sys.stdout.flush()
+os._exit(0)  # the measurement is written: skip the interpreter's teardown
 """
 
 
@@ -262,10 +266,18 @@ def ratios(baselines: list[dict[str, Any]], samples: dict[str, list[dict[str, An
 
 
 def measure() -> dict[str, Any]:
+    began = time.monotonic()
     cloud, fixtures = shared_cloud()
     functions = deployed_functions(cloud)
     rounds = int(os.environ.get("BENCH_COLD_ROUNDS", ROUNDS))
-    return cold_starts(cloud, fixtures, functions, rounds)
+    ready = time.monotonic()
+    report = cold_starts(cloud, fixtures, functions, rounds)
+    print(
+        f"cold_start: {len(functions)} functions x {rounds} rounds in {time.monotonic() - ready:.0f} s "
+        f"(local cloud and fixtures: {ready - began:.0f} s)",
+        file=sys.stderr,
+    )
+    return report
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -311,8 +312,10 @@ def shared_cloud() -> tuple[LocalCloud, Fixtures]:
     use, stopped when the process exits."""
     with _shared_lock:
         if "cloud" not in _shared:
+            began = time.monotonic()
             state = tempfile.TemporaryDirectory(prefix="shopstack-bench-")
             cloud = start(state_dir=Path(state.name), ses="production")
+            started = time.monotonic()
 
             def stop() -> None:
                 with contextlib.suppress(Exception):
@@ -326,6 +329,11 @@ def shared_cloud() -> tuple[LocalCloud, Fixtures]:
                 stop()
                 raise
             _shared["cloud"] = cloud
+            print(
+                f"local cloud ready in {started - began:.0f} s, "
+                f"a paid order bought in {time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+            )
         return _shared["cloud"], _shared["fixtures"]
 
 
@@ -347,8 +355,6 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
 def use_functions_here(cloud: LocalCloud, functions: list[Deployed]) -> None:
     """Make this process able to run the handlers of `functions`: their code on sys.path and the
     union of their environments (the names they share hold the same resources) in os.environ."""
-    import sys
-
     for path in (str(LAYER_DIR), str(FUNCTIONS_DIR)):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -480,7 +486,7 @@ def copied(event: dict[str, Any]) -> dict[str, Any]:
 # --- the API handlers, run in this process ------------------------------------------------------------
 
 
-class _Discard:
+class Discard:
     """A stdout that keeps nothing: the handlers' log lines are written (their cost counted) and dropped."""
 
     def write(self, text: str) -> int:
@@ -513,9 +519,7 @@ class Shop:
         self.handlers = {m: load_handler(f) for m, f in self.functions.items()}
 
     def invoke(self, module: str, event: dict[str, Any]) -> Any:
-        import sys
-
-        saved, sys.stdout = sys.stdout, _Discard()
+        saved, sys.stdout = sys.stdout, Discard()
         try:
             return self.handlers[module](event, Context(self.functions[module].name))
         finally:

@@ -26,8 +26,8 @@ from typing import Any
 
 from bench.inprocess import RECORDER, Shop, cpu, deployed_functions, proxy_event, shared_cloud
 
-SAMPLES = 25
-CHECKOUT_SAMPLES = 10
+SAMPLES = 15
+CHECKOUT_SAMPLES = 6
 WARM_UP = 3
 BASELINE = "baseline: bare resolver"
 
