@@ -161,6 +161,8 @@ def test_the_workflow_entry_sums_its_tasks_and_their_minimums() -> None:
     assert entry["stripe_calls"] == 1
     assert entry["tasks"]["Confirm"]["measured"] == 3
     assert entry["tasks"]["Confirm"]["minimum"] == 2
+    assert "read again after the change" in entry["tasks"]["Confirm"]["why"]
+    assert "Above it" not in entry["tasks"]["Capture"]["why"]
 
 
 def _client() -> Any:
