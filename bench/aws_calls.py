@@ -345,7 +345,8 @@ def measure_operations(cloud: LocalCloud, sku: str, fixture_order: dict[str, Any
     started = Started()
     RECORDER.stubs = {"StartExecution": started, "StartSyncExecution": started}
     try:
-        return _operations(cloud, shop, functions, sku, fixture_order, started)
+        with shop.active():
+            return _operations(cloud, shop, functions, sku, fixture_order, started)
     finally:
         RECORDER.stubs = {}
 

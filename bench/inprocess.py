@@ -352,9 +352,9 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def use_functions_here(cloud: LocalCloud, functions: list[Deployed]) -> None:
-    """Make this process able to run the handlers of `functions`: their code on sys.path and the
-    union of their environments (the names they share hold the same resources) in os.environ."""
+def functions_env(cloud: LocalCloud, functions: list[Deployed]) -> dict[str, str]:
+    """Put the handlers' code on sys.path; returns the union of their environments (the names
+    they share hold the same resources), for `environment()` around their invocations."""
     for path in (str(LAYER_DIR), str(FUNCTIONS_DIR)):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -363,7 +363,7 @@ def use_functions_here(cloud: LocalCloud, functions: list[Deployed]) -> None:
         merged.update(lambda_env(cloud, function))
     merged.pop("PYTHONPATH", None)
     merged.pop("AWS_LAMBDA_FUNCTION_NAME", None)  # Powertools would treat the whole process as a Lambda sandbox
-    os.environ.update(merged)
+    return merged
 
 
 def load_handler(function: Deployed) -> Callable[[Any, Any], Any]:
@@ -515,8 +515,14 @@ class Shop:
         if missing:
             raise RuntimeError(f"not deployed: {', '.join(missing)}")
         self.functions = {m: f for m, f in wanted.items() if f is not None}
-        use_functions_here(cloud, list(self.functions.values()))
-        self.handlers = {m: load_handler(f) for m, f in self.functions.items()}
+        self.env = functions_env(cloud, list(self.functions.values()))
+        with self.active():
+            self.handlers = {m: load_handler(f) for m, f in self.functions.items()}
+
+    def active(self) -> contextlib.AbstractContextManager[None]:
+        """The functions' environment in os.environ while the block runs (restored after it, so
+        other benchmarks of the same process see their own)."""
+        return environment(self.env)
 
     def invoke(self, module: str, event: dict[str, Any]) -> Any:
         saved, sys.stdout = sys.stdout, Discard()

@@ -105,9 +105,10 @@ def measure() -> dict[str, Any]:
     shop = Shop(cloud, deployed_functions(cloud))
     scale = float(os.environ.get("BENCH_WARM_SCALE", "1"))
     results: dict[str, dict[str, Any]] = {}
-    for route, (run, setup, count) in routes(shop, fixtures.sku, fixtures.order).items():
-        results[route] = sample(run, setup, max(3, int(count * scale)))
-    results[BASELINE] = sample(bare_resolver(), None, max(3, int(SAMPLES * 4 * scale)))
+    with shop.active():
+        for route, (run, setup, count) in routes(shop, fixtures.sku, fixtures.order).items():
+            results[route] = sample(run, setup, max(3, int(count * scale)))
+        results[BASELINE] = sample(bare_resolver(), None, max(3, int(SAMPLES * 4 * scale)))
     baseline = results[BASELINE]["us"]
     return {
         "warm_cpu_us": {route: r["us"] for route, r in results.items()},
