@@ -13,6 +13,8 @@ from shopstack.localcloud.server import ACCOUNT_ID, REGION
 from shopstack.localcloud.up import LocalCloud
 from shopstack.stripe_emulator import StripeEmulator
 
+from .conftest import eventually
+
 Aws = Callable[[str], Any]
 
 
@@ -32,14 +34,20 @@ def test_items_and_messages_round_trip(cloud: LocalCloud, aws: Aws, outputs: dic
         "nested": {"M": {"list": {"L": [{"BOOL": True}, {"NULL": True}]}}},
     }
     aws("dynamodb").put_item(TableName=name, Item=item)
-    queue = outputs["QueueUrl"]
+    queue = outputs["DlqUrl"]  # no consumer takes the message before the snapshot
     body = f"message-{key}"
     aws("sqs").send_message(
         QueueUrl=queue, MessageBody=body, MessageAttributes={"kind": {"DataType": "String", "StringValue": "x"}}
     )
     snapshots = snapshotter(cloud, tmp_path)
     assert snapshots.save() >= 2
+    first = {path.name: path.read_bytes() for path in tmp_path.iterdir()}  # what a kill now would leave
+    # The fixture's consumers answer the put and the message with writes of their own; once they
+    # are done, an idle cloud writes nothing.
+    eventually(lambda: snapshots.save() == 0 or None)
     assert snapshots.save() == 0, "nothing changed: nothing written"
+    for file_name, data in first.items():
+        (tmp_path / file_name).write_bytes(data)
     assert not list(tmp_path.glob(".*.tmp"))
     saved = json.loads((tmp_path / durable.DYNAMODB_FILE).read_text())
     assert saved["format"] == durable.FORMAT
@@ -56,6 +64,7 @@ def test_items_and_messages_round_trip(cloud: LocalCloud, aws: Aws, outputs: dic
     assert durable.restore_sqs(tmp_path / durable.SQS_FILE, cloud.queues(), ACCOUNT_ID, REGION) >= 1
     bodies = [m.body for m in sqs_backends[ACCOUNT_ID][REGION].queues[queue_name]._messages]
     assert body in bodies
+    sqs_backends[ACCOUNT_ID][REGION].queues[queue_name]._messages.clear()  # the DLQ as other tests expect it
 
 
 def test_stripe_objects_and_idempotency_round_trip(cloud: LocalCloud, tmp_path: Path) -> None:

@@ -72,3 +72,15 @@ def test_the_refusal_is_a_503_payments_unavailable_that_never_shows_a_key() -> N
 def test_calls_that_need_only_the_api_key_ignore_the_webhook_secret() -> None:
     assert configuration_problems(json.dumps({**GOOD, "webhookSecret": ""}), webhook=False) == []
     assert configuration_problems(json.dumps({**GOOD, "secretKey": ""}), webhook=False) == ["secretKey is missing"]
+
+
+def test_the_local_webhook_endpoint_subscribes_to_the_events_the_deploy_guide_names() -> None:
+    """The local cloud's Stripe endpoint takes the events ops subscribe to on AWS, no more."""
+    import re
+    from pathlib import Path
+
+    from shopstack.localcloud.up import STRIPE_WEBHOOK_EVENTS
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    paragraph = guide[guide.index("register the webhook endpoint") :].split("\n\n", 1)[0]
+    assert sorted(re.findall(r"`((?:payment_intent|charge)\.[a-z_]+)`", paragraph)) == sorted(STRIPE_WEBHOOK_EVENTS)
