@@ -39,7 +39,8 @@ server, and a checkout answered 504 may have placed its order), orders_confirmed
 orders_by_status, unsettled, settle_s, oversold, stock {initial, on_hand_end, reserved_end, sold,
 per_sku}, stock_conserved, error_samples (route, status, correlation id, body), error_logs (the
 functions' ERROR lines for those correlation ids), cloud_console (the local cloud's own
-complaints: the gateway's timed-out or failed integrations), lambda_durations {before, load} (per
+complaints: the gateway's timed-out or failed integrations), gateway_timeouts (per function,
+the gateway's 504s: queued for a worker or still running at 29 s), lambda_durations {before, load} (per
 function: invocations, p50 and p90 handler ms, total s, from the Lambda REPORT lines, while
 seeding and during the load), locust_cpu_share (Locust's CPU seconds per second of the run: what
 the load generator took of the 2 cores), phases_s (up, seed, locust, read_back, stop, plot: where
@@ -325,6 +326,24 @@ def lambda_durations(console: Iterable[str]) -> dict[str, dict[str, float | int]
     return summary
 
 
+_GATEWAY_TIMEOUT = re.compile(
+    r"gateway: arn:aws:lambda:[^ ]*?:function:(?:[A-Za-z0-9-]*-)?(?P<function>[A-Za-z0-9]+?)(?:Function)?"
+    r"[0-9A-F]{8}-[A-Z0-9]+: endpoint request timed out \((?P<why>TimeoutError\((?P<detail>'[^']*')?\))"
+)
+
+
+def gateway_timeouts(console: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per function, the local gateway's 504s: `queued` (no worker came free before API Gateway's
+    29 s: the event never reached the handler) and `running` (the handler got a worker but was
+    still running at 29 s: it runs on, and a checkout may still place its order)."""
+    found: dict[str, dict[str, int]] = {}
+    for matched in _GATEWAY_TIMEOUT.finditer("\n".join(console)):
+        kind = "queued" if "QueueTimeout" in (matched["detail"] or "") else "running"
+        counts = found.setdefault(matched["function"], {"queued": 0, "running": 0})
+        counts[kind] += 1
+    return found
+
+
 # --- the run itself (I/O below) ---------------------------------------------------------------
 
 
@@ -602,6 +621,7 @@ def measure() -> dict[str, Any]:
         "error_samples": samples[:10],
         "error_logs": logs[:10],
         "cloud_console": console,
+        "gateway_timeouts": gateway_timeouts(cloud_log),
         "lambda_durations": {
             "before": lambda_durations(cloud_log[:idle_end]),
             "load": lambda_durations(cloud_log[idle_end:load_end]),

@@ -16,6 +16,7 @@ from bench.load import (
     THROTTLED,
     aggregate,
     classify,
+    gateway_timeouts,
     history,
     lambda_durations,
     outcome_totals,
@@ -213,4 +214,24 @@ def test_lambda_durations_from_report_lines() -> None:
     assert lambda_durations(console) == {
         "CheckoutApi": {"count": 2, "p50_ms": 200.0, "p90_ms": 300.0, "total_s": 0.4},
         "InventoryApi": {"count": 1, "p50_ms": 10.5, "p90_ms": 10.5, "total_s": 0.0},
+    }
+
+
+def test_gateway_timeouts_per_function_queued_or_running() -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shopstack-dev-checkout-CheckoutApiFunctionC3B80C0B-WG92D7P9"
+    inventory = (
+        "arn:aws:lambda:us-east-1:123456789012:function:shopstack-dev-inventory-InventoryApiFunction55841460-JB5"
+    )
+    console = [
+        f"gateway: {arn}: endpoint request timed out (TimeoutError())",
+        f"gateway: {arn}: endpoint request timed out (TimeoutError())[CheckoutApi] START RequestId: 1",
+        f"gateway: {arn}: endpoint request timed out (TimeoutError('shopstack-dev-checkout-CheckoutApiFunction"
+        "C3B80C0B-WG92D7P9: LocalCloud.QueueTimeout: no worker of shopstack-dev-checkout-CheckoutApiFunctionC3B80C0B"
+        "-WG92D7P9 came free within 27.2 s'))",
+        f"gateway: {inventory}: endpoint request timed out (TimeoutError('x: LocalCloud.QueueTimeout: no worker'))",
+        f"gateway: {arn} failed: LambdaInvocationError('Sandbox.Timedout')",
+    ]
+    assert gateway_timeouts(console) == {
+        "CheckoutApi": {"queued": 1, "running": 2},
+        "InventoryApi": {"queued": 1, "running": 0},
     }
