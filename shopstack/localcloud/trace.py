@@ -82,7 +82,7 @@ def states(history: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     done: list[dict[str, Any]] = []
     open_states: dict[str, dict[str, Any]] = {}
     for event in history:
-        kind = str(event.get("type", ""))
+        kind = str(getattr(event.get("type"), "value", event.get("type") or ""))
         at = _epoch(event.get("timestamp"))
         if kind.endswith("StateEntered"):
             name = event.get("stateEnteredEventDetails", {}).get("name", "?")

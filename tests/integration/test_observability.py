@@ -65,6 +65,8 @@ def test_a_confirmed_orders_trace_shows_checkout_payment_each_step_its_events_an
     assert events.index("CheckoutStarted") < events.index("PaymentAuthorized") < events.index("OrderConfirmed")
     states = [step["what"] for step in timeline if step["kind"] == "state"]
     assert [s for s in states if s in WORKFLOW_STEPS] == WORKFLOW_STEPS, "each workflow step, in order"
+    kinds = {step["fields"]["type"] for step in timeline if step["kind"] == "state" and step["what"] in WORKFLOW_STEPS}
+    assert kinds == {"Task"}, kinds
     offsets = [step["offsetMs"] for step in timeline]
     assert offsets == sorted(offsets), "a timeline, oldest first"
 
