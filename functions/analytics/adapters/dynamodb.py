@@ -20,23 +20,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from analytics.domain.aggregates import Add, Cart, Effects, Order, abandonment, first_order, merge_cart
 from commerce.clock import rfc3339
 from commerce.config import setting
 from commerce.dynamo import cancellation_codes, retrying
+from commerce.dynamo import client as dynamodb_client
 
 CART_RECORD_DAYS = 90
 RECORD_ATTEMPTS = 5
 
 
-@cache
 def _client() -> Any:
-    import boto3
-
-    return boto3.client("dynamodb")
+    return dynamodb_client()
 
 
 def _table() -> str:

@@ -52,10 +52,11 @@ class RetryingWrites:
 
 @cache
 def _persistence() -> Any:
-    import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    client = RetryingWrites(boto3.session.Session().client("dynamodb"))
+    from commerce.dynamo import client as dynamodb_client
+
+    client = RetryingWrites(dynamodb_client())
     return DynamoDBPersistenceLayer(table_name=setting("IDEMPOTENCY_TABLE"), boto3_client=client)
 
 
