@@ -13,7 +13,7 @@ answer, so the interpreter's own start (the same for both) is left out.
 Runs are interleaved (baseline, function, baseline, function, ...) for ROUNDS rounds; each
 function's time is the median of its runs, the baseline the median of every baseline run. The
 child's CPU time over the same span is reported beside the elapsed time: on a machine busy with
-other work the elapsed times swing, the CPU times much less.
+other work the elapsed times swing, the CPU times much less. BENCH_COLD_ROUNDS sets the rounds.
 
 Report keys: `cold_import` {<logical id>: {"ms", "baseline_ms", "ratio", "import_ms" (the handler
 module's import alone), "cpu_ms", "baseline_cpu_ms", "cpu_ratio", "answer" (what the first request

@@ -10,7 +10,8 @@ building, signing and parsing the request; the local cloud's own work is another
 number of AWS calls. Stripe requests (checkout authorizes a payment) are in the handler's CPU.
 
 The baseline is a bare Powertools `APIGatewayRestResolver` route returning a constant, timed the
-same way in the same process.
+same way in the same process. Each number is the median of SAMPLES requests (CHECKOUT_SAMPLES
+checkouts, each of a new cart) after WARM_UP; BENCH_WARM_SCALE multiplies the sample counts.
 
 Report keys: `warm_cpu_us` {"<METHOD> <route>": median µs per request, ..., "baseline: bare
 resolver": µs}, `warm_cpu_aws_client_us` {route: median µs inside botocore}, `warm_cpu_aws_calls`
