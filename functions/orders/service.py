@@ -179,8 +179,9 @@ def confirm_order(deps: Orders, order_id: str) -> dict[str, Any]:
             change = confirmed(order.state)
         except Conflict as refused:
             raise OrderNotActive(refused.detail) from refused
-        deps.ledger.apply(change)
-        order = deps.order(order_id)
+        if deps.ledger.apply(change):
+            return {"status": OrderStatus.CONFIRMED.value}
+        order = deps.order(order_id)  # moved meanwhile: confirmed by a duplicate execution, or cancelled
     order.check_active(OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
     return {"status": order.status.value}
 
