@@ -12,8 +12,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from bench.local_cloud import Row
 from shopstack.buyer import Bought, CheckoutFailed, buy, rss_mb, settle, stock_product, wait_until
 from shopstack.harness import LocalCloud, start
 
@@ -32,7 +32,9 @@ def attempt(cloud: LocalCloud, sku: str) -> Bought | float:
         return exc.seconds
 
 
-def run() -> list[Row]:
+def measure() -> dict[str, Any]:
+    """report.json key `checkout_latency`: {"early_ms", "late_ms", "ratio" (goal <= 1.5), "orders",
+    "failed", "seconds", "main_process_growth_mb" (goal <= 50)}."""
     from shopstack.localcloud.tokens import issue_token
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +61,14 @@ def run() -> list[Row]:
         f"main process grew {growth:+.1f} MB",
         flush=True,
     )
-    return [
-        Row("checkout, order 200 vs order 10 (ms)", late, early, "ms", "<= 1.5x", 1.5),
-        Row("main process growth over 205 orders (MB)", max(growth, 0.0), 50.0, "MB", "<= 50 MB", 1.0),
-    ]
+    return {
+        "checkout_latency": {
+            "early_ms": round(early, 1),
+            "late_ms": round(late, 1),
+            "ratio": round(late / early, 3),
+            "orders": ORDERS,
+            "failed": failed,
+            "seconds": round(elapsed, 1),
+            "main_process_growth_mb": round(max(growth, 0.0), 1),
+        }
+    }

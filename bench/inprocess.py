@@ -323,6 +323,7 @@ def shared_cloud() -> tuple[LocalCloud, Fixtures]:
                 state.cleanup()
 
             atexit.register(stop)
+            _shared["stop"] = stop
             try:
                 _shared["fixtures"] = buy_fixtures(cloud)
             except BaseException:
@@ -335,6 +336,17 @@ def shared_cloud() -> tuple[LocalCloud, Fixtures]:
                 file=sys.stderr,
             )
         return _shared["cloud"], _shared["fixtures"]
+
+
+def stop_shared() -> None:
+    """Stop the shared local cloud now (the benchmarks that start clouds of their own run next)."""
+    with _shared_lock:
+        stop = _shared.pop("stop", None)
+        _shared.pop("cloud", None)
+        _shared.pop("fixtures", None)
+    if stop is not None:
+        atexit.unregister(stop)
+        stop()
 
 
 @contextlib.contextmanager
