@@ -138,9 +138,11 @@ def capture_payment(deps: Orders, order_id: str) -> dict[str, Any]:
     if order.payment_state is not PaymentState.AUTHORIZED or not order.payment_intent_id:
         raise OrderNotActive(f"order {order_id} has no authorized payment ({order.payment_state.value})")
     deps.payments.capture(order.payment_intent_id, order.order_id)
-    if not deps.ledger.apply(captured(order.state)):
-        raise OrderNotActive(f"order {order_id} moved while its payment was captured")
-    return {"captured": True}
+    if deps.ledger.apply(captured(order.state)):
+        return {"captured": True}
+    if deps.order(order_id).payment_state is PaymentState.CAPTURED:
+        return {"captured": False}  # another execution of the workflow recorded the same capture
+    raise OrderNotActive(f"order {order_id} moved while its payment was captured")
 
 
 def commit_stock(deps: Orders, order_id: str) -> dict[str, Any]:
@@ -148,9 +150,12 @@ def commit_stock(deps: Orders, order_id: str) -> dict[str, Any]:
     if order.stock_state is StockState.COMMITTED:
         return {"committed": False}
     order.check_active(OrderStatus.PAID)
-    if order.stock_state is not StockState.RESERVED or not deps.ledger.apply(committed(order.state)):
-        raise OrderNotActive(f"order {order_id} stock is {deps.order(order_id).stock_state.value}")
-    return {"committed": True}
+    if order.stock_state is StockState.RESERVED and deps.ledger.apply(committed(order.state)):
+        return {"committed": True}
+    now_is = deps.order(order_id).stock_state
+    if now_is is StockState.COMMITTED:
+        return {"committed": False}  # another execution of the workflow committed it
+    raise OrderNotActive(f"order {order_id} stock is {now_is.value}")
 
 
 def issue_invoice(deps: Orders, order_id: str) -> dict[str, Any]:
@@ -158,7 +163,13 @@ def issue_invoice(deps: Orders, order_id: str) -> dict[str, Any]:
     if order.invoice_number:
         return {"invoiceNumber": order.invoice_number}
     order.check_active(OrderStatus.PAID)
-    return {"invoiceNumber": deps.store.issue_invoice(order, deps.seller or {"name": deps.shop_name})}
+    try:
+        return {"invoiceNumber": deps.store.issue_invoice(order, deps.seller or {"name": deps.shop_name})}
+    except OrderNotActive:
+        number = deps.order(order_id).invoice_number
+        if number:
+            return {"invoiceNumber": number}  # another execution of the workflow issued it
+        raise
 
 
 def request_fulfilment(deps: Orders, order_id: str) -> dict[str, Any]:

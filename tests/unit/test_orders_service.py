@@ -36,6 +36,36 @@ def test_a_paid_order_is_captured_committed_invoiced_and_confirmed_once_even_whe
     assert parts["mailer"].tries == 0, "no workflow step sends email"
 
 
+def test_each_step_overtaken_by_another_execution_of_the_workflow_succeeds_without_doing_it_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Express runs at least once: a second execution may do a step between this one's read of the
+    order and its write. The write is refused; the step finds the work done and succeeds (a
+    failure here would send the order to Compensate and cancel a good order)."""
+    deps, parts = make_orders(paid_order())
+    capture, apply, issue = parts["payments"].capture, deps.ledger.apply, deps.store.issue_invoice
+
+    def overtaken(original, step):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            monkeypatch.undo()
+            step(deps, "o1")  # the other execution, all the way through this step
+            return original(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(parts["payments"], "capture", overtaken(capture, service.capture_payment))
+    assert service.capture_payment(deps, "o1") == {"captured": False}
+    monkeypatch.setattr(deps.ledger, "apply", overtaken(apply, service.commit_stock))
+    assert service.commit_stock(deps, "o1") == {"committed": False}
+    monkeypatch.setattr(deps.store, "issue_invoice", overtaken(issue, service.issue_invoice))
+    assert service.issue_invoice(deps, "o1") == {"invoiceNumber": "INV-2026-000001"}
+    assert service.confirm_order(deps, "o1") == {"status": "CONFIRMED"}
+    order = parts["store"].orders["o1"]
+    assert parts["payments"].captured == ["pi_o1"] and order.payment_state is PaymentState.CAPTURED
+    assert parts["store"].stock["A"] == {"onHand": 8, "reserved": 0, "available": 8}
+    assert parts["store"].sequence == 1, "one invoice number taken"
+
+
 def test_invoice_numbers_follow_each_other_without_gaps() -> None:
     deps, _ = make_orders(paid_order("o1"), paid_order("o2"), paid_order("o3"))
     numbers = [service.issue_invoice(deps, o)["invoiceNumber"] for o in ("o2", "o1", "o3", "o1")]
