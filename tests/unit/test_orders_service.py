@@ -1,5 +1,8 @@
 """The order workflow's steps and compensations, shipping and tracking, with in-memory ports."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from commerce.errors import Conflict
@@ -45,8 +48,8 @@ def test_each_step_overtaken_by_another_execution_of_the_workflow_succeeds_witho
     deps, parts = make_orders(paid_order())
     capture, apply, issue = parts["payments"].capture, deps.ledger.apply, deps.store.issue_invoice
 
-    def overtaken(original, step):  # type: ignore[no-untyped-def]
-        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def overtaken(original: Callable[..., Any], step: Callable[[service.Orders, str], Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
             monkeypatch.undo()
             step(deps, "o1")  # the other execution, all the way through this step
             return original(*args, **kwargs)
