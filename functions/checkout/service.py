@@ -297,8 +297,8 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
     payment: Payment | None = None
     if order.status is OrderStatus.PENDING_PAYMENT:
         payment = _authorize(deps, order, request.payment_method)
-        if order.payment_intent_id != payment.intent_id:
-            deps.orders.set_payment(order_id, payment.intent_id)
+        if order.payment_intent_id != payment.intent_id and not payment.authorized:
+            deps.orders.set_payment(order_id, payment.intent_id)  # authorized: the PAID write records it
         order = settle(deps, order, payment, final=request.payment_method is not None)
     elif order.payment_intent_id:
         payment = deps.payments.retrieve(order.payment_intent_id)
