@@ -190,7 +190,7 @@ class UniquePaths(list[str]):
 def share_botocore_data(services: tuple[str, ...] = SHARED_SERVICES) -> bool:
     """Give every botocore session of the workers one data loader, primed here with the models and
     endpoint data of `services`: a worker's first client then neither parses nor holds its own
-    copy of them (about 9 MB and 40 ms per worker). The loader holds data files only, the same
+    copy of them (about 9 MB per worker, measured). The loader holds data files only, the same
     for every session; a session configured with its own data path (AWS_DATA_PATH) gets its own.
     The priming clients use placeholder credentials and are dropped at once: no credential,
     region or connection outlives them."""
