@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from checkout.domain.cart import Cart, check_quantity, token_hash
+from checkout.domain.cart import Cart, CartStatus, check_quantity, token_hash
 from checkout.domain.order import Order, Payment, PaymentStatus
 from checkout.domain.pricing import PricedLine, PricingRules, price
 from commerce import settlement
@@ -81,7 +81,10 @@ class Orders(Protocol):
     """Checkout's reads of orders, and the writes only checkout makes (placing an order with its
     reservation, its payment intent and token); every status change is `Checkout.ledger`'s."""
 
-    def place(self, order: Order, cart: Cart) -> None: ...
+    def place(self, order: Order, cart: Cart) -> Order | None:
+        """None when placed; the order already there when one has this id (nothing written)."""
+        ...
+
     def get(self, order_id: str) -> Order | None: ...
     def set_payment(self, order_id: str, intent_id: str) -> None: ...
     def set_token(self, order_id: str, token_hash: str) -> None: ...
@@ -285,14 +288,18 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
     order is cancelled with its stock released, and the answer is the same 503."""
     deps.payments.require_configured()
     order_token = secrets.token_urlsafe(24)
-    order = deps.orders.get(order_id)
+    # An open cart is a new checkout: placing the order is its first write (an order already there
+    # under this id, the same key again, is found by the placement's refusal); a checked-out cart's
+    # order is read.
+    order = None if cart.status == CartStatus.OPEN else deps.orders.get(order_id)
+    placed = False
     if order is None:
-        order = _place(deps, cart, request, order_id, token_hash(order_token))
-    elif order.cart_id != cart.cart_id:
-        raise ValidationFailed(
-            "This Idempotency-Key was already used to check out another cart.", code="idempotency_key_reused"
-        )
-    else:
+        order, placed = _place(deps, cart, request, order_id, token_hash(order_token))
+    if not placed:
+        if order.cart_id != cart.cart_id:
+            raise ValidationFailed(
+                "This Idempotency-Key was already used to check out another cart.", code="idempotency_key_reused"
+            )
         deps.orders.set_token(order_id, token_hash(order_token))
     payment: Payment | None = None
     if order.status is OrderStatus.PENDING_PAYMENT:
@@ -329,7 +336,8 @@ def _authorize(deps: Checkout, order: Order, payment_method: str | None) -> Paym
         raise
 
 
-def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, token: str) -> Order:
+def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, token: str) -> tuple[Order, bool]:
+    """(the order, True) once placed; (the order already there under this id, False)."""
     cart.check_open()
     if not deps.rules.ships_to_country(request.country):
         raise ValidationFailed(
@@ -375,14 +383,16 @@ def _place(deps: Checkout, cart: Cart, request: CheckoutRequest, order_id: str, 
         ),
     )
     try:
-        deps.orders.place(order, cart)
+        existing = deps.orders.place(order, cart)
     except OutOfStock as short:
         raise _out_of_stock(short.shortages) from short
+    if existing is not None:
+        return existing, False
     hold = deps.reservation_seconds
     if request.payment_method is None:
         hold = min(hold, deps.hold_limits.unpaid_hold_seconds)
     deps.workflows.schedule_expiry(order_id, hold, request.correlation_id)
-    return order
+    return order, True
 
 
 def _check_guest_hold(deps: Checkout, request: CheckoutRequest, units: int) -> None:

@@ -60,7 +60,7 @@ class FakeStock:
         """Every order as `get` reads it (what the ledger holds now)."""
         return {order_id: _order(record) for order_id, record in self.ledger.records.items()}
 
-    def place(self, order: Order, cart: Cart) -> None:
+    def place(self, order: Order, cart: Cart) -> Order | None:
         """`DynamoOrders.place`: the order, its reservation and the cart checked out in one
         transaction; a refusal explained by reading what is there now."""
         carts = self.carts
@@ -77,9 +77,10 @@ class FakeStock:
                 carts.carts[cart.cart_id] = replace(current, status=CartStatus.CHECKED_OUT, version=current.version + 1)
 
         if self.ledger.place(_record(order), extra=Write(open_as_read, check_out, item=f"CART#{cart.cart_id}")):
-            return
-        if self.get(order.order_id) is not None:
-            return
+            return None
+        existing = self.get(order.order_id)
+        if existing is not None:
+            return existing
         stock = self.ledger.stock
         short = [
             {

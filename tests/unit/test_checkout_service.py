@@ -3,9 +3,9 @@
 import pytest
 
 from checkout import service
-from checkout.domain.cart import Cart
+from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Payment
-from commerce.errors import Conflict, NotFound
+from commerce.errors import Conflict, NotFound, ValidationFailed
 from commerce.orders import OrderStatus, PaymentState, StockState
 from tests.unit.checkout_fakes import FakeWebhookLog, make_checkout
 
@@ -302,3 +302,25 @@ def test_a_guest_without_a_payment_method_holds_only_so_much_and_briefly() -> No
     assert parts["workflows"].expiries["o-0"] == 300  # held 5 minutes, not the full 15
     paid = service.CheckoutRequest("eve@example.com", dict(ADDRESS), "pm_card_visa", client="10.0.0.1")
     assert service.checkout(deps, cart_with(deps, A=4), paid, order_id="o-paid")[0] == 201
+
+
+def test_the_same_checkout_again_answers_the_same_order_and_reserves_nothing_twice() -> None:
+    deps, parts = make_checkout(A=5)
+    cart = cart_with(deps, A=2)
+    _, first = service.checkout(deps, cart, request(), order_id="o1")
+    checked_out = parts["carts"].carts[cart.cart_id]
+    status, again = service.checkout(deps, checked_out, request(), order_id="o1")
+    assert status == 201 and again["orderId"] == first["orderId"] == "o1" and again["status"] == "PAID"
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 2, "available": 3}
+    assert parts["workflows"].starts == ["o1"] and list(parts["workflows"].expiries) == ["o1"]
+
+
+def test_the_same_key_for_another_open_cart_is_refused_and_that_cart_stays_open() -> None:
+    deps, parts = make_checkout(A=5)
+    service.checkout(deps, cart_with(deps, A=1), request(), order_id="o1")
+    other = cart_with(deps, A=2)
+    with pytest.raises(ValidationFailed) as refused:
+        service.checkout(deps, other, request(), order_id="o1")
+    assert refused.value.problem_code == "idempotency_key_reused"
+    assert parts["carts"].carts[other.cart_id].status == CartStatus.OPEN
+    assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 1, "available": 4}

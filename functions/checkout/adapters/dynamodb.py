@@ -231,7 +231,7 @@ class DynamoOrders:
         record = ledger.read(order_id)
         return _order(record) if record is not None else None
 
-    def place(self, order: Order, cart: Cart) -> None:
+    def place(self, order: Order, cart: Cart) -> Order | None:
         record = OrderItem(
             *ledger.key(order.order_id),
             order_id=order.order_id,
@@ -265,17 +265,19 @@ class DynamoOrders:
         try:
             ledger.place(record, extra=check_out)
         except TransactWriteError as exc:
-            self._explain_refused_placement(exc, order)
+            return self._explain_refused_placement(exc, order)
+        return None
 
-    def _explain_refused_placement(self, exc: TransactWriteError, order: Order) -> None:
+    def _explain_refused_placement(self, exc: TransactWriteError, order: Order) -> Order:
         """Only a transaction refused by its conditions is explained (conflicts and throttling were
         retried by `retrying` and never reach here as out of stock)."""
         from commerce.errors import Conflict
 
         if not refused_by_condition(exc):
             raise exc
-        if self.get(order.order_id) is not None:
-            return
+        existing = self.get(order.order_id)
+        if existing is not None:
+            return existing
         stock = {r.sku: r for r in StockItem.batch_get([line.sku for line in order.lines])}
         shortages = [
             {"sku": line.sku, "requested": line.quantity, "available": max(int(stock[line.sku].available), 0)}
