@@ -57,7 +57,9 @@ def confirmed(shop: Shop) -> str:
 def test_guest_browses_and_buys(shop: Shop) -> None:
     page = shop.open("/", "catalog", "All gear")
     expect(page.locator("ul.grid > li")).to_have_count(12)
-    assert page.locator("ul.grid img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+    first_image = page.locator("ul.grid img").first
+    expect(first_image).to_have_js_property("complete", True)
+    assert first_image.evaluate("img => img.naturalWidth") > 0, "the catalog's images load"
     page.get_by_role("navigation", name="Categories").get_by_role("link", name="Tents").click()
     shop.visit("category tents", "Tents")
     expect(page.get_by_role("heading", name="Ridgeline 2-Person Tent")).to_be_visible()
