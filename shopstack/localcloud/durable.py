@@ -214,37 +214,31 @@ def restore_sqs(path: Path, queues: dict[str, str], account_id: str, region: str
 
 def running_executions(machines: dict[str, str], account_id: str, region: str) -> dict[str, list[dict[str, str]]]:
     """Each deployed state machine's running executions ("<stack>/<logical id>" -> name and input)."""
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from shopstack.localcloud import executions
 
-    backend = stepfunctions_parser_backends[account_id][region]
     by_arn = {arn: key for key, arn in machines.items()}
     found: dict[str, list[dict[str, str]]] = {}
-    for machine in list(backend.state_machines):
+    for machine, execution, status in executions.each(account_id, region):
         key = by_arn.get(machine.arn)
-        if key is None:
-            continue
-        execution: Any  # the parser's Execution
-        for execution in list(machine.executions):
-            status = getattr(execution.exec_status, "value", execution.exec_status)
-            if status in (None, "RUNNING"):
-                found.setdefault(key, []).append({"name": execution.name, "input": json.dumps(execution.input_data)})
+        if key is not None and status == executions.RUNNING:
+            found.setdefault(key, []).append({"name": execution.name, "input": json.dumps(execution.input_data)})
     return found
 
 
 def restore_executions(path: Path, machines: dict[str, str], account_id: str, region: str) -> int:
     """Start again every execution that was running when the last process died; returns how many."""
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from shopstack.localcloud import executions
 
     saved = read_json(path)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         return 0
-    backend = stepfunctions_parser_backends[account_id][region]
+    backend = executions.backend(account_id, region)
     restarted = 0
-    for key, executions in saved.get("executions", {}).items():
+    for key, saved_executions in saved.get("executions", {}).items():
         arn = machines.get(key)
         if arn is None:
             continue
-        for execution in executions:
+        for execution in saved_executions:
             try:
                 backend.start_execution(arn, execution["name"], execution["input"])
             except Exception as exc:  # one execution that cannot start must not stop the others

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shopstack.localcloud import dynamodb_hooks
+from shopstack.localcloud import dynamodb_hooks, executions
 from shopstack.localcloud.telemetry import TELEMETRY
 
 
@@ -271,9 +271,7 @@ def hook_lambda_invoke() -> None:
 
 
 def _parser_backend(account_id: str, region_name: str) -> Any:
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-    return stepfunctions_parser_backends[account_id][region_name]
+    return executions.backend(account_id, region_name)
 
 
 def hook_sfn_cfn_parser_backend() -> None:
@@ -306,13 +304,7 @@ def hook_sfn_cfn_parser_backend() -> None:
     _replace(_point("sfn_cfn_parser_backend", "delete_from_cloudformation_json"), classmethod(delete))
 
 
-EXPRESS = "EXPRESS"
 EXPRESS_UNSUPPORTED = "This operation is not supported by EXPRESS state machines: read their executions in their logs"
-
-
-def is_express(machine: Any) -> bool:
-    """moto keeps a state machine's type in `type` (its `sm_type` always says STANDARD)."""
-    return getattr(machine, "type", None) == EXPRESS
 
 
 def _aws_error(code: str) -> type:
@@ -341,7 +333,7 @@ def hook_sfn_execution_name() -> None:
         if CHAOS.start_execution_fault():
             raise StartThrottled("Rate exceeded")
         name = name or str(uuid.uuid4())
-        express = is_express(self.describe_state_machine(state_machine_arn))
+        express = executions.is_express(self.describe_state_machine(state_machine_arn))
         execution = _original("sfn_execution_name", "start_execution")(
             self, state_machine_arn, f"{name}:{uuid.uuid4().hex}" if express else name, execution_input, trace_header
         )
@@ -377,7 +369,7 @@ def hook_sfn_express_history() -> None:
     StateMachineTypeNotSupported = _aws_error("StateMachineTypeNotSupported")
 
     def refuse_express(machine: Any) -> None:
-        if is_express(machine):
+        if executions.is_express(machine):
             raise StateMachineTypeNotSupported(EXPRESS_UNSUPPORTED)
 
     def by_execution(attribute: str, owner: str) -> Callable[..., Any]:

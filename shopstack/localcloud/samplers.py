@@ -39,19 +39,16 @@ class ExecutionWatch:
         self.counted: set[str] = set()
 
     def sample(self) -> None:
-        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+        from shopstack.localcloud import executions
 
-        backend = stepfunctions_parser_backends[self.account_id][self.region]
         present: set[str] = set()
-        for machine in list(backend.state_machines):
-            for execution in list(machine.executions):
-                arn = execution.execution_arn
-                present.add(arn)
-                status = str(getattr(execution.status, "value", execution.status))
-                metric = FAILED_STATUSES.get(status)
-                if metric is not None and arn not in self.counted:
-                    self.counted.add(arn)
-                    self.telemetry.put("AWS/States", metric, {"StateMachineArn": machine.arn}, 1, "Count")
+        for machine, execution, status in executions.each(self.account_id, self.region):
+            arn = execution.execution_arn
+            present.add(arn)
+            metric = FAILED_STATUSES.get(status)
+            if metric is not None and arn not in self.counted:
+                self.counted.add(arn)
+                self.telemetry.put("AWS/States", metric, {"StateMachineArn": machine.arn}, 1, "Count")
         self.counted &= present  # executions moto forgot (retention.py) cannot end again
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from shopstack.localcloud import executions as executions_held
 from shopstack.localcloud import mail
 from shopstack.localcloud.telemetry import TELEMETRY, Telemetry, iso
 
@@ -48,31 +49,26 @@ def executions(name_prefix: str, *, account_id: str, region: str) -> list[dict[s
     id), each with its states: name, entered, left and duration in ms. Read from the local cloud's
     own records: an Express execution's history cannot be asked of Step Functions (on AWS it is in
     the state machine's logs)."""
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-    backend = stepfunctions_parser_backends[account_id][region]
     found = []
-    for machine in list(backend.state_machines):
-        execution: Any  # the parser's Execution (moto types the list as its older model's)
-        for execution in list(machine.executions):
-            if not str(execution.name).startswith(name_prefix):
-                continue
-            history = execution.to_history_output() if execution.exec_worker is not None else {}
-            found.append(
-                {
-                    "stateMachine": machine.name,
-                    "type": getattr(machine, "type", "STANDARD"),
-                    "name": execution.name,
-                    "executionArn": execution.exec_arn,
-                    "status": str(getattr(execution.exec_status, "value", execution.exec_status or "RUNNING")),
-                    "started": _epoch(execution.start_date),
-                    "stopped": _epoch(getattr(execution, "stop_date", None)),
-                    "input": execution.input_data,
-                    "error": execution.error,
-                    "cause": execution.cause,
-                    "states": states(history.get("events", [])),
-                }
-            )
+    for machine, execution, status in executions_held.each(account_id, region):
+        if not str(execution.name).startswith(name_prefix):
+            continue
+        history = execution.to_history_output() if execution.exec_worker is not None else {}
+        found.append(
+            {
+                "stateMachine": machine.name,
+                "type": executions_held.machine_type(machine),
+                "name": execution.name,
+                "executionArn": execution.exec_arn,
+                "status": status,
+                "started": _epoch(execution.start_date),
+                "stopped": _epoch(getattr(execution, "stop_date", None)),
+                "input": execution.input_data,
+                "error": execution.error,
+                "cause": execution.cause,
+                "states": states(history.get("events", [])),
+            }
+        )
     found.sort(key=lambda e: e["started"] or 0.0)
     return found
 

@@ -715,21 +715,19 @@ def executions(since: float, account_id: str, region: str) -> list[dict[str, Any
     """Per state machine, its executions started in the window: how many, how many still run, the
     states they entered plus their retries (Standard's billed transitions), and their duration in
     100 ms steps (Express's billed duration; a running one up to now)."""
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from shopstack.localcloud import executions as held
 
-    backend = stepfunctions_parser_backends[account_id][region]
+    by_machine: dict[str, tuple[Any, list[tuple[Any, str]]]] = {}
+    for machine, execution, status in held.each(account_id, region):
+        if _epoch(execution.start_date) >= since:
+            by_machine.setdefault(machine.arn, (machine, []))[1].append((execution, status))
     found = []
     now = time.time()
-    for machine in list(backend.state_machines):
-        started = [e for e in list(machine.executions) if _epoch(e.start_date) >= since]
-        if not started:
-            continue
+    for machine, started in by_machine.values():
         transitions = running = steps = 0
         duration_ms = 0.0
-        for execution in started:
-            state = getattr(execution, "exec_status", None)
-            status = str(getattr(state, "value", state))
-            running += status in ("RUNNING", "None")
+        for execution, status in started:
+            running += status == held.RUNNING
             transitions += state_transitions(_history(execution))
             stop = _epoch(execution.stop_date) if execution.stop_date is not None else now
             ms = max(0.0, (stop - _epoch(execution.start_date)) * 1000)
@@ -739,7 +737,7 @@ def executions(since: float, account_id: str, region: str) -> list[dict[str, Any
             {
                 "stateMachine": str(machine.name),
                 "arn": str(machine.arn),
-                "type": machine_type(machine),
+                "type": held.machine_type(machine),
                 "executions": len(started),
                 "running": running,
                 "transitions": transitions,
@@ -748,12 +746,6 @@ def executions(since: float, account_id: str, region: str) -> list[dict[str, Any
             }
         )
     return found
-
-
-def machine_type(machine: Any) -> str:
-    """STANDARD or EXPRESS: moto keeps the type asked for in `type` (its `sm_type` says STANDARD)."""
-    kind = getattr(machine, "type", None) or getattr(machine, "sm_type", None) or "STANDARD"
-    return str(getattr(kind, "value", kind))
 
 
 def _history(execution: Any) -> list[Mapping[str, Any]]:
