@@ -134,16 +134,29 @@ def test_reports_show_exactly_todays_orders_refunds_and_abandoned_cart_and_a_rep
 
 class Receiver:
     """A webhook receiver on loopback: answers each request with the next scripted status, or
-    holds it `hang` seconds (longer than the sender waits) when the script says None."""
+    holds it `hang` seconds (longer than the sender waits) when the script says None.
 
-    def __init__(self, *script: int | None, hang: float = 8.0) -> None:
+    Once `follow(order_id)` is called, deliveries about other orders (an earlier test's events
+    still on their way, a replay's) are answered 200 and neither recorded nor scripted; until
+    then a delivery waits for it."""
+
+    def __init__(self, *script: int | None, hang: float = 8.0, follows: bool = False) -> None:
         self.script, self.hang = list(script), hang
         self.received: list[tuple[float, dict[str, str], bytes]] = []
+        self.order_id: str | None = None
+        self.followed = threading.Event()
+        if not follows:
+            self.followed.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.followed.wait(30)
+                if receiver.order_id and json.loads(body).get("data", {}).get("orderId") != receiver.order_id:
+                    self.send_response(200)
+                    self.end_headers()
+                    return
                 receiver.received.append((time.monotonic(), dict(self.headers.items()), body))
                 status = receiver.script.pop(0) if receiver.script else 200
                 if status is None:
@@ -160,9 +173,19 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def follow(self, order_id: str) -> None:
+        self.order_id = order_id
+        self.followed.set()
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def ours(deliveries: list[dict[str, Any]], receiver: Receiver) -> list[dict[str, Any]]:
+    """The deliveries of the events the receiver recorded (those about the order it follows)."""
+    events = {json.loads(body)["id"] for _, _, body in receiver.received}
+    return [d for d in deliveries if d["eventId"] in events]
 
 
 def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other_and_ends_in_the_dlq(
@@ -170,7 +193,7 @@ def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other
 ) -> None:
     from integrations.domain.webhooks import verify
 
-    flaky, dead = Receiver(503, 200, 200), Receiver(*[None] * 3)
+    flaky, dead = Receiver(503, 200, 200, follows=True), Receiver(*[None] * 3, follows=True)
     try:
         body = {"url": flaky.url, "events": ["OrderConfirmed"], "description": "ERP"}
         created = shop.request("POST", "/admin/webhooks", body=body, token=staff)
@@ -181,6 +204,8 @@ def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other
         ).json["webhookId"]
 
         order = buy(shop, stock_product(shop, staff, 2), 1)
+        flaky.follow(order.order_id)
+        dead.follow(order.order_id)
         assert wait_until(shop, [order])[order.order_id] == "CONFIRMED"
         eventually(lambda: len(flaky.received) >= 1 and len(dead.received) >= 1, timeout=30)
         assert abs(flaky.received[0][0] - dead.received[0][0]) < 3, "the hanging receiver delayed the other"
@@ -196,7 +221,7 @@ def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other
         assert payload["type"] == "OrderConfirmed" and payload["data"]["orderId"] == order.order_id
         assert payload["id"] == headers["X-Shopstack-Event-Id"]
 
-        log = shop.request("GET", f"/admin/webhooks/{hook}/deliveries", token=staff).json["items"]
+        log = ours(shop.request("GET", f"/admin/webhooks/{hook}/deliveries", token=staff).json["items"], flaky)
         assert len(log) == 1 and log[0]["status"] == "DELIVERED"
         assert [(a["statusCode"], a["response"]) for a in log[0]["attempts"]] == [(503, "try later"), (200, "thanks")]
         time.sleep(2)
@@ -205,7 +230,9 @@ def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other
         # The dead receiver: its first attempt timed out; the schedule's later attempts (hours
         # apart) are queued here as the schedule would queue them, against a closed port.
         dead.close()
-        (delivery,) = shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"]
+        (delivery,) = ours(
+            shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"], dead
+        )
         assert delivery["attempts"][0]["statusCode"] is None and delivery["status"] == "PENDING"
         outputs, sqs = shop.outputs(), shop.aws("sqs")
         from integrations.domain.webhooks import SCHEDULE_SECONDS
@@ -214,12 +241,14 @@ def test_a_receiver_gets_one_signed_delivery_per_order_a_dead_one_slows_no_other
 
             def attempted(number: int = attempt) -> bool:
                 items = shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"]
-                return len(items[0]["attempts"]) >= number
+                return len(ours(items, dead)[0]["attempts"]) >= number
 
             message = {"deliveryId": delivery["deliveryId"], "attempt": attempt, "due": "2000-01-01T00:00:00.000Z"}
             sqs.send_message(QueueUrl=outputs["WebhookDeliveryQueueUrl"], MessageBody=json.dumps(message))
             eventually(attempted, timeout=30)
-        exhausted = shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"][0]
+        (exhausted,) = ours(
+            shop.request("GET", f"/admin/webhooks/{dead_hook}/deliveries", token=staff).json["items"], dead
+        )
         assert exhausted["status"] == "EXHAUSTED" and len(exhausted["attempts"]) == len(SCHEDULE_SECONDS) + 1
         dead_letters = sqs.receive_message(
             QueueUrl=outputs["WebhookDeliveryDeadLetterQueueUrl"], MaxNumberOfMessages=10
