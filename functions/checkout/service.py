@@ -26,7 +26,6 @@ from commerce import settlement
 from commerce.clock import utcnow_str
 from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable, Throttled, ValidationFailed
 from commerce.events import DomainEvent, EventPublisher
-from commerce.http import problem_body
 from commerce.ids import new_id, stable_id
 from commerce.orders import ENDED, OrderState, OrderStatus, authorized, declined
 
@@ -279,9 +278,34 @@ def order_id_for(scope: str, idempotency_key: str) -> str:
     return stable_id("order", scope, idempotency_key)
 
 
-def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: str) -> tuple[int, dict[str, Any]]:
-    """Reserve every line and write the order PENDING_PAYMENT, then take payment.
-    Returns (HTTP status, body): 201 with the order, or 402 when the card is declined.
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A checkout's outcome: the order (PAID, or PENDING_PAYMENT while the customer confirms), the
+    capability token that reads it, and the payment as the provider last answered."""
+
+    order: Order
+    order_token: str
+    payment: Payment | None
+
+    def to_json(self) -> dict[str, Any]:
+        payment = self.payment
+        return {
+            "orderId": self.order.order_id,
+            "orderToken": self.order_token,
+            "status": self.order.status.value,
+            **self.order.totals.to_json(),
+            "payment": {
+                "paymentIntentId": payment.intent_id if payment else None,
+                "clientSecret": payment.client_secret if payment else None,
+                "status": payment.status if payment else None,
+            },
+        }
+
+
+def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: str) -> Placed:
+    """Reserve every line and write the order PENDING_PAYMENT, then take payment. Returns the
+    placed order; a declined card raises PaymentDeclined (`card_declined`, with `declineCode` and
+    the `orderId` whose stock the failing write released).
 
     Payments not configured (Stripe keys missing, placeholders, malformed): 503
     `payments_unavailable` before anything is reserved. Keys Stripe refuses at payment time: the
@@ -310,7 +334,7 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
     elif order.payment_intent_id:
         payment = deps.payments.retrieve(order.payment_intent_id)
     if order.status is OrderStatus.PAYMENT_FAILED:
-        declined = PaymentDeclined(
+        raise PaymentDeclined(
             (payment.decline_message if payment else None) or "The card was declined.",
             code="card_declined",
             extra={
@@ -318,8 +342,7 @@ def checkout(deps: Checkout, cart: Cart, request: CheckoutRequest, *, order_id: 
                 "orderId": order_id,
             },
         )
-        return declined.status, problem_body(declined)
-    return 201, _checkout_json(order, order_token, payment)
+    return Placed(order, order_token, payment)
 
 
 def _authorize(deps: Checkout, order: Order, payment_method: str | None) -> Payment:
@@ -462,20 +485,6 @@ def settle(deps: Checkout, order: Order, payment: Payment, *, final: bool) -> Or
         deps.ledger.apply(declined(state, payment.decline_code, payment.decline_code or payment.status))
         order = deps.orders.get(order.order_id) or order
     return order
-
-
-def _checkout_json(order: Order, order_token: str, payment: Payment | None) -> dict[str, Any]:
-    return {
-        "orderId": order.order_id,
-        "orderToken": order_token,
-        "status": order.status.value,
-        **order.totals.to_json(),
-        "payment": {
-            "paymentIntentId": payment.intent_id if payment else None,
-            "clientSecret": payment.client_secret if payment else None,
-            "status": payment.status if payment else None,
-        },
-    }
 
 
 # --- payment events and expiry ----------------------------------------------------------------

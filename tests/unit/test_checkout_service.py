@@ -5,7 +5,7 @@ import pytest
 from checkout import service
 from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Payment
-from commerce.errors import Conflict, NotFound, ValidationFailed
+from commerce.errors import Conflict, NotFound, PaymentDeclined, ValidationFailed
 from commerce.orders import OrderStatus, PaymentState, StockState
 from tests.unit.checkout_fakes import FakeWebhookLog, make_checkout
 
@@ -33,8 +33,8 @@ def cart_with(deps: service.Checkout, **items: int) -> Cart:
 def test_paid_checkout_reserves_stock_and_starts_the_order_workflow() -> None:
     deps, parts = make_checkout(A=5)
     cart = cart_with(deps, A=2)
-    status, body = service.checkout(deps, cart, request(), order_id="o1")
-    assert status == 201 and body["status"] == "PAID"
+    body = service.checkout(deps, cart, request(), order_id="o1").to_json()
+    assert body["status"] == "PAID"
     assert body["total"] == {"amount": 2000 + 599 + 160, "currency": "usd"}
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 2, "available": 3}
     assert parts["workflows"].started == {"o1"} and parts["workflows"].expiries == {"o1": 900}
@@ -50,15 +50,17 @@ def test_a_retried_checkout_charges_once() -> None:
     cart = cart_with(deps, A=1)
     first = service.checkout(deps, cart, request(), order_id="o1")
     again = service.checkout(deps, cart, request(), order_id="o1")
-    assert first[1]["orderId"] == again[1]["orderId"] and again[1]["status"] == "PAID"
+    assert first.order.order_id == again.order.order_id and again.order.status is OrderStatus.PAID
     assert parts["payments"].created == 1 and parts["ledger"].stock["A"]["reserved"] == 1
 
 
 def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
     deps, parts = make_checkout(A=5)
     cart = cart_with(deps, A=2)
-    status, problem = service.checkout(deps, cart, request("pm_card_chargeDeclined"), order_id="o1")
-    assert status == 402 and problem["code"] == "card_declined" and problem["declineCode"] == "generic_decline"
+    with pytest.raises(PaymentDeclined) as declined:
+        service.checkout(deps, cart, request("pm_card_chargeDeclined"), order_id="o1")
+    assert declined.value.status == 402 and declined.value.problem_code == "card_declined"
+    assert declined.value.extra == {"declineCode": "generic_decline", "orderId": "o1"}
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
     assert parts["stock"].orders["o1"].status is OrderStatus.PAYMENT_FAILED
     assert parts["ledger"].history("o1") == ["PENDING_PAYMENT", "PAYMENT_FAILED"], "released in the failing write"
@@ -68,10 +70,10 @@ def test_a_declined_card_fails_the_order_and_releases_its_stock() -> None:
 
 def test_three_d_secure_leaves_the_order_pending_with_a_client_secret() -> None:
     deps, parts = make_checkout(A=5)
-    status, body = service.checkout(
+    body = service.checkout(
         deps, cart_with(deps, A=1), request("pm_card_authenticationRequired"), order_id="o1"
-    )
-    assert status == 201 and body["status"] == "PENDING_PAYMENT"
+    ).to_json()
+    assert body["status"] == "PENDING_PAYMENT"
     assert body["payment"]["status"] == "requires_action" and body["payment"]["clientSecret"]
     assert parts["workflows"].expiries == {"o1": 900} and parts["workflows"].starts == []
 
@@ -99,7 +101,7 @@ def test_adding_more_than_available_is_409_and_unknown_sku_404() -> None:
 
 def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1").to_json()
     assert body["status"] == "PENDING_PAYMENT" and parts["workflows"].starts == []
     intent = body["payment"]["paymentIntentId"]
     parts["payments"].intents[intent] = authorized(intent)
@@ -117,7 +119,7 @@ def test_client_confirmed_payment_is_settled_by_the_webhook_once() -> None:
 
 def test_an_intent_for_another_amount_never_pays_the_order() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1").to_json()
     intent = body["payment"]["paymentIntentId"]
     parts["payments"].intents[intent] = Payment(intent, "requires_capture", None, 1, "usd", "o1")
     assert "mismatch" in service.on_payment_event(deps, intent)
@@ -126,7 +128,7 @@ def test_an_intent_for_another_amount_never_pays_the_order() -> None:
 
 def test_an_unpaid_order_expires_voids_its_payment_and_releases_stock() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=2), request(None), order_id="o1")
+    body = service.checkout(deps, cart_with(deps, A=2), request(None), order_id="o1").to_json()
     result = service.expire_reservation(deps, "o1")
     assert result == {"orderId": "o1", "status": "CANCELLED", "expired": True}
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
@@ -139,7 +141,7 @@ def test_an_unpaid_order_expires_voids_its_payment_and_releases_stock() -> None:
 
 def test_a_payment_authorized_just_before_expiry_wins() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1").to_json()
     intent = body["payment"]["paymentIntentId"]
     parts["payments"].intents[intent] = Payment(intent, "requires_capture", None, 1000 + 599 + 80, "usd", "o1")
     assert service.expire_reservation(deps, "o1")["status"] == "PAID"
@@ -169,15 +171,16 @@ def test_the_expiry_of_a_paid_order_changes_nothing_and_starts_no_second_workflo
 
 def test_a_repeated_payment_event_of_a_paid_order_starts_no_second_workflow() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request(), order_id="o1")
-    assert service.on_payment_event(deps, body["payment"]["paymentIntentId"]) == "already paid"
+    placed = service.checkout(deps, cart_with(deps, A=1), request(), order_id="o1")
+    assert placed.payment is not None
+    assert service.on_payment_event(deps, placed.payment.intent_id) == "already paid"
     assert parts["workflows"].starts == ["o1"]
 
 
 def test_a_payment_authorized_after_the_order_failed_is_voided_and_recorded_once() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request("pm_card_chargeDeclined"), order_id="o1")
-    assert body["code"] == "card_declined"
+    with pytest.raises(PaymentDeclined):
+        service.checkout(deps, cart_with(deps, A=1), request("pm_card_chargeDeclined"), order_id="o1")
     intent = "pi_o1"
     parts["payments"].intents[intent] = authorized(intent)
     assert service.on_payment_event(deps, intent) == "voided: the order had already ended"
@@ -192,7 +195,7 @@ def test_a_payment_authorized_after_the_order_failed_is_voided_and_recorded_once
 
 def test_an_event_for_the_voided_intent_of_an_expired_order_finds_nothing_held() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1").to_json()
     service.expire_reservation(deps, "o1")
     intent = body["payment"]["paymentIntentId"]
     assert parts["payments"].intents[intent].status == "canceled"
@@ -202,7 +205,7 @@ def test_an_event_for_the_voided_intent_of_an_expired_order_finds_nothing_held()
 
 def test_a_webhook_that_pays_the_order_first_also_records_its_intent() -> None:
     deps, parts = make_checkout(A=5)
-    _, body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1")
+    body = service.checkout(deps, cart_with(deps, A=1), request(None), order_id="o1").to_json()
     intent = body["payment"]["paymentIntentId"]
     del parts["ledger"].records["o1"]["paymentIntentId"]
     parts["payments"].intents[intent] = authorized(intent)
@@ -234,9 +237,8 @@ def test_an_order_belongs_to_whoever_checked_out_not_to_whoever_claimed_the_cart
     service.claim_cart(deps, cart.cart_id, sub="someone-else", token=token)
     cart = service.open_cart(deps, cart.cart_id, sub=None, token=token)
     request = service.CheckoutRequest("ada@example.com", dict(ADDRESS), "pm_card_visa", owner=None)
-    status, body = service.checkout(deps, cart, request, order_id="o-guest")
-    assert status == 201
-    order = deps.orders.get(body["orderId"])
+    placed = service.checkout(deps, cart, request, order_id="o-guest")
+    order = deps.orders.get(placed.order.order_id)
     assert order is not None and order.owner is None
 
 
@@ -253,8 +255,8 @@ def test_checkout_refuses_with_503_before_reserving_when_payments_are_not_config
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 0, "available": 5}
     assert "o1" not in parts["stock"].orders and parts["workflows"].expiries == {}
     parts["payments"].problems = []
-    status, body = service.checkout(deps, cart, request(), order_id="o1")
-    assert status == 201 and body["status"] == "PAID", "the same Idempotency-Key works once keys are in place"
+    body = service.checkout(deps, cart, request(), order_id="o1").to_json()
+    assert body["status"] == "PAID", "the same Idempotency-Key works once keys are in place"
 
 
 def test_keys_stripe_refuses_release_the_stock_at_once_and_answer_503() -> None:
@@ -295,22 +297,23 @@ def test_a_guest_without_a_payment_method_holds_only_so_much_and_briefly() -> No
         service.checkout(deps, cart_with(deps, A=4), unpaid, order_id="o-big")
     assert too_many.value.problem_code == "hold_limit_exceeded"
     for n in range(2):
-        assert service.checkout(deps, cart_with(deps, A=1), unpaid, order_id=f"o-{n}")[0] == 201
+        held = service.checkout(deps, cart_with(deps, A=1), unpaid, order_id=f"o-{n}")
+        assert held.order.status is OrderStatus.PENDING_PAYMENT
     with pytest.raises(Throttled):
         service.checkout(deps, cart_with(deps, A=1), unpaid, order_id="o-third")
     assert parts["ledger"].stock["A"]["reserved"] == 2  # the refused ones reserved nothing
     assert parts["workflows"].expiries["o-0"] == 300  # held 5 minutes, not the full 15
     paid = service.CheckoutRequest("eve@example.com", dict(ADDRESS), "pm_card_visa", client="10.0.0.1")
-    assert service.checkout(deps, cart_with(deps, A=4), paid, order_id="o-paid")[0] == 201
+    assert service.checkout(deps, cart_with(deps, A=4), paid, order_id="o-paid").order.status is OrderStatus.PAID
 
 
 def test_the_same_checkout_again_answers_the_same_order_and_reserves_nothing_twice() -> None:
     deps, parts = make_checkout(A=5)
     cart = cart_with(deps, A=2)
-    _, first = service.checkout(deps, cart, request(), order_id="o1")
+    first = service.checkout(deps, cart, request(), order_id="o1").to_json()
     checked_out = parts["carts"].carts[cart.cart_id]
-    status, again = service.checkout(deps, checked_out, request(), order_id="o1")
-    assert status == 201 and again["orderId"] == first["orderId"] == "o1" and again["status"] == "PAID"
+    again = service.checkout(deps, checked_out, request(), order_id="o1").to_json()
+    assert again["orderId"] == first["orderId"] == "o1" and again["status"] == "PAID"
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 2, "available": 3}
     assert parts["workflows"].starts == ["o1"] and list(parts["workflows"].expiries) == ["o1"]
 

@@ -14,8 +14,8 @@ from checkout import bootstrap, service
 from checkout.domain.cart import Cart
 from checkout.entrypoints.schemas import CartOut, CheckoutIn, CheckoutOut, QuantityIn, StripeWebhookOut
 from commerce.contract import responses
-from commerce.errors import Conflict, Unauthorized
-from commerce.http import Caller, dumps, json_response, make_resolver
+from commerce.errors import Conflict, PaymentDeclined, Unauthorized
+from commerce.http import Caller, dumps, json_response, make_resolver, problem_body
 from commerce.idempotency import idempotency_key, run_once
 from commerce.identity import optional_caller
 from commerce.observability import correlation_of, count, logger, observed
@@ -119,13 +119,17 @@ def checkout(cartId: str, body: Annotated[CheckoutIn, Body()]):
     logger().append_keys(orderId=order_id)
 
     def place() -> dict[str, Any]:
+        """The answer to keep for this key: a decline is kept (its order failed, its stock went
+        back); other refusals are raised and not kept, so the same key may try again."""
         try:
-            status, payload = service.checkout(bootstrap.checkout(), cart, request, order_id=order_id)
+            placed = service.checkout(bootstrap.checkout(), cart, request, order_id=order_id)
+        except PaymentDeclined as declined:
+            return {"status": declined.status, "body": dumps(problem_body(declined))}
         except Conflict as refused:
             if refused.problem_code == service.OUT_OF_STOCK:
                 count(STOCK_OUTS)
             raise
-        return {"status": status, "body": dumps(payload)}
+        return {"status": 201, "body": dumps(placed.to_json())}
 
     stored = run_once(
         scope=scope,
