@@ -47,6 +47,8 @@ class FakeCatalog:
     def upsert(self, details: ProductDetails) -> Product:
         old = self.products.get(details.sku)
         stock = old.stock if old else Stock()
+        if details.low_stock_threshold is not None:
+            stock = replace(stock, low_stock_threshold=details.low_stock_threshold)
         product = Product(
             details.sku,
             details.name,
