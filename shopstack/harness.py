@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCUMENT_URI = "urn:shopstack:openapi"
+UNCHECKED_PATHS = ("/openapi.json", "/docs", "/_localcloud")
+"""Answers no operation of the document describes: the document and its Swagger UI themselves,
+and the local cloud's own control endpoints."""
 
 
 def free_port() -> int:
@@ -39,6 +44,122 @@ class Reply:
         return json.loads(self.text)
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+class ResponseContract:
+    """The responses the served OpenAPI document declares, to hold every answer against: the
+    operation a request reaches (its path matched to the document's path templates, and its
+    method), the statuses it documents, their content types and body schemas (`$ref`s resolved
+    in the document)."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        from jsonschema import Draft202012Validator
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+
+        self.document = document
+        self._registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
+        self._validator = Draft202012Validator
+        self._validators: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        templates = sorted(document.get("paths", {}), key=lambda t: (t.count("{"), t))
+        self._templates = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t)) + "$"), t) for t in templates
+        ]
+
+    def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+        """(`METHOD /template`, the operation) the request reaches, or None when the document has
+        no such operation (the gateway answers an undeclared method or path itself)."""
+        path = urllib.parse.urlsplit(path).path
+        if path.startswith(UNCHECKED_PATHS):
+            return None
+        for pattern, template in self._templates:
+            if pattern.match(path):
+                operation = self.document["paths"][template].get(method.lower())
+                return (f"{method.upper()} {template}", operation) if operation is not None else None
+        return None
+
+    def check(self, method: str, path: str, reply: Reply) -> None:
+        """Raise AssertionError when `reply` is not an answer the document declares for the
+        operation: a status it does not document, a JSON content type it does not list for that
+        status, or a body its schema does not match. Non-JSON bodies (pages, images) are held to
+        their status only."""
+        found = self.operation(method, path)
+        if found is None:
+            return
+        name, operation = found
+        responses = operation.get("responses", {})
+        documented = responses.get(str(reply.status)) or responses.get(f"{str(reply.status)[0]}XX")
+        documented = documented or responses.get("default")
+        if documented is None:
+            raise AssertionError(
+                f"{name} answered {reply.status}, which its OpenAPI operation does not document "
+                f"(it documents {', '.join(sorted(responses))}): {reply.text[:300]}"
+            )
+        media_type = _media_type(reply.headers.get("content-type", ""))
+        if not _is_json(media_type):
+            return
+        content = documented.get("content") or {}
+        if media_type not in content:
+            raise AssertionError(
+                f"{name} answered {reply.status} with {media_type}, which its OpenAPI operation does not "
+                f"document for {reply.status} (it documents {', '.join(sorted(content)) or 'no body'})"
+            )
+        try:
+            body = json.loads(reply.text)
+        except ValueError as exc:
+            raise AssertionError(f"{name} answered {reply.status} {media_type} that is not JSON: {exc}") from exc
+        status_key = next(k for k, v in responses.items() if v is documented)
+        pointer = "/".join(
+            part.replace("~", "~0").replace("/", "~1")
+            for part in ("paths", self._template(name), method.lower(), "responses", status_key, "content", media_type)
+        )
+        error = self._validator_for(f"/{pointer}/schema", content[media_type]).best_match_error(body)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(the body)"
+            raise AssertionError(
+                f"{name} answered {reply.status} {media_type} with a body its OpenAPI response schema does "
+                f"not allow, at {where}: {error.message}\nbody: {reply.text[:1000]}"
+            )
+
+    @staticmethod
+    def _template(name: str) -> str:
+        return name.split(" ", 1)[1]
+
+    def _validator_for(self, pointer: str, media: dict[str, Any]) -> Any:
+        with self._lock:
+            found = self._validators.get(pointer)
+            if found is None:
+                if "schema" not in media:
+                    found = _AnyBody()
+                else:
+                    reference = {"$ref": DOCUMENT_URI + "#" + urllib.parse.quote(pointer, safe="/~")}
+                    found = _Validator(self._validator(reference, registry=self._registry))
+                self._validators[pointer] = found
+            return found
+
+
+class _AnyBody:
+    def best_match_error(self, body: Any) -> None:
+        return None
+
+
+class _Validator:
+    def __init__(self, validator: Any) -> None:
+        self.validator = validator
+
+    def best_match_error(self, body: Any) -> Any:
+        from jsonschema.exceptions import best_match
+
+        return best_match(self.validator.iter_errors(body))
+
+
 @dataclass
 class LocalCloud:
     process: subprocess.Popen[str]
@@ -47,8 +168,40 @@ class LocalCloud:
     stripe_url: str
     log: list[str] = field(default_factory=list)
     state_dir: Path | None = None
+    check_responses: bool = True
+    """Hold every answer of `request` against the served OpenAPI document (`contract()`)."""
+    _contract: ResponseContract | None = field(default=None, init=False, repr=False)
+    _contract_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def contract(self) -> ResponseContract:
+        """The served OpenAPI document (`GET /openapi.json`, read once) as a `ResponseContract`."""
+        with self._contract_lock:
+            if self._contract is None:
+                reply = self._send("GET", "/openapi.json")
+                if reply.status != 200:
+                    raise RuntimeError(f"could not read the OpenAPI document: {reply.status} {reply.text[:300]}")
+                self._contract = ResponseContract(reply.json)
+            return self._contract
 
     def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
+        """One HTTP request to the gateway. Unless `check_responses` is off, an answer the served
+        OpenAPI document does not declare for the operation (status, content type, body) raises
+        AssertionError naming the operation, the status and what does not match."""
+        reply = self._send(method, path, body=body, token=token, headers=headers, raw=raw)
+        if self.check_responses and not urllib.parse.urlsplit(path).path.startswith(UNCHECKED_PATHS):
+            self.contract().check(method, path, reply)
+        return reply
+
+    def _send(
         self,
         method: str,
         path: str,
@@ -298,4 +451,9 @@ def start(
             cloud.stop()
             tail = "\n".join(cloud.log[-60:])
             raise RuntimeError(f"shopstack up did not become ready:\n{tail}")
+    try:
+        cloud.contract()  # read once, before any request is timed
+    except BaseException:
+        cloud.stop()
+        raise
     return cloud

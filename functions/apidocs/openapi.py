@@ -70,7 +70,7 @@ def _drop_default_validation_responses(document: dict[str, Any]) -> None:
 def _declare_catalog_currency(document: dict[str, Any]) -> None:
     """Products are priced in the catalog's one currency (CATALOG_CURRENCY, from the pricing rules):
     a price in another is 422 `currency_not_accepted`."""
-    money = document["components"]["schemas"].get("MoneyModel")
+    money = document["components"]["schemas"].get("PriceIn")
     if money is not None:
         money["properties"]["currency"]["enum"] = [os.environ.get("CATALOG_CURRENCY", "usd")]
 

@@ -18,7 +18,7 @@ def operations() -> list[tuple[str, str, dict[str, Any]]]:
 @pytest.mark.parametrize(("method", "path", "operation"), operations(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_operation_declares_what_comes_before_its_handler(method: str, path: str, operation: Any) -> None:
     responses = operation["responses"]
-    for status in ("400", "403", "413", "415", "429", "504"):
+    for status in ("400", "403", "413", "415", "429", "502", "504"):
         assert status in responses, f"{method} {path} does not declare {status}"
     assert "application/problem+json" in responses["415"]["content"]
     assert responses["429"]["headers"]["Retry-After"]["required"] is True
@@ -55,3 +55,27 @@ def test_links_name_existing_operations_and_lead_from_a_cart_to_its_order() -> N
         "orderId": "$response.body#/orderId",
         "header.X-Order-Token": "$response.body#/orderToken",
     }
+
+
+def test_money_and_addresses_are_one_schema_each_and_catalog_prices_take_the_catalog_currency() -> None:
+    schemas = document()["components"]["schemas"]
+    assert not {"MoneyOut", "CustomerMoneyOut", "MoneyModel"} & set(schemas)
+    for name in ("CartOut", "CheckoutOut", "OrderOut", "InvoiceOut", "ProductOut", "CustomerStatsOut"):
+        assert "#/components/schemas/Money" in json.dumps(schemas[name]), name
+    assert schemas["PriceIn"]["properties"]["currency"]["enum"] == ["usd"]
+    assert "enum" not in schemas["Money"]["properties"]["currency"]
+    price = schemas["ProductIn"]["properties"]["price"]
+    assert price == {"$ref": "#/components/schemas/PriceIn"}
+
+
+def test_response_bodies_declare_every_member() -> None:
+    """Every response schema but problem details is closed: a member sent without its model fails
+    the integration suite's contract check (shopstack.harness)."""
+    schemas = document()["components"]["schemas"]
+    open_ = {
+        name
+        for name, schema in schemas.items()
+        if name.endswith("Out") and schema.get("additionalProperties") is not False
+    }
+    assert open_ == set()
+    assert schemas["Problem"].get("additionalProperties") is True

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from commerce.contract import OUT
+
 
 class AnalyticsSalesCounts(BaseModel):
+    model_config = OUT
     orders: int
     gross: int
     revenue: int
@@ -20,6 +23,7 @@ class AnalyticsSalesCounts(BaseModel):
 
 
 class AnalyticsSalesDay(BaseModel):
+    model_config = OUT
     date: str
     currencies: dict[str, AnalyticsSalesCounts]
 
@@ -27,6 +31,7 @@ class AnalyticsSalesDay(BaseModel):
 class AnalyticsSales(BaseModel):
     """Amounts in minor units of each currency; totals per currency, never summed across."""
 
+    model_config = OUT
     from_: str = Field(alias="from")
     to: str
     days: list[AnalyticsSalesDay]
@@ -34,6 +39,7 @@ class AnalyticsSales(BaseModel):
 
 
 class AnalyticsProduct(BaseModel):
+    model_config = OUT
     sku: str
     units: int
     revenue: int
@@ -43,6 +49,7 @@ class AnalyticsProduct(BaseModel):
 
 
 class AnalyticsProducts(BaseModel):
+    model_config = OUT
     from_: str = Field(alias="from")
     to: str
     by: str
@@ -50,6 +57,7 @@ class AnalyticsProducts(BaseModel):
 
 
 class AnalyticsConversion(BaseModel):
+    model_config = OUT
     cartsCreatedToCartsWithItems: float
     cartsWithItemsToCheckoutsStarted: float
     checkoutsStartedToOrdersPaid: float
@@ -58,6 +66,7 @@ class AnalyticsConversion(BaseModel):
 
 
 class AnalyticsFunnel(BaseModel):
+    model_config = OUT
     from_: str = Field(alias="from")
     to: str
     cartsCreated: int
@@ -72,6 +81,7 @@ class AnalyticsFunnel(BaseModel):
 
 
 class AnalyticsAbandonedCart(BaseModel):
+    model_config = OUT
     cartId: str
     date: str
     lastActivityAt: str
@@ -79,5 +89,6 @@ class AnalyticsAbandonedCart(BaseModel):
 
 
 class AnalyticsAbandonedCarts(BaseModel):
+    model_config = OUT
     items: list[AnalyticsAbandonedCart]
     nextCursor: str | None

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from checkout.domain.cart import MAX_QUANTITY
-from commerce.contract import COUNTRY_ENUM, WholeInt
-from commerce.countries import check_country
-
-STRICT = ConfigDict(extra="forbid", strict=True)
+from commerce.contract import OUT, STRICT, AddressIn, Money, WholeInt
 
 
 class QuantityIn(BaseModel):
     model_config = STRICT
     quantity: WholeInt = Field(ge=1, le=MAX_QUANTITY)
-
-
-class AddressIn(BaseModel):
-    model_config = STRICT
-    name: str = Field(min_length=1, max_length=120)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    postalCode: str = Field(min_length=1, max_length=20)
-    country: Annotated[str, AfterValidator(check_country)] = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra=COUNTRY_ENUM
-    )
 
 
 class CheckoutIn(BaseModel):
@@ -37,53 +20,53 @@ class CheckoutIn(BaseModel):
     paymentMethod: str | None = Field(default=None, pattern=r"^pm_[A-Za-z0-9_]{1,100}$")
 
 
-class MoneyOut(BaseModel):
-    amount: int
-    currency: str
-
-
 class CartLineOut(BaseModel):
+    model_config = OUT
     sku: str
     name: str
     quantity: int
-    unitPrice: MoneyOut
-    lineTotal: MoneyOut
+    unitPrice: Money
+    lineTotal: Money
 
 
 class CartOut(BaseModel):
+    model_config = OUT
     cartId: str
     cartToken: str | None = None
     status: str
     items: list[CartLineOut]
     unavailable: list[str]
-    subtotal: MoneyOut
-    shipping: MoneyOut
-    tax: MoneyOut
-    total: MoneyOut
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
     currency: str
     destination: str
     updatedAt: str
 
 
 class PaymentOut(BaseModel):
+    model_config = OUT
     paymentIntentId: str | None
     clientSecret: str | None
     status: str | None
 
 
 class CheckoutOut(BaseModel):
+    model_config = OUT
     orderId: str
     orderToken: str
     status: str
-    subtotal: MoneyOut
-    shipping: MoneyOut
-    tax: MoneyOut
-    total: MoneyOut
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
     payment: PaymentOut
 
 
 class StripeWebhookOut(BaseModel):
     """The receipt of a Stripe event (named apart from the outbound webhooks API's models)."""
 
+    model_config = OUT
     received: bool
     outcome: str

@@ -3,27 +3,22 @@ Names are prefixed so they never clash with another service's schemas in the mer
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from commerce.contract import COUNTRY_ENUM, NOT_BLANK
-from commerce.countries import check_country
-
-STRICT = ConfigDict(extra="forbid", strict=True)
+from commerce.contract import NOT_BLANK, OUT, STRICT, Address, AddressIn, Money
 
 
-class CustomerAddressIn(BaseModel):
-    model_config = STRICT
+class CustomerAddressIn(AddressIn):
+    """An address of the customer's address book: a shipping address with a label, and none of its
+    required lines blank."""
+
     label: str | None = Field(default=None, min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=120, pattern=NOT_BLANK)
     line1: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
-    line2: str | None = Field(default=None, max_length=200)
     city: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
     postalCode: str = Field(min_length=1, max_length=20, pattern=NOT_BLANK)
-    country: Annotated[str, AfterValidator(check_country)] = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra=COUNTRY_ENUM
-    )
 
 
 class ProfileIn(BaseModel):
@@ -42,22 +37,12 @@ class InteractionIn(BaseModel):
     summary: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK)
 
 
-class CustomerMoneyOut(BaseModel):
-    amount: int
-    currency: str
-
-
-class CustomerAddressOut(BaseModel):
+class CustomerAddressOut(Address):
     label: str | None = None
-    name: str
-    line1: str
-    line2: str | None = None
-    city: str
-    postalCode: str
-    country: str
 
 
 class ProfileOut(BaseModel):
+    model_config = OUT
     customerId: str
     email: str | None
     name: str | None
@@ -69,6 +54,7 @@ class ProfileOut(BaseModel):
 
 
 class InteractionOut(BaseModel):
+    model_config = OUT
     interactionId: str
     customerId: str
     channel: str
@@ -78,6 +64,7 @@ class InteractionOut(BaseModel):
 
 
 class CustomerExportOut(BaseModel):
+    model_config = OUT
     customerId: str
     exportedAt: str
     profile: ProfileOut | None
@@ -87,6 +74,7 @@ class CustomerExportOut(BaseModel):
 
 
 class CustomerSummaryOut(BaseModel):
+    model_config = OUT
     customerId: str
     email: str | None
     name: str | None
@@ -94,16 +82,19 @@ class CustomerSummaryOut(BaseModel):
 
 
 class CustomerSearchOut(BaseModel):
+    model_config = OUT
     items: list[CustomerSummaryOut]
 
 
 class CustomerStatsOut(BaseModel):
+    model_config = OUT
     orders: int
-    lifetimeValue: CustomerMoneyOut
-    refunded: CustomerMoneyOut
+    lifetimeValue: Money
+    refunded: Money
 
 
 class CustomerViewOut(BaseModel):
+    model_config = OUT
     customerId: str
     status: Literal["ACTIVE", "ERASED"]
     erasedAt: str | None = None

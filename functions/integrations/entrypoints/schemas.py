@@ -3,9 +3,10 @@ are prefixed so they never clash with another service's schemas in the merged do
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-STRICT = ConfigDict(extra="forbid", strict=True)
+from commerce.contract import OUT, STRICT
+
 EVENT_TYPE = r"^(\*|[A-Z][A-Za-z]{2,63})$"
 
 
@@ -22,6 +23,7 @@ class WebhookIn(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    model_config = OUT
     webhookId: str
     url: str
     events: list[str]
@@ -36,10 +38,12 @@ class WebhookCreated(WebhookOut):
 
 
 class WebhookList(BaseModel):
+    model_config = OUT
     items: list[WebhookOut]
 
 
 class WebhookAttemptOut(BaseModel):
+    model_config = OUT
     attempt: int
     at: str
     statusCode: int | None
@@ -49,6 +53,7 @@ class WebhookAttemptOut(BaseModel):
 
 
 class WebhookDeliveryOut(BaseModel):
+    model_config = OUT
     deliveryId: str
     webhookId: str
     eventId: str
@@ -60,4 +65,5 @@ class WebhookDeliveryOut(BaseModel):
 
 
 class WebhookDeliveryList(BaseModel):
+    model_config = OUT
     items: list[WebhookDeliveryOut]

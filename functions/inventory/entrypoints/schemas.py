@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from commerce.contract import WholeInt, whole
+from commerce.contract import OUT, STRICT, Money, MoneyIn, WholeInt, whole
 from inventory.domain.model import MAX_ADJUSTMENT, ProductStatus
 
-STRICT = ConfigDict(extra="forbid", strict=True)
 CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
-class MoneyModel(BaseModel):
-    model_config = STRICT
-    amount: WholeInt = Field(ge=0, le=100_000_000, description="integer minor units")
-    currency: str = Field(pattern=r"^[a-z]{3}$", description="lowercase ISO 4217")
+class PriceIn(MoneyIn):
+    """A product's price: in the catalog's one currency (the document declares it; another is 422
+    `currency_not_accepted`)."""
 
 
 class ProductIn(BaseModel):
@@ -24,7 +22,7 @@ class ProductIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     category: str = Field(pattern=CATEGORY_PATTERN)
-    price: MoneyModel
+    price: PriceIn
     images: list[str] = Field(default_factory=list, max_length=10)
     status: ProductStatus = Field(default=ProductStatus.ACTIVE, strict=False)
     lowStockThreshold: Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(whole)] | None = None
@@ -42,11 +40,12 @@ class AdjustmentIn(BaseModel):
 
 
 class ProductOut(BaseModel):
+    model_config = OUT
     sku: str
     name: str
     description: str
     category: str
-    price: MoneyModel
+    price: Money
     images: list[str]
     available: int
     status: ProductStatus
@@ -54,11 +53,13 @@ class ProductOut(BaseModel):
 
 
 class ProductPage(BaseModel):
+    model_config = OUT
     items: list[ProductOut]
     nextCursor: str | None
 
 
 class InventoryOut(BaseModel):
+    model_config = OUT
     sku: str
     onHand: int
     reserved: int
@@ -67,4 +68,5 @@ class InventoryOut(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = OUT
     status: str

@@ -166,33 +166,3 @@ class Shipment:
 
 def invoice_number(year: int, sequence: int) -> str:
     return f"INV-{year}-{sequence:06d}"
-
-
-def order_json(
-    order: Order,
-    shipments: list[Shipment],
-    invoice: dict[str, Any] | None,
-    returns: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {
-        "orderId": order.order_id,
-        "status": order.status.value,
-        "email": order.email,
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unitPrice": {"amount": line.unit_price, "currency": order.currency},
-                "lineTotal": {"amount": line.line_total, "currency": order.currency},
-            }
-            for line in order.lines
-        ],
-        **order.money,
-        "shippingAddress": order.shipping_address,
-        "createdAt": order.created_at,
-        "history": [dict(h) for h in order.history],
-        "shipments": [s.to_json() for s in shipments],
-        "invoice": {"invoiceNumber": invoice["invoiceNumber"], "issuedAt": invoice["issuedAt"]} if invoice else None,
-        "returns": returns or [],
-    }

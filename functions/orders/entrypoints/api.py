@@ -24,7 +24,7 @@ from commerce.observability import observed
 from commerce.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from orders import bootstrap, service
 from orders.domain.invoice import invoice_html
-from orders.domain.model import Order, OrderStatus, Shipment, TrackingEvent, TrackingStatus, order_json
+from orders.domain.model import Order, OrderStatus, Shipment, TrackingEvent, TrackingStatus
 from orders.domain.returns import ReturnLine
 from orders.entrypoints.schemas import (
     CarrierEventIn,
@@ -39,6 +39,7 @@ from orders.entrypoints.schemas import (
     TrackingEventIn,
     TrackingOut,
 )
+from orders.entrypoints.serialize import order_json
 
 if TYPE_CHECKING:
     from orders.adapters.dynamodb import WholeOrder

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from commerce.contract import WholeInt
+from commerce.contract import OUT, STRICT, Address, ErasedAddress, Money, WholeInt
 
-STRICT = ConfigDict(extra="forbid", strict=True)
 Tracked = Literal["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED", "EXCEPTION"]
 
 
@@ -29,18 +28,15 @@ class CarrierEventIn(TrackingEventIn):
     trackingNumber: str = Field(pattern=r"^[A-Za-z0-9-]{4,40}$")
 
 
-class MoneyOut(BaseModel):
-    amount: int
-    currency: str
-
-
 class TrackingEventOut(BaseModel):
+    model_config = OUT
     status: str
     at: str
     location: str | None = None
 
 
 class ShipmentOut(BaseModel):
+    model_config = OUT
     shipmentId: str
     orderId: str
     status: str
@@ -51,56 +47,113 @@ class ShipmentOut(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    model_config = OUT
     status: str
     at: str
     note: str | None = None
 
 
 class OrderLineOut(BaseModel):
+    model_config = OUT
     sku: str
     name: str
     quantity: int
-    unitPrice: MoneyOut
-    lineTotal: MoneyOut
+    unitPrice: Money
+    lineTotal: Money
+
+
+class ReturnLineOut(BaseModel):
+    model_config = OUT
+    sku: str
+    quantity: int
+    reason: str
+
+
+class ReturnOut(BaseModel):
+    model_config = OUT
+    returnId: str
+    orderId: str
+    status: str
+    lines: list[ReturnLineOut]
+    createdAt: str
+    refund: Money | None = None
+    refundedAt: str | None = None
+    restocked: bool | None = None
+
+
+class InvoiceRefOut(BaseModel):
+    """The invoice issued for an order (`GET /orders/{orderId}/invoice` has the whole document)."""
+
+    model_config = OUT
+    invoiceNumber: str
+    issuedAt: str
 
 
 class OrderOut(BaseModel):
+    model_config = OUT
     orderId: str
     status: str
     email: str
     lines: list[OrderLineOut]
-    subtotal: MoneyOut
-    shipping: MoneyOut
-    tax: MoneyOut
-    total: MoneyOut
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
+    shippingAddress: Address | ErasedAddress = Field(description="only the country once the customer is erased")
     createdAt: str
     history: list[HistoryOut]
     shipments: list[ShipmentOut]
-    invoice: dict[str, str] | None
-    returns: list[dict[str, object]]
+    invoice: InvoiceRefOut | None
+    returns: list[ReturnOut]
 
 
 class OrderPage(BaseModel):
+    model_config = OUT
     items: list[OrderOut]
     nextCursor: str | None
 
 
 class TrackingOut(BaseModel):
+    model_config = OUT
     orderId: str
     shipments: list[ShipmentOut]
 
 
+class SellerOut(BaseModel):
+    model_config = OUT
+    name: str
+    address: str = ""
+    email: str = ""
+
+
+class BillToOut(BaseModel):
+    model_config = OUT
+    name: str = Field(description="empty once the customer is erased")
+    email: str
+    address: Address | ErasedAddress
+
+
+class InvoiceLineOut(BaseModel):
+    model_config = OUT
+    sku: str
+    description: str
+    quantity: int
+    unitPrice: Money
+    lineTotal: Money
+
+
 class InvoiceOut(BaseModel):
+    model_config = OUT
     invoiceNumber: str
     issuedAt: str
     orderId: str
-    seller: dict[str, str]
-    billTo: dict[str, object]
-    lines: list[dict[str, object]]
-    subtotal: MoneyOut
-    shipping: MoneyOut
-    tax: MoneyOut
-    total: MoneyOut
+    seller: SellerOut
+    billTo: BillToOut
+    lines: list[InvoiceLineOut]
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
 
 
 class ReturnLineIn(BaseModel):
@@ -118,14 +171,3 @@ class ReturnIn(BaseModel):
 class RefundIn(BaseModel):
     model_config = STRICT
     restock: bool = True
-
-
-class ReturnOut(BaseModel):
-    returnId: str
-    orderId: str
-    status: str
-    lines: list[dict[str, object]]
-    createdAt: str
-    refund: MoneyOut | None = None
-    refundedAt: str | None = None
-    restocked: bool | None = None

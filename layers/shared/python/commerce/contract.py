@@ -6,9 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+
+from commerce.countries import ISO_3166_ALPHA_2, check_country
 
 PROBLEM_JSON = "application/problem+json"
+
+OUT = ConfigDict(extra="forbid")
+"""`model_config` of a response body: every member sent is modelled (JSON Schema
+`additionalProperties: false`), so a member added to a response without its model fails the
+contract checks. Deliberately open: `Problem` (codes add members)."""
+
+STRICT = ConfigDict(extra="forbid", strict=True)
+"""`model_config` of a request body: unknown members are refused (422), types are not coerced."""
 
 
 class Problem(BaseModel):
@@ -27,6 +37,7 @@ class GatewayProblem(BaseModel):
     """Problem details API Gateway renders itself for its default 4xx and 5xx answers (its template
     there has no `status`: the status line carries it)."""
 
+    model_config = OUT
     type: str
     title: str
     status: int | None = None
@@ -86,6 +97,7 @@ BEFORE_HANDLER: dict[int, dict[str, Any]] = {
     },
     415: problem(415),  # commerce.http: a body that is not JSON, on any route
     429: problem(429),  # API Gateway's stage throttling and WAF's per-client rate limits, on any route
+    502: _gateway("API Gateway: the function failed or gave a malformed answer"),
     504: _gateway("API Gateway: the integration did not answer within 29 seconds"),
 }
 """Answers any route may give before its handler runs, whatever the route: WAF's, API Gateway's
@@ -132,10 +144,59 @@ character that is not Unicode whitespace (spelled out: JSON Schema's `\\s` is an
 
 
 def _country_codes() -> list[JsonValue]:
-    from commerce.countries import ISO_3166_ALPHA_2
-
     return [code for code in sorted(ISO_3166_ALPHA_2)]
 
 
 COUNTRY_ENUM: dict[str, JsonValue] = {"enum": _country_codes()}
 """`json_schema_extra` of a country field: the ISO 3166-1 alpha-2 codes `check_country` accepts."""
+
+
+class Money(BaseModel):
+    """An amount in integer minor units of a currency (lowercase ISO 4217): `{"amount": 1500,
+    "currency": "usd"}`; never a float."""
+
+    model_config = OUT
+    amount: int
+    currency: str
+
+
+class MoneyIn(BaseModel):
+    """An amount a caller sends: integer minor units, not negative, in a lowercase ISO 4217 currency."""
+
+    model_config = STRICT
+    amount: WholeInt = Field(ge=0, le=100_000_000, description="integer minor units")
+    currency: str = Field(pattern=r"^[a-z]{3}$", description="lowercase ISO 4217")
+
+
+Country = Annotated[str, AfterValidator(check_country)]
+
+
+class AddressIn(BaseModel):
+    """A postal address a caller sends (a checkout's `shippingAddress`)."""
+
+    model_config = STRICT
+    name: str = Field(min_length=1, max_length=120)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postalCode: str = Field(min_length=1, max_length=20)
+    country: Country = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", json_schema_extra=COUNTRY_ENUM)
+
+
+class Address(BaseModel):
+    """A postal address as the API answers it (`line2` only when given)."""
+
+    model_config = OUT
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    postalCode: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+
+
+class ErasedAddress(BaseModel):
+    """What is left of an erased customer's address: the country alone (tax, accounting), if known."""
+
+    model_config = OUT
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
