@@ -45,7 +45,8 @@ class FakeStock:
 
     def __init__(self, ledger: FakeLedger) -> None:
         self.ledger = ledger
-        self.inactive: set[str] = set()
+        self.inactive: set[str] = ledger.inactive
+        """One set with the ledger's: placing refuses an inactive product, as the table does."""
         self.carts: FakeCarts | None = None
 
     def items(self, skus: list[str]) -> dict[str, CatalogItem]:

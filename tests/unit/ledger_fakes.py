@@ -124,6 +124,8 @@ class FakeLedger:
     ) -> None:
         self.records: dict[str, Record] = {}
         self.stock: dict[str, dict[str, int]] = stock if stock is not None else {}
+        self.inactive: set[str] = set()
+        """Products not ACTIVE (or not products): placing refuses them, as `commerce.ledger.place`."""
         self.clock = clock
         self.applied: list[Change] = []
         self.refused: list[Change] = []
@@ -273,7 +275,9 @@ class FakeLedger:
         lines = lines_of(record)
         refused = (
             record["orderId"] in self.records
-            or any(sku not in self.stock or self.stock[sku]["available"] < q for sku, q in lines)
+            or any(
+                sku not in self.stock or sku in self.inactive or self.stock[sku]["available"] < q for sku, q in lines
+            )
             or (extra is not None and not extra.condition())
         )
         if refused:

@@ -332,12 +332,13 @@ def add_email(order_id: str, name: str) -> bool:
 
 
 def mark_once(order_id: str, flag: str) -> bool:
-    """Stamp a workflow mark (`fulfilmentRequestedAt`, `fulfilmentAcceptedAt`) once."""
+    """Stamp a workflow mark (`fulfilmentRequestedAt`, `fulfilmentAcceptedAt`) once, on an order
+    that exists (an update of a missing key would create a stray item holding only the mark)."""
     attribute = {
         "fulfilmentRequestedAt": OrderItem.fulfilment_requested_at,
         "fulfilmentAcceptedAt": OrderItem.fulfilment_accepted_at,
     }[flag]
-    return _update(order_id, [attribute.set(utcnow_str())], attribute.does_not_exist())
+    return _update(order_id, [attribute.set(utcnow_str())], OrderItem.pk.exists() & attribute.does_not_exist())
 
 
 def note_reconciled(order: OrderState) -> int | None:
