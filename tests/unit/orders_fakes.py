@@ -76,7 +76,7 @@ def record_of(order: Order) -> Record:
 
 
 def _order(record: Record) -> Order:
-    """`orders.adapters.dynamodb._order` over a ledger record."""
+    """`orders.adapters.dynamodb.order_of` over a ledger record."""
     state = state_of(record)
     return Order(
         order_id=record["orderId"],

@@ -1,5 +1,7 @@
-"""Carts and the Stripe webhook log in DynamoDB through PynamoDB; the catalog's prices and stock,
-and orders, through `commerce.ledger` (the one owner of the order item and the stock counters).
+"""Carts and the Stripe webhook log in DynamoDB through PynamoDB; the cart items' model through
+`commerce.records.carts` (their one owner: customers also exports and deletes carts); the
+catalog's prices and stock, and orders, through `commerce.ledger` (the one owner of the order
+item and the stock counters).
 
 Checkout writes the order and reserves every line in one transaction across the Orders and
 Products tables (with the cart checked out), so stock is held for exactly the orders that exist.
@@ -12,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -29,24 +30,10 @@ from commerce.clock import utcnow_str
 from commerce.dynamo import bind, plain, refused_by_condition, retrying
 from commerce.ledger import OrderItem, StockItem
 from commerce.orders import OrderStatus
+from commerce.records import carts as cart_records
+from commerce.records.carts import CartRecord
 
 CART_DAYS = 30
-
-
-class CartRecord(Model):
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    token_hash = UnicodeAttribute(attr_name="tokenHash")
-    owner = UnicodeAttribute(null=True)
-    items = MapAttribute[str, Any](default=dict)
-    status = UnicodeAttribute(default=CartStatus.OPEN)
-    version = NumberAttribute(default=0)
-    updated_at = UnicodeAttribute(attr_name="updatedAt")
-    expires_at = NumberAttribute(attr_name="expiresAt")
 
 
 class WebhookRecord(Model):
@@ -77,7 +64,8 @@ class HoldRecord(Model):
 
 
 def _bind() -> None:
-    bind("CARTS_TABLE", CartRecord, WebhookRecord, HoldRecord)
+    cart_records.bind_tables()
+    bind("CARTS_TABLE", WebhookRecord, HoldRecord)
     ledger.bind_tables()
     ledger.bind_stock()
 
@@ -88,7 +76,7 @@ def _bind() -> None:
 def _cart(record: CartRecord) -> Cart:
     items = {str(k): int(v) for k, v in plain(record.items or {}).items()}
     return Cart(
-        cart_id=record.pk.removeprefix("CART#"),
+        cart_id=cart_records.cart_id_of(record),
         token_hash=record.token_hash,
         owner=record.owner,
         items=items,
@@ -110,8 +98,7 @@ class DynamoCarts:
 
     def create(self, cart: Cart) -> None:
         record = CartRecord(
-            f"CART#{cart.cart_id}",
-            "CART",
+            *cart_records.key(cart.cart_id),
             token_hash=cart.token_hash,
             owner=cart.owner,
             items={},
@@ -124,13 +111,13 @@ class DynamoCarts:
 
     def get(self, cart_id: str) -> Cart | None:
         try:
-            return _cart(CartRecord.get(f"CART#{cart_id}", "CART", consistent_read=True))
+            return _cart(CartRecord.get(*cart_records.key(cart_id), consistent_read=True))
         except CartRecord.DoesNotExist:
             return None
 
     def claim(self, cart: Cart, owner: str) -> Cart:
         """A guest cart joins a customer's account, once: the first owner keeps it."""
-        record = CartRecord(f"CART#{cart.cart_id}", "CART")
+        record = CartRecord(*cart_records.key(cart.cart_id))
         try:
             retrying(
                 lambda: record.update(
@@ -147,7 +134,7 @@ class DynamoCarts:
         """Optimistic: the write holds only if nobody changed the cart since it was read."""
         from commerce.errors import Conflict
 
-        record = CartRecord(f"CART#{cart.cart_id}", "CART")
+        record = CartRecord(*cart_records.key(cart.cart_id))
         actions: list[Any] = [
             CartRecord.items.set(dict(cart.items)),
             CartRecord.version.set(cart.version + 1),
@@ -257,7 +244,7 @@ class DynamoOrders:
 
         def check_out(tx: TransactWrite) -> None:
             tx.update(
-                CartRecord(f"CART#{cart.cart_id}", "CART"),
+                CartRecord(*cart_records.key(cart.cart_id)),
                 actions=[CartRecord.status.set(CartStatus.CHECKED_OUT), CartRecord.version.add(1)],
                 condition=(CartRecord.status == CartStatus.OPEN) & (CartRecord.version == cart.version),
             )
