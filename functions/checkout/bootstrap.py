@@ -8,7 +8,7 @@ from functools import cache
 from checkout.domain.pricing import rules_from_json
 from checkout.service import Checkout, HoldLimits, WebhookLog
 from commerce.config import int_setting
-from commerce.events import EventBridgePublisher
+from commerce.eventbridge import EventBridgePublisher
 
 
 @cache

@@ -10,7 +10,7 @@ from customers.service import Customers
 @cache
 def customers() -> Customers:
     from commerce import erasures
-    from commerce.events import EventBridgePublisher
+    from commerce.eventbridge import EventBridgePublisher
     from customers.adapters.cognito import CognitoUsers
     from customers.adapters.dynamodb import DynamoProfileStore
     from customers.adapters.records import DynamoCartRecords, DynamoOrderRecords

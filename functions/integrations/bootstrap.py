@@ -17,7 +17,7 @@ def loopback_http_allowed() -> bool:
 
 @cache
 def integrations() -> Integrations:
-    from commerce.events import EventBridgePublisher
+    from commerce.eventbridge import EventBridgePublisher
     from integrations.adapters.delivery import HttpSender, SqsDeliveryQueue, resolve
     from integrations.adapters.dynamodb import DynamoDeliveries, DynamoSubscriptions
 

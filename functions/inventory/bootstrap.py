@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from commerce.events import EventBridgePublisher, EventPublisher
+from commerce.eventbridge import EventBridgePublisher
+from commerce.events import EventPublisher
 from inventory.service import Catalog
 
 

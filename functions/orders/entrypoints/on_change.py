@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from commerce.events import EventBridgePublisher
+from commerce.eventbridge import EventBridgePublisher
 from commerce.observability import logger, observed, per_record
 from orders.domain.events import events_for_change
 

@@ -1,14 +1,12 @@
-"""Domain events: the envelope every service publishes and the EventBridge publisher."""
+"""Domain events: the envelope every service publishes and the publisher port. Pure: domain code
+imports it; the EventBridge publisher is `commerce.eventbridge`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Protocol
 
 from commerce.clock import utcnow_str
-from commerce.config import setting
-from commerce.http import dumps
 from commerce.ids import new_id
 
 
@@ -40,32 +38,3 @@ class EventPublisher(Protocol):
 
 class EventPublishError(RuntimeError):
     pass
-
-
-@cache
-def _events_client() -> Any:
-    import boto3
-
-    return boto3.client("events")
-
-
-class EventBridgePublisher:
-    """Publishes to the stage's bus; `source` is `shopstack.<service>`."""
-
-    def publish(self, source: str, events: list[DomainEvent]) -> None:
-        if not events:
-            return
-        from commerce.observability import current_correlation_id
-
-        bus = setting("EVENT_BUS_NAME")
-        ambient = current_correlation_id()
-        for start in range(0, len(events), 10):
-            batch = events[start : start + 10]
-            result = _events_client().put_events(
-                Entries=[
-                    {"EventBusName": bus, "Source": source, "DetailType": e.name, "Detail": dumps(e.detail(ambient))}
-                    for e in batch
-                ]
-            )
-            if result.get("FailedEntryCount"):
-                raise EventPublishError(f"{result['FailedEntryCount']} events were not accepted")

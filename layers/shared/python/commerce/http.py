@@ -4,7 +4,6 @@ every error in one place, the caller's identity, and compact JSON responses."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from commerce.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from commerce.jsonutil import dumps
 from commerce.observability import correlation_of, logger
 
 if TYPE_CHECKING:
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 ADMIN_GROUP = "admin"
-
-
-def dumps(body: Any) -> str:
-    """Compact, stable JSON: replays of a stored response are byte-for-byte equal."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
