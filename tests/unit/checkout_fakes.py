@@ -9,6 +9,7 @@ from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Order, Payment
 from checkout.domain.pricing import DEFAULT_RULES, PricedLine, Totals
 from checkout.service import CatalogItem, Checkout, OutOfStock
+from commerce.clock import utcnow_str
 from commerce.errors import Conflict
 from commerce.orders import OrderStatus
 from tests.unit.fakes import RecordingPublisher
@@ -23,7 +24,10 @@ class FakeCarts:
         self.carts[cart.cart_id] = cart
 
     def claim(self, cart: Cart, owner: str) -> Cart:
-        current = self.carts[cart.cart_id]
+        """The first owner keeps a cart; a missing cart stays missing (the cart is answered as given)."""
+        current = self.carts.get(cart.cart_id)
+        if current is None:
+            return cart
         if current.owner is None:
             self.carts[cart.cart_id] = replace(current, owner=owner)
         return self.carts[cart.cart_id]
@@ -32,9 +36,11 @@ class FakeCarts:
         return self.carts.get(cart_id)
 
     def save(self, cart: Cart) -> Cart:
-        if self.carts[cart.cart_id].version != cart.version:
+        """Only over the version read, while the cart is open (a missing cart is refused too)."""
+        current = self.carts.get(cart.cart_id)
+        if current is None or current.version != cart.version or current.status != CartStatus.OPEN:
             raise Conflict("changed", code="cart_changed")
-        saved = replace(cart, version=cart.version + 1)
+        saved = replace(current, items=dict(cart.items), version=cart.version + 1, updated_at=utcnow_str())
         self.carts[cart.cart_id] = saved
         return saved
 

@@ -77,6 +77,7 @@ def state_of(record: Record) -> OrderState:
         end_as=OrderStatus(record["endAs"]) if record.get("endAs") else None,
         refunding_return=record.get("refundingReturn"),
         updated_at=record.get("updatedAt") or record["createdAt"],
+        correlation_id=record.get("correlationId"),
     )
 
 

@@ -116,12 +116,14 @@ class DynamoCarts:
             return None
 
     def claim(self, cart: Cart, owner: str) -> Cart:
-        """A guest cart joins a customer's account, once: the first owner keeps it."""
+        """A guest cart joins a customer's account, once: the first owner keeps it. A cart that is
+        not there stays so (an update of a missing key would create a cart holding only an owner)."""
         record = CartRecord(*cart_records.key(cart.cart_id))
         try:
             retrying(
                 lambda: record.update(
-                    actions=[CartRecord.owner.set(owner)], condition=CartRecord.owner.does_not_exist()
+                    actions=[CartRecord.owner.set(owner)],
+                    condition=CartRecord.pk.exists() & CartRecord.owner.does_not_exist(),
                 ),
                 what="cart write",
             )

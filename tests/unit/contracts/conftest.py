@@ -21,9 +21,11 @@ The pattern, one file per port (`test_<port>_contract.py`):
 - `mock_aws` is active, `AWS_ENDPOINT_URL` is removed (the unit tests' autouse `_no_cloud`
   points it at a closed port, and moto intercepts only AWS's own addresses), fake credentials,
   region us-east-1;
-- `commerce.dynamo`'s cached Connection (one botocore client per process) is dropped before and
-  after, and every PynamoDB model's cached connection is dropped, so no client built outside
-  moto (or in an earlier test's moto) is reused;
+- the shared layer's cached clients (`commerce.dynamo`'s Connection, `commerce.records`' boto3
+  resource: one per process) are dropped before and after, `commerce.dynamo`'s Connection is
+  replaced by one built inside moto and shared by the contract tests of the process (building
+  a botocore client costs far more than a table in moto), and every PynamoDB model's cached
+  connection is dropped, so no client built outside moto (with the unit tests' endpoint) is used;
 - `dynamo.table(setting, *models)` sets the environment variable `setting` to a table name,
   unbinds the models (`commerce.dynamo.bind` binds a model once, when `Meta.table_name` is
   None, and keeps it), and creates the table: key schema of the first model (the table's
@@ -112,15 +114,47 @@ class Tables:
         }
         if gsis:
             arguments["GlobalSecondaryIndexes"] = list(gsis.values())
-        boto3.client("dynamodb", region_name=REGION).create_table(**arguments)
+        _shared("client", lambda: boto3.client("dynamodb", region_name=REGION)).create_table(**arguments)
         self.names[setting] = name
         return name
 
 
-def _drop_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    from commerce import dynamo
+_SHARED: dict[str, Any] = {}
 
-    dynamo._connection.cache_clear()
+
+def _shared(name: str, build: Any) -> Any:
+    """One client per process for every contract test, built on first use inside moto (with no
+    endpoint override): a botocore client costs 0.1-0.3 s to build, a table in moto 10 ms. A
+    client built after moto's import answers from moto while a mock is active."""
+    if name not in _SHARED:
+        _SHARED[name] = build()
+    return _SHARED[name]
+
+
+def _connection(region_name: str) -> Any:
+    """`commerce.dynamo._connection` during a contract test: the process's one shared Connection."""
+    from pynamodb.connection import Connection
+
+    return _shared(f"connection-{region_name}", lambda: Connection(region=region_name))
+
+
+def _clear_cached_clients() -> None:
+    """The shared layer's cached clients (one per process in Lambda): dropped so that the next
+    one is built inside moto."""
+    import importlib
+
+    for module_name, function_name in (("commerce.dynamo", "_connection"), ("commerce.records", "_resource")):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        cached = getattr(module, function_name, None)
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+
+
+def _drop_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clear_cached_clients()
     for model in _all_models():
         if "_connection" in vars(model) and vars(model)["_connection"] is not None:
             monkeypatch.setattr(model, "_connection", None)
@@ -131,8 +165,6 @@ def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tables]:
     """Empty DynamoDB tables in moto for one test (see the module docstring)."""
     from moto import mock_aws
 
-    from commerce import dynamo as commerce_dynamo
-
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -142,10 +174,13 @@ def dynamo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tables]:
     monkeypatch.setenv("AWS_REGION", REGION)
     with mock_aws():
         _drop_clients(monkeypatch)
+        from commerce import dynamo as commerce_dynamo
+
+        monkeypatch.setattr(commerce_dynamo, "_connection", _connection)
         try:
             yield Tables(monkeypatch)
         finally:
-            commerce_dynamo._connection.cache_clear()
+            _clear_cached_clients()
             for model in _all_models():
                 if vars(model).get("_connection") is not None:
                     model._connection = None
