@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from commerce.clock import now, utcnow_str
 from commerce.errors import TransientError
 from commerce.orders import Change, OrderStatus
 from orders.domain.emails import Email
@@ -137,15 +138,22 @@ class FakeOrderStore:
         record = self.ledger.record(order_id)
         return _order(record) if record is not None else None
 
+    def _newest_first(self, orders: list[Order]) -> list[Order]:
+        return sorted(orders, key=lambda o: o.created_at, reverse=True)
+
     def list_for_owner(self, owner: str, limit: int, start: Any) -> tuple[list[Order], None]:
-        return [o for o in self.orders.values() if o.owner == owner][:limit], None
+        """Newest first, as the `byOwner` index (sorted by `createdAt`) is read."""
+        return self._newest_first([o for o in self.orders.values() if o.owner == owner])[:limit], None
 
     def list_all(self, status: str | None, limit: int, start: Any) -> tuple[list[Order], None]:
-        return [o for o in self.orders.values() if status in (None, o.status.value)][:limit], None
+        """Newest first, as the `byStatus` index is read (and a scan's page is sorted)."""
+        found = [o for o in self.orders.values() if status in (None, o.status.value)]
+        return self._newest_first(found)[:limit], None
 
     def issue_invoice(self, order: Order, seller: dict[str, str]) -> str:
-        """The counter, the invoice and the order's mark (once, while PAID) at once."""
-        number = invoice_number(2026, self.sequence + 1)
+        """The counter (of this year's numbers, as the table keeps one per year), the invoice and
+        the order's mark (once, while PAID) at once."""
+        number = invoice_number(now().year, self.sequence + 1)
         mark = self.ledger.invoice_mark(order.order_id, number)
         if not mark.condition():
             existing = self.get(order.order_id)
@@ -153,7 +161,7 @@ class FakeOrderStore:
                 return existing.invoice_number
             raise OrderNotActive(f"order {order.order_id} left PAID before its invoice was issued")
         self.sequence += 1
-        self.invoices[order.order_id] = invoice_document(order, number=number, issued_at="now", seller=seller)
+        self.invoices[order.order_id] = invoice_document(order, number=number, issued_at=utcnow_str(), seller=seller)
         mark.action()
         return number
 
@@ -184,7 +192,9 @@ class FakeOrderStore:
         return self.ledger.apply(change, extra=new)
 
     def save_shipment(self, before: Shipment, after: Shipment) -> bool:
-        if self.shipment_rows[before.shipment_id].events != before.events:
+        """Only from the events read; a missing shipment fails the condition as in DynamoDB."""
+        stored = self.shipment_rows.get(before.shipment_id)
+        if stored is None or stored.events != before.events:
             return False
         self.shipment_rows[before.shipment_id] = after
         return True
