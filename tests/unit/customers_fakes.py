@@ -38,8 +38,10 @@ class FakeProfiles:
     def save(self, profile: Profile) -> None:
         if profile.customer_id not in self.profiles:
             raise NotFound("No such customer.", code="customer_not_found")
-        kept = self.profiles[profile.customer_id].registered_published
-        self.profiles[profile.customer_id] = replace(profile, registered_published=kept)
+        stored = self.profiles[profile.customer_id]
+        self.profiles[profile.customer_id] = replace(
+            profile, created_at=stored.created_at, registered_published=stored.registered_published
+        )
 
     def mark_registered(self, customer_id: str) -> None:
         if customer_id in self.profiles:
@@ -52,7 +54,8 @@ class FakeProfiles:
         self.notes.setdefault(interaction.customer_id, []).append(interaction)
 
     def interactions(self, customer_id: str) -> list[Interaction]:
-        return list(self.notes.get(customer_id, []))
+        """By interaction id (a ULID: in time order), as the table's sort key reads them."""
+        return sorted(self.notes.get(customer_id, []), key=lambda i: i.interaction_id)
 
     def delete_all(self, customer_id: str) -> None:
         self.profiles.pop(customer_id, None)
