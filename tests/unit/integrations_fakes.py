@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from pynamodb.exceptions import PutError
+
 from integrations.domain import webhooks as wh
 from integrations.service import Delivery, Integrations, Response
 from tests.unit.fakes import RecordingPublisher
@@ -17,15 +19,22 @@ class FakeSubscriptions:
         self.items: dict[str, wh.Subscription] = {}
 
     def add(self, subscription: wh.Subscription) -> None:
+        """A new id only: the table's conditional put refuses an id taken (PutError)."""
+        if subscription.webhook_id in self.items:
+            raise PutError(f"webhook {subscription.webhook_id} exists")
         self.items[subscription.webhook_id] = subscription
 
     def get(self, webhook_id: str) -> wh.Subscription | None:
         return self.items.get(webhook_id)
 
     def all(self) -> list[wh.Subscription]:
-        return list(self.items.values())
+        """By webhook id, as the one partition's sort key reads them."""
+        return [self.items[k] for k in sorted(self.items)]
 
     def save(self, subscription: wh.Subscription) -> None:
+        """An existing subscription only: a deleted one is never written back (PutError)."""
+        if subscription.webhook_id not in self.items:
+            raise PutError(f"no webhook {subscription.webhook_id}")
         self.items[subscription.webhook_id] = subscription
 
     def delete(self, webhook_id: str) -> None:
@@ -46,7 +55,9 @@ class FakeDeliveries:
         return self.items.get(delivery_id)
 
     def record(self, delivery: Delivery, attempts_before: int) -> bool:
-        if len(self.items[delivery.delivery_id].attempts) != attempts_before:
+        """Only over the attempts read; a missing delivery is refused as well."""
+        current = self.items.get(delivery.delivery_id)
+        if current is None or len(current.attempts) != attempts_before:
             return False
         self.items[delivery.delivery_id] = delivery
         return True
