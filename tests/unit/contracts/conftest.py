@@ -31,8 +31,9 @@ The pattern, one file per port (`test_<port>_contract.py`):
   None, and keeps it), and creates the table: key schema of the first model (the table's
   keys), the union of every model's global secondary indexes (name, keys, projection), as the
   CDK app declares them in infra/stacks/*.py (`OnDemandTable` + `add_index`/
-  `add_keys_only_index`). Pass `indexes=` to add an index no given model declares. Everything
-  is restored when the test ends.
+  `add_keys_only_index`). Pass `indexes=` to add an index no given model declares, and `keys=`
+  for an adapter that has no models (analytics writes with boto3). Everything is restored when
+  the test ends.
 
 Build the adapter only after `dynamo.table(...)`: adapters bind in their constructor or on
 first use. Create every table the adapter binds (checkout's adapters bind the Carts, Orders
@@ -71,9 +72,17 @@ class Tables:
         self._monkeypatch = monkeypatch
         self.names: dict[str, str] = {}
 
-    def table(self, setting: str, *models: Any, indexes: list[dict[str, Any]] | None = None) -> str:
+    def table(
+        self,
+        setting: str,
+        *models: Any,
+        indexes: list[dict[str, Any]] | None = None,
+        keys: tuple[str, ...] | None = None,
+    ) -> str:
         """Create the table the environment variable `setting` names, for `models` (the first
-        gives the table's key schema), and unbind the models so they bind to it. Returns its name."""
+        gives the table's key schema), and unbind the models so they bind to it. Returns its name.
+        For an adapter without models (boto3 only), give `keys` (partition key, sort key; all
+        string keys, as `OnDemandTable`) and the `indexes` (GlobalSecondaryIndexes entries)."""
         import boto3
 
         if setting in self.names:
@@ -85,7 +94,14 @@ class Tables:
             self._monkeypatch.setattr(model.Meta, "region", None)
             self._monkeypatch.setattr(model, "_connection", None)
 
-        schema = models[0]._get_schema()
+        if keys is not None:
+            key_types = ("HASH", "RANGE")
+            schema = {
+                "key_schema": [{"AttributeName": k, "KeyType": t} for k, t in zip(keys, key_types, strict=False)],
+                "attribute_definitions": [{"AttributeName": k, "AttributeType": "S"} for k in keys],
+            }
+        else:
+            schema = models[0]._get_schema()
         definitions = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
         gsis: dict[str, dict[str, Any]] = {}
         for model in models:
