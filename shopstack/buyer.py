@@ -3,6 +3,7 @@ the local cloud (tests/reliability, tests/integration and bench/)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shopstack.harness import LocalCloud, Reply
+from shopstack.waiting import NotMet, eventually
 
 ADDRESS = {
     "name": "Ada Shopper",
@@ -119,19 +121,18 @@ def wait_until(
     timeout: float = 120.0,
     poll: float = 0.5,
 ) -> dict[str, str]:
-    """Wait until every order is in one of `statuses`; returns the status of each order id."""
-    deadline = time.monotonic() + timeout
+    """Wait until every order is in one of `statuses`; returns the status of each order id
+    (the last status seen, for an order still elsewhere at the timeout)."""
     found: dict[str, str] = {}
-    pending = list(orders)
-    while pending:
-        for bought in list(pending):
-            found[bought.order_id] = order_status(cloud, bought)
-            if found[bought.order_id] in statuses:
-                pending.remove(bought)
-        if pending and time.monotonic() > deadline:
-            break
-        if pending:
-            time.sleep(poll)
+
+    def all_there() -> bool:
+        for bought in orders:
+            if found.get(bought.order_id) not in statuses:
+                found[bought.order_id] = order_status(cloud, bought)
+        return all(found[bought.order_id] in statuses for bought in orders)
+
+    with contextlib.suppress(NotMet):
+        eventually(all_there, timeout=timeout, interval=poll, what="orders settled")
     return found
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from shopstack.harness import LocalCloud
+from shopstack.waiting import eventually
 from tests.e2e.conftest import Shop
 
 STAFF = "console-staff@example.com"
@@ -51,14 +51,7 @@ def order_status(cloud: Any, order: dict[str, Any]) -> str:
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
+    return eventually(predicate, timeout=timeout, interval=0.5, what=what)
 
 
 def today() -> str:

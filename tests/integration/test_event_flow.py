@@ -4,7 +4,6 @@ the Step Functions ASL that CDK synthesized, executing Lambda tasks."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,17 +11,9 @@ from typing import Any
 import pytest
 
 from shopstack.harness import LocalCloud
+from shopstack.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def _eventually(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
 
 
 def _physical(aws: Any, resource_type: str, logical_prefix: str) -> str:
@@ -32,6 +23,14 @@ def _physical(aws: Any, resource_type: str, logical_prefix: str) -> str:
             if res["ResourceType"] == resource_type and res["LogicalResourceId"].startswith(logical_prefix):
                 return str(res["PhysicalResourceId"])
     raise AssertionError(f"no {resource_type} {logical_prefix}* deployed")
+
+
+def _drained(aws: Any, queue_url: str) -> bool:
+    """No message waiting or in flight on the queue."""
+    attributes = aws("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return not any(int(v) for v in attributes.values())
 
 
 def _counter(aws: Any, name: str) -> Any:
@@ -51,7 +50,7 @@ def test_product_updates_reach_analytics(cloud: LocalCloud, admin_token: str, aw
     sku = "EV-" + uuid.uuid4().hex[:10].upper()
     body = {"name": "Evented", "category": "events", "price": {"amount": 500, "currency": "usd"}}
     assert cloud.request("PUT", f"/admin/products/{sku}", body=body, token=admin_token).status == 200
-    assert _eventually(lambda: count() > before), "ProductUpdated never reached analytics"
+    eventually(lambda: count() > before, timeout=30, interval=0.25, what="ProductUpdated reaching analytics")
 
 
 def test_a_redelivered_event_is_counted_once(aws: Any, outputs: dict[str, str]) -> None:
@@ -71,8 +70,9 @@ def test_a_redelivered_event_is_counted_once(aws: Any, outputs: dict[str, str]) 
     }
     for _ in range(3):
         assert aws("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
-    assert _eventually(lambda: count() >= 1)
-    time.sleep(1.5)
+    eventually(lambda: count() >= 1, timeout=30, interval=0.25)
+    queue = outputs["AnalyticsQueueUrl"]  # put_events queued all three: once it is drained, all are handled
+    eventually(lambda: _drained(aws, queue), timeout=30, interval=0.25)
     assert count() == 1
 
 
@@ -88,6 +88,6 @@ def test_the_workflow_fails_an_unknown_order_with_the_tasks_own_error(cloud: Loc
         (execution,) = cloud.executions(name)
         return execution if execution["status"] != "RUNNING" else None
 
-    failed = _eventually(finished)
-    assert failed and failed["status"] == "FAILED"
+    failed = eventually(finished, timeout=30, interval=0.25)
+    assert failed["status"] == "FAILED"
     assert "OrderNotFound" in json.dumps(failed, default=str)

@@ -5,8 +5,8 @@ the expiry reads it, concurrent returns and refunds, and webhooks after a refund
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,9 +15,9 @@ import pytest
 
 from shopstack.harness import LocalCloud, Reply
 from shopstack.lifecycle_checks import expire_now
+from shopstack.waiting import eventually
 from tests.integration.test_checkout import add, checkout, emulator, intents_for, inventory, new_cart
 from tests.integration.test_orders import buy, view, wait_for
-from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +93,30 @@ def reconcile(cloud: LocalCloud, payload: dict[str, Any] | None = None) -> dict[
 # --- 1. cancel vs. the void's webhook ------------------------------------------------------------
 
 
+def stripe_events_about(cloud: LocalCloud, intents: set[str]) -> set[str]:
+    """The ids of the emulator's events about these payment intents (their charges' included)."""
+    return {
+        e["id"]
+        for e in emulator_get(cloud, "/v1/events?limit=100")["data"]
+        if e["data"]["object"].get("id") in intents or e["data"]["object"].get("payment_intent") in intents
+    }
+
+
+def webhooks_done(cloud: LocalCloud, events: set[str]) -> list[dict[str, Any]] | None:
+    """The emulator's webhook deliveries of these events once none is pending (delivered or given up)."""
+    deliveries = [d for d in emulator(cloud, "GET", "/_emulator/webhooks")["deliveries"] if d["event_id"] in events]
+    return deliveries if deliveries and not any(d["pending"] for d in deliveries) else None
+
+
+def nothing_on_its_way(cloud: LocalCloud, order: dict[str, Any]) -> bool:
+    """Stripe's webhooks about the order's payments are handled and no workflow of it is running."""
+    intents = {i["id"] for i in intents_for(cloud, order["orderId"])}
+    events = stripe_events_about(cloud, intents)
+    if events and webhooks_done(cloud, events) is None:
+        return False
+    return all(e["status"] != "RUNNING" for e in cloud.executions(order["orderId"]))
+
+
 def test_a_slow_void_lets_its_webhook_in_first_and_stock_is_released_once(
     cloud: LocalCloud, admin_token: str, product: Any
 ) -> None:
@@ -105,7 +129,8 @@ def test_a_slow_void_lets_its_webhook_in_first_and_stock_is_released_once(
     fault(cloud, "timeout_after_commit", f"/v1/payment_intents/{intent}/cancel", seconds=1.0)
     reply = cancel(cloud, order)
     assert reply.status == 200 and reply.json["status"] == "CANCELLED", reply.text
-    time.sleep(1.5)  # the webhook has been handled by now (it yields to the cancellation)
+    # the canceled event's webhook (it yields to the cancellation) is handled
+    eventually(lambda: webhooks_done(cloud, stripe_events_about(cloud, {intent})), timeout=20, interval=0.25)
     assert counters(cloud, admin_token, sku) == (10, 2, 8)
     assert view(cloud, other).json["status"] == "PENDING_PAYMENT"
     assert [i["status"] for i in intents_for(cloud, order["orderId"])] == ["canceled"]
@@ -132,7 +157,8 @@ def test_a_cancel_racing_the_workflow_ends_cancelled_with_everything_back_or_ref
         assert all(i["status"] in ("canceled", "succeeded") for i in intents_for(cloud, order["orderId"]))
         shipped = ship(cloud, admin_token, order)
         assert shipped.status == 409
-    time.sleep(2)  # any workflow still running has compensated by now
+    for order in orders:  # any workflow still running has compensated, no webhook is on its way
+        eventually(functools.partial(nothing_on_its_way, cloud, order), timeout=30, interval=0.25)
     assert counters(cloud, admin_token, sku) == (40, 0, 40)
 
 
@@ -235,10 +261,12 @@ def test_a_payment_authorized_while_the_expiry_reads_it_is_honoured_not_voided(
     try:
         fault(cloud, "timeout_after_commit", f"/v1/payment_intents/{intent}", method="GET", seconds=5.0, exact=True)
         expire_now(cloud, order["orderId"])
-        deadline = time.monotonic() + 20
-        while not any(f["hits"] for f in emulator(cloud, "GET", "/_emulator/faults")["faults"]):
-            assert time.monotonic() < deadline, "the expiry never read the intent"
-            time.sleep(0.05)
+        eventually(
+            lambda: any(f["hits"] for f in emulator(cloud, "GET", "/_emulator/faults")["faults"]),
+            timeout=20,
+            interval=0.05,
+            what="the expiry reading the intent",
+        )
     finally:
         emulator(cloud, "POST", "/_emulator/webhooks/resume", {})
     emulator(cloud, "POST", f"/_emulator/payment_intents/{intent}/authenticate", {"outcome": "succeed"})
@@ -324,18 +352,9 @@ def test_webhooks_after_a_refunded_cancel_are_answered_and_void_nothing(
     wait_for(cloud, order, "CONFIRMED")
     assert cancel(cloud, order).json["status"] == "CANCELLED"
     intent = order["payment"]["paymentIntentId"]
-    events = {
-        e["id"]
-        for e in emulator_get(cloud, "/v1/events?limit=100")["data"]
-        if (e["data"]["object"].get("id") == intent or e["data"]["object"].get("payment_intent") == intent)
-    }
+    events = stripe_events_about(cloud, {intent})
     assert events, "Stripe sent no event for the intent"
-    deadline = time.monotonic() + 20
-    while True:
-        deliveries = [d for d in emulator(cloud, "GET", "/_emulator/webhooks")["deliveries"] if d["event_id"] in events]
-        if (deliveries and not any(d["pending"] for d in deliveries)) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    deliveries = eventually(lambda: webhooks_done(cloud, events), timeout=20, interval=0.5)
     assert deliveries and all(d["delivered"] for d in deliveries), deliveries
     refused = [a for d in deliveries for a in d["history"] if a["status"] != 200]
     assert refused == []

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,16 +127,4 @@ def gateway_url(cloud: LocalCloud) -> Iterator[str]:
         yield url
 
 
-def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:
-    """The first truthy result of check(), or fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-__all__ = ["ACCOUNT_ID", "REGION", "eventually"]
+__all__ = ["ACCOUNT_ID", "REGION"]

@@ -12,8 +12,7 @@ from shopstack.localcloud import durable
 from shopstack.localcloud.server import ACCOUNT_ID, REGION
 from shopstack.localcloud.up import LocalCloud
 from shopstack.stripe_emulator import StripeEmulator
-
-from .conftest import eventually
+from shopstack.waiting import eventually
 
 Aws = Callable[[str], Any]
 

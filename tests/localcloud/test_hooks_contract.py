@@ -16,8 +16,7 @@ import pytest
 from shopstack.localcloud import hooks
 from shopstack.localcloud.server import ACCOUNT_ID, REGION
 from shopstack.localcloud.up import LocalCloud
-
-from .conftest import eventually
+from shopstack.waiting import eventually
 
 Aws = Callable[[str], Any]
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import statistics
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from shopstack.localcloud.lambda_pool import FunctionConfig, LambdaInvocationError, LambdaPool
+from shopstack.waiting import NotMet, eventually
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
@@ -91,10 +91,8 @@ def test_a_handler_exception_returns_lambdas_error_payload(pool: LambdaPool) -> 
 
 def test_a_timeout_kills_the_worker_and_errors_like_lambda(pool: LambdaPool) -> None:
     before = pool.invoke("slow", {"seconds": 0})["pid"]
-    started = time.monotonic()
-    with pytest.raises(LambdaInvocationError) as caught:
+    with pytest.raises(LambdaInvocationError) as caught:  # cut off, not answered 5 s later
         pool.invoke("slow", {"seconds": 5})
-    assert time.monotonic() - started < 2.5
     assert caught.value.error_type == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in caught.value.payload["errorMessage"]
     with pytest.raises(ProcessLookupError):
@@ -128,9 +126,7 @@ def test_overlapping_invocations_use_several_workers_up_to_the_cap(pool: LambdaP
 
 def test_worker_output_is_prefixed_with_the_function_name(pool: LambdaPool, log: io.StringIO) -> None:
     pool.invoke("echo", {"marker": "xyzzy"})
-    deadline = time.monotonic() + 2
-    while "xyzzy" not in log.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: "xyzzy" in log.getvalue(), timeout=2, interval=0.02)
     assert any(line.startswith("[Echo] echo called") and "xyzzy" in line for line in log.getvalue().splitlines())
 
 
@@ -146,23 +142,22 @@ def test_idle_workers_are_retired(log: io.StringIO) -> None:
     )
     try:
         pid = local.invoke("echo", {})["pid"]
-        deadline = time.monotonic() + 5
-        while local.worker_pids() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with contextlib.suppress(NotMet):
+            eventually(lambda: not local.worker_pids(), timeout=5)
         assert local.worker_pids() == []
         assert local.invoke("echo", {})["pid"] != pid
     finally:
         local.stop()
 
 
-def test_warm_invoke_overhead_is_about_a_millisecond(pool: LambdaPool) -> None:
-    pool.invoke("env", {})
-    timings = []
-    for _ in range(200):
-        started = time.perf_counter()
-        pool.invoke("env", {})
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.005
+def test_invocations_in_a_row_all_run_on_the_one_warm_worker(pool: LambdaPool) -> None:
+    """The warm worker answers every call (no new process, no new import: its module state
+    counts them); what a warm call costs is measured in bench/local_cloud.py."""
+    first = pool.invoke("echo", {})
+    answers = [pool.invoke("echo", {"n": n}) for n in range(200)]
+    assert {a["pid"] for a in answers} == {first["pid"]}
+    assert [a["calls"] for a in answers] == list(range(first["calls"] + 1, first["calls"] + 201))
+    assert pool.worker_pids() == [first["pid"]]
 
 
 def test_workers_die_with_a_killed_parent() -> None:
@@ -184,11 +179,12 @@ def test_workers_die_with_a_killed_parent() -> None:
     worker = int(next(line for line in parent.stdout if line.startswith("pid ")).split()[1])
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             os.kill(worker, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    pytest.fail("worker outlived its SIGKILLed parent")
+            return True
+        return False
+
+    eventually(gone, timeout=5, interval=0.05, what="the worker ending with its SIGKILLed parent")

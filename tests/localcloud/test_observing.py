@@ -14,8 +14,9 @@ import pytest
 from shopstack import harness
 from shopstack.cli import main
 from shopstack.localcloud.up import LocalCloud
+from shopstack.waiting import eventually
 
-from .conftest import FIXTURES, eventually, lambda_function, one_stack_assembly, reset_moto
+from .conftest import FIXTURES, lambda_function, one_stack_assembly, reset_moto
 
 STACK = "FixtureObserving"
 DLQ = "fixture-observed-dlq"

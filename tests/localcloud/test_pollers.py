@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shopstack.localcloud.pollers import failed_message_ids
-
-from .conftest import eventually
+from shopstack.waiting import eventually
 
 Aws = Callable[[str], Any]
 RECORDS = [{"messageId": "a"}, {"messageId": "b"}]

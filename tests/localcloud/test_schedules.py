@@ -3,8 +3,8 @@ scheduled rules fire at start and on `POST /_localcloud/schedules/<rule>`."""
 
 from __future__ import annotations
 
+import functools
 import io
-import itertools
 import json
 import threading
 import time
@@ -17,8 +17,9 @@ from shopstack import harness
 from shopstack.localcloud import control
 from shopstack.localcloud.schedules import ScheduledRule, ScheduleError, Scheduler, Target, discover, parse_schedule
 from shopstack.localcloud.up import LocalCloud
+from shopstack.waiting import eventually
 
-from .conftest import FIXTURES, eventually, lambda_function, one_stack_assembly, reset_moto
+from .conftest import FIXTURES, lambda_function, one_stack_assembly, reset_moto
 
 STACK = "FixtureSchedules"
 TICK = "fixture-tick"
@@ -144,32 +145,38 @@ class Calls:
             return [(event, at) for name, event, at in self.seen if name == function]
 
 
+def fast_reached(calls: Calls, count: int) -> bool:
+    return len(calls.to("fast")) >= count
+
+
 def test_rate_rules_fire_at_start_then_every_period_and_stop_cleanly() -> None:
     calls, lines = Calls(), cast(list[str], [])
     rules = [
-        fake_rule("fast", 0.2, lambda_target("fast")),
+        fake_rule("fast", 0.25, lambda_target("fast")),
         fake_rule("slow", 3600, lambda_target("slow", Input=json.dumps(TARGET_INPUT))),
         fake_rule("nightly", None, lambda_target("nightly")),
         fake_rule("failing", 3600, lambda_target("boom")),
     ]
-    scheduler = Scheduler(rules, calls, lines.append)
-    started = time.monotonic()
+    now = [1000.0]  # the scheduler's clock, moved by the test: one period at a time
+    existing = set(threading.enumerate())
+    scheduler = Scheduler(rules, calls, lines.append, clock=lambda: now[0])
     scheduler.start()
     try:
-        eventually(lambda: len(calls.to("fast")) >= 4, timeout=5)
+        eventually(lambda: len(calls.to("fast")) == 1, timeout=5)  # once at start
         [(slow_input, _)] = calls.to("slow")
         assert slow_input == TARGET_INPUT
         assert calls.to("nightly") == []
         eventually(lambda: calls.to("boom"), timeout=2)
+        for fired in (2, 3, 4):
+            now[0] += 0.25
+            eventually(functools.partial(fast_reached, calls, fired), timeout=5)  # once per period
     finally:
         scheduler.stop()
-    stopped = time.monotonic()
-    fast = [at - started for _, at in calls.to("fast")]
-    assert fast[0] < 0.15  # once at start
-    assert all(0.1 < later - earlier < 0.45 for earlier, later in itertools.pairwise(fast))
-    assert stopped - started < 5
-    time.sleep(0.4)
-    assert len(calls.to("fast")) == len(fast)  # nothing fires after stop
+    now[0] += 10  # the clock moves on: a scheduler still running would fire
+    ours = [t for t in set(threading.enumerate()) - existing if t.name.startswith("schedule")]
+    eventually(lambda: not any(t.is_alive() for t in ours), timeout=5)  # nothing left that could fire
+    assert len(calls.to("fast")) == 4  # once per period, nothing after stop
+    assert len(calls.to("slow")) == 1
     assert any("nightly: cron(0 3 * * ? *) is not emulated" in line for line in lines)
     assert sum("not emulated" in line for line in lines) == 1
     assert any("failing" in line and "ValueError: boom" in line for line in lines)  # logged, not raised

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .conftest import eventually
+from shopstack.waiting import eventually
 
 Aws = Callable[[str], Any]
 

@@ -17,8 +17,7 @@ from shopstack.localcloud.pollers import (
     first_failed_index,
     stream_record,
 )
-
-from .conftest import eventually
+from shopstack.waiting import eventually
 
 Aws = Callable[[str], Any]
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2024-01-01T00:00:00"

@@ -4,12 +4,12 @@ invocation; the zygote holds no project package, runs one thread, and outlives a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 
 from shopstack.localcloud.asset_imports import project_names
 from shopstack.localcloud.lambda_pool import REPO_ROOT, FunctionConfig, LambdaInvocationError, LambdaPool
+from shopstack.waiting import NotMet, eventually
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 HANDLERS = textwrap.dedent(
@@ -220,11 +221,9 @@ def test_the_zygote_and_its_workers_die_with_a_killed_pool(code: Path) -> None:
     pids = [int(p) for p in next(line for line in parent.stdout if line.startswith("pids ")).split()[1:]]
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 5
-    while pids and time.monotonic() < deadline:
-        pids = [pid for pid in pids if _running(pid)]
-        time.sleep(0.05)
-    assert pids == [], "outlived their SIGKILLed pool"
+    with contextlib.suppress(NotMet):
+        eventually(lambda: not any(_running(pid) for pid in pids), timeout=5, interval=0.05)
+    assert [pid for pid in pids if _running(pid)] == [], "outlived their SIGKILLed pool"
 
 
 def _running(pid: int) -> bool:

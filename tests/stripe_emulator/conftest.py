@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from shopstack.stripe_emulator import EmulatorServer, RetryPolicy, StripeEmulator
+from shopstack.waiting import eventually
 
 API_KEY = "sk_test_emulator"
 
@@ -57,13 +58,11 @@ class Receiver:
             return [r.event for r in self.received]
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough() -> list[Received] | None:
             with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} webhook requests, got {len(self.received)}")
+                return list(self.received) if len(self.received) >= count else None
+
+        return eventually(enough, timeout=timeout, interval=0.01, what=f"{count} webhook requests")
 
     def reset(self) -> None:
         with self.lock:

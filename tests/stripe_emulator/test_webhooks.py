@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import stripe
 
 from shopstack.stripe_emulator import sign
+from shopstack.waiting import eventually
 from tests.stripe_emulator.conftest import Control, Receiver
 from tests.stripe_emulator.test_payment_intents import manual_intent
 
@@ -22,6 +24,12 @@ def endpoint(client: stripe.StripeClient, receiver: Receiver) -> Iterator[stripe
 
 def types_of(receiver: Receiver) -> list[str]:
     return [e["type"] for e in receiver.events()]
+
+
+def settled(control: Control) -> list[dict[str, Any]] | None:
+    """The emulator's delivery log once every delivery in it is done (delivered or given up)."""
+    log: list[dict[str, Any]] = control.get("/_emulator/webhooks")["deliveries"]
+    return log if log and not any(d["pending"] for d in log) else None
 
 
 def test_deliveries_verify_with_the_sdk(
@@ -78,13 +86,8 @@ def test_failed_deliveries_are_retried_until_2xx(
     pi = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
     attempts = receiver.wait_for(3)
     assert {a.event["id"] for a in attempts} == {attempts[0].event["id"]}
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        log = control.get("/_emulator/webhooks")["deliveries"]
-        if log and log[0]["delivered"]:
-            break
-        time.sleep(0.02)
-    assert log[0]["attempts"] == 3 and log[0]["last_status"] == 200
+    log = eventually(lambda: settled(control), timeout=5, interval=0.02)
+    assert log[0]["delivered"] and log[0]["attempts"] == 3 and log[0]["last_status"] == 200
     assert [h["status"] for h in log[0]["history"]] == [500, None, 200]
     assert "timed out" in log[0]["history"][1]["error"]
     assert attempts[1].at - attempts[0].at >= 0.04
@@ -100,8 +103,7 @@ def test_deliveries_give_up_after_max_attempts(
     receiver.plan.extend([503] * 10)
     client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
     receiver.wait_for(3)
-    time.sleep(0.3)
-    log = control.get("/_emulator/webhooks")["deliveries"]
+    log = eventually(lambda: settled(control), timeout=5, interval=0.02)  # given up: no attempt follows
     assert log[0]["failed"] and log[0]["attempts"] == 3 and len(receiver.received) == 3
 
 
@@ -111,7 +113,8 @@ def test_pause_resume_reverse_and_redeliver(
     control.post("/_emulator/webhooks/pause")
     pi = manual_intent(client)
     client.v1.payment_intents.cancel(pi.id)
-    time.sleep(0.1)
+    held = control.get("/_emulator/webhooks")["deliveries"]  # scheduled by the calls themselves
+    assert len(held) == 4 and all(d["pending"] and d["attempts"] == 0 for d in held), held
     assert receiver.received == []
     assert control.get("/_emulator/webhooks")["paused"] is True
     control.post("/_emulator/webhooks/resume", {"order": "reverse"})
@@ -137,7 +140,7 @@ def test_enabled_events_filter_and_event_listing(
     with pytest.raises(stripe.CardError):
         manual_intent(client, pm="pm_card_chargeDeclinedInsufficientFunds")
     delivered = receiver.wait_for(1)
-    time.sleep(0.1)
+    eventually(lambda: settled(control), timeout=5, interval=0.02)  # every delivery scheduled is done
     assert types_of(receiver) == ["payment_intent.payment_failed"]
     event = stripe.Webhook.construct_event(
         delivered[0].body.decode(), delivered[0].headers["Stripe-Signature"], only["secret"]
