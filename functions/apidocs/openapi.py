@@ -2,18 +2,16 @@
 paths each handler declares, with their request and response models. The merge adds what the
 resolvers cannot declare: the headers handlers read themselves (`Idempotency-Key`, the capability
 tokens, webhook signatures), who may call each route (`security`), and the links that lead from a
-cart to its items, its checkout and the order it places. Pure: no I/O."""
+cart to its items, its checkout and the order it places. Pure: no I/O; `apidocs.build` feeds it the
+services' documents when the CDK app synthesizes."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
-SERVICES = ("inventory", "checkout", "orders", "customers", "analytics", "integrations")
 TITLE = "shopstack API"
 VERSION = "1"
 
@@ -212,9 +210,3 @@ def _declare_links(document: dict[str, Any]) -> None:
             name: {"operationId": ids[(target_method, target_path)], "parameters": parameters}
             for name, (target_method, target_path, parameters) in links.items()
         }
-
-
-@cache
-def document() -> dict[str, Any]:
-    apps = [importlib.import_module(f"{service}.entrypoints.api").app for service in SERVICES]
-    return merge([json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION)) for app in apps])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +23,10 @@ from constructs import Construct
 from infra import names, references
 from infra.components import waf
 from infra.components.alarms import GREATER, stage_alarm
-from infra.components.service_function import ServiceFunction
+from infra.components.service_function import FUNCTIONS_DIR, ServiceFunction
 from infra.components.waf import CHECKOUT_METHOD, checkout_requests, per_ip, visibility
 from infra.routes import ROUTES, Route
-from infra.settings import CREATE, Settings
+from infra.settings import CREATE, REPO_ROOT, Settings
 
 STAGE_NAME = "v1"
 ALLOWED_HEADERS = [
@@ -170,8 +173,24 @@ iCloud Private Relay, which real shoppers browse through, and its HostingProvide
 hosting addresses, where carriers' tracking webhooks and server-side integrations come from."""
 BODY_RULE_PRIORITY = 5
 
-DOCUMENTED_SERVICES = ("inventory", "checkout", "orders", "customers", "analytics", "integrations")
-"""Services whose handlers the ApiDocs function imports to build the OpenAPI document."""
+SHARED_LIBRARY_DIR = REPO_ROOT / "layers" / "shared" / "python"
+
+
+def build_api_docs(*, catalog_currency: str) -> None:
+    """Writes the ApiDocs function's static site (`openapi.json`, `docs.html`) into its package before
+    the asset is staged: `python -m apidocs.build` in a subprocess, which imports every service's API;
+    the deployed function only reads the files (and the CDK app imports no handler)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(FUNCTIONS_DIR), str(SHARED_LIBRARY_DIR)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "CATALOG_CURRENCY": catalog_currency,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "apidocs.build"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"building the OpenAPI document failed ({result.returncode}):\n{result.stderr}")
 
 
 class ApiStack(Stack):
@@ -197,17 +216,18 @@ class ApiStack(Stack):
         functions = {name: references.function(self, name, fn, stage=stage) for name, fn in functions.items()}
         self.alarm_topic = references.topic(self, "AlarmTopicRef", alarm_topic)
 
+        build_api_docs(catalog_currency=settings.catalog_currency)
         self.docs_function = ServiceFunction(
             self,
             "ApiDocs",
             service="apidocs",
-            packages=DOCUMENTED_SERVICES,
             handler="apidocs.entrypoints.api.handler",
             description="shopstack: the OpenAPI document of every service, and Swagger UI",
             timeout=Duration.seconds(10),
             layers=[layer],
             log_retention=settings.log_retention,
-            environment={"CATALOG_CURRENCY": settings.catalog_currency},  # the one currency prices are in
+            # the one currency prices are in: the document built above names it
+            environment={"CATALOG_CURRENCY": settings.catalog_currency},
         ).function
         functions = {**functions, "ApiDocs": self.docs_function}
 

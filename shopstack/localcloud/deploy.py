@@ -22,7 +22,8 @@ from shopstack.localcloud.lambda_pool import REPO_ROOT
 BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 BOOTSTRAP_VERSION = "30"
 HASH_INPUTS = ("infra", "cdk.json", "functions", "layers/shared")
-SKIPPED_PARTS = {"__pycache__", "node_modules", "cdk.out", ".pytest_cache", ".mypy_cache"}
+SKIPPED_PARTS = {"__pycache__", "node_modules", "cdk.out", ".pytest_cache", ".mypy_cache", "generated"}
+"""`generated/`: build outputs the synth itself writes from the other inputs (functions/apidocs/generated/)."""
 KEPT_SYNTHS = 3
 STUB_HANDLER = b"def handler(event, context):\n    raise RuntimeError('served by the local worker pool')\n"
 

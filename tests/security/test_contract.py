@@ -58,7 +58,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import unsupported_method
 
-from apidocs.openapi import document
+from apidocs.build import document
 from shopstack.harness import LocalCloud
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from apidocs.openapi import LINKS, document
+from apidocs.build import document
+from apidocs.openapi import LINKS
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from apidocs.openapi import document
+from apidocs.build import document
 from commerce.orders import OrderStatus
 from customers.domain.profile import anonymized_address
 from orders.domain.invoice import invoice_document

@@ -1,6 +1,6 @@
 """The API Gateway route table (infra) and the handlers' own routes (OpenAPI) cannot drift."""
 
-from apidocs.openapi import document
+from apidocs.build import document
 from infra.routes import ROUTES
 
 SERVED_OUTSIDE_OPENAPI = {("GET", "/openapi.json"), ("GET", "/docs")}

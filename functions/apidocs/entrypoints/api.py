@@ -1,43 +1,32 @@
-"""`GET /openapi.json` (the whole API's OpenAPI document, merged from every service's handlers)
-and `GET /docs` (Swagger UI over it, with its assets inline: no CDN)."""
+"""`GET /openapi.json` (the whole API's OpenAPI document) and `GET /docs` (Swagger UI over it, with
+its assets inline: no CDN): the files `apidocs.build` wrote into this package when the CDK app
+synthesized (`apidocs.site`). The function imports no other service and builds nothing."""
 
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from apidocs.openapi import document
-from commerce.http import dumps, make_resolver
+from apidocs.site import DOCS_HTML, OPENAPI_JSON, SITE_DIR
+from commerce.http import make_resolver
 from commerce.observability import observed
 
 app = make_resolver()
 
 
 @cache
-def _swagger_page() -> str:
-    from pathlib import Path
-
-    from aws_lambda_powertools.event_handler.openapi import swagger_ui
-    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
-
-    assets = Path(swagger_ui.__file__).parent
-    return generate_swagger_html(
-        dumps(document()),
-        (assets / "swagger-ui-bundle.min.js").read_text(),
-        (assets / "swagger-ui.min.css").read_text(),
-        "",
-        None,
-    )
+def _built(name: str) -> str:
+    return (SITE_DIR / name).read_text(encoding="utf-8")
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi():
-    return Response(200, "application/json", dumps(document()))
+    return Response(200, "application/json", _built(OPENAPI_JSON))
 
 
 @app.get("/docs", include_in_schema=False)
 def docs():
-    return Response(200, "text/html; charset=utf-8", _swagger_page())
+    return Response(200, "text/html; charset=utf-8", _built(DOCS_HTML))
 
 
 @observed
