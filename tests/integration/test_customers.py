@@ -13,9 +13,9 @@ import pytest
 
 from shopstack.harness import LocalCloud
 from shopstack.localcloud.tokens import issue_token
+from shopstack.waiting import eventually
 from tests.integration.test_checkout import ADDRESS as ADA
 from tests.integration.test_orders import buy, product, wait_for
-from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["product"]  # the fixture, shared with test_orders

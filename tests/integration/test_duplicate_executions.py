@@ -13,10 +13,10 @@ import pytest
 
 from shopstack.harness import LocalCloud
 from shopstack.lifecycle_checks import expire_now
+from shopstack.waiting import eventually
 from tests.integration.test_checkout import ADDRESS, add, intents_for, new_cart
 from tests.integration.test_order_races import counters, money_kept, pending
 from tests.integration.test_orders import mail_to, product, view, wait_for
-from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["product"]

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from shopstack.harness import LocalCloud
+from shopstack.waiting import eventually
 from tests.integration.test_checkout import intents_for
 from tests.integration.test_orders import _intents, buy, mail_to, product, view, wait_for
-from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from shopstack.harness import LocalCloud
+from shopstack.waiting import eventually
 from tests.integration.test_checkout import ADDRESS, add, new_cart
 from tests.integration.test_orders import mail_to, product, wait_for
 from tests.integration.test_returns import ask_return, deliver
-from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["product"]

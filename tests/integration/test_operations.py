@@ -12,7 +12,7 @@ import pytest
 
 from shopstack.cli import main
 from shopstack.harness import LocalCloud
-from tests.localcloud.conftest import eventually
+from shopstack.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

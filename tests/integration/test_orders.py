@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from shopstack.harness import LocalCloud, Reply
+from shopstack.waiting import NotMet, eventually
 from tests.integration.test_checkout import ADDRESS, add, checkout, emulator, intents_for, inventory, new_cart
-from tests.localcloud.conftest import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -66,13 +66,17 @@ def view(cloud: LocalCloud, order: dict[str, Any], path: str = "") -> Reply:
 
 
 def wait_for(cloud: LocalCloud, order: dict[str, Any], *statuses: str, timeout: float = 45) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        current = view(cloud, order).json
-        if current["status"] in statuses or time.monotonic() > deadline:
-            assert current["status"] in statuses, current
-            return current
-        time.sleep(0.25)
+    """The order's view once its status is one of `statuses`; fails with the last view seen."""
+    seen: list[dict[str, Any]] = [{}]
+
+    def arrived() -> dict[str, Any] | None:
+        seen[0] = view(cloud, order).json
+        return seen[0] if seen[0]["status"] in statuses else None
+
+    try:
+        return eventually(arrived, timeout=timeout, interval=0.25)
+    except NotMet:
+        raise AssertionError(seen[0]) from None
 
 
 def mail_to(cloud: LocalCloud, address: str) -> list[dict[str, Any]]:
