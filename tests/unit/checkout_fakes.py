@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -231,6 +233,22 @@ class FakeWorkflows:
     def schedule_expiry(self, order_id: str, seconds: int, correlation_id: str | None) -> None:
         self.expiries[order_id] = seconds
         self.correlations[order_id] = correlation_id
+
+
+class FakeHoldCounter:
+    """`DynamoHoldCounter`: at most `limit` takes per key in each window of `window_seconds`
+    (windows aligned to the epoch, as the table's items are keyed)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def take(self, key: str, limit: int, window_seconds: int) -> bool:
+        window = (key, int(self.clock()) // window_seconds * window_seconds)
+        if self.counts.get(window, 0) >= limit:
+            return False
+        self.counts[window] = self.counts.get(window, 0) + 1
+        return True
 
 
 class FakeWebhookLog:

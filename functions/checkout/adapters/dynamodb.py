@@ -295,6 +295,8 @@ class DynamoHoldCounter:
     def take(self, key: str, limit: int, window_seconds: int) -> bool:
         import time
 
+        if limit <= 0:  # the condition below lets a window's first take through
+            return False
         start = int(time.time()) // window_seconds * window_seconds
         record = HoldRecord(f"HOLDS#{key}#{start}", "HOLDS")
         try:
