@@ -72,15 +72,18 @@ test-integration: setup
 reliability: setup
 	SHOPSTACK_MEMORY_ORDERS=200 $(BIN)/python -m pytest -s tests/reliability
 
-## synth: the deployable CloudFormation templates in cdk.out/ (bundles the shared layer)
+## synth: the deployable CloudFormation templates in cdk.out/ (bundles the shared layer; builds the
+## apidocs function's static OpenAPI document and Swagger page into functions/apidocs/generated/)
 synth: setup
 	node_modules/.bin/cdk synth --no-notices --quiet
 	@ls cdk.out/*.template.json
 
+## lint: ruff, mypy and the architecture rules (import-linter contracts in .importlinter)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions layers/shared/python/commerce shopstack infra bench tests/unit
+	PYTHONPATH=functions:layers/shared/python:. $(BIN)/lint-imports
 
 ## bench: benchmarks that print ratios against a baseline measured in the same run
 bench: setup
@@ -92,4 +95,4 @@ lock:
 	/tmp/shopstack-lock/bin/pip freeze --exclude-editable | grep -v '^shopstack' > requirements.lock
 
 clean:
-	rm -rf .shopstack cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .shopstack cdk.out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache functions/apidocs/generated
