@@ -35,6 +35,14 @@ class FakeCatalog:
     def list(
         self, *, category: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Product], dict[str, Any] | None]:
+        """By SKU; a cursor is checked as the adapter checks it (`commerce.dynamo.key_from_cursor`:
+        the keys of the table or of the category index, the category read): else 422."""
+        from commerce.dynamo import key_from_cursor
+
+        if category is None:
+            key_from_cursor(start, ("sku",))
+        else:
+            key_from_cursor(start, ("sku", "category"), {"category": category})
         rows = sorted(
             (p for p in self.products.values() if p.is_public and category in (None, p.category)),
             key=lambda p: p.sku,
@@ -42,7 +50,9 @@ class FakeCatalog:
         after = (start or {}).get("sku", "")
         rows = [p for p in rows if p.sku > after]
         page = rows[:limit]
-        return page, ({"sku": page[-1].sku} if len(rows) > limit else None)
+        if len(rows) <= limit:
+            return page, None
+        return page, {"sku": page[-1].sku} | ({"category": category} if category is not None else {})
 
     def upsert(self, details: ProductDetails) -> Product:
         old = self.products.get(details.sku)

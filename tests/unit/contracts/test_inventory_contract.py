@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from commerce.errors import Conflict, NotFound
+from commerce.errors import Conflict, NotFound, ValidationFailed
 from commerce.money import Money
 from inventory.domain.model import Product, ProductStatus
 from inventory.service import ProductDetails
@@ -192,3 +192,15 @@ def test_a_page_that_ends_exactly_has_no_cursor(store: Store) -> None:
     assert [p.sku for p in page] == ["TEA-1", "TEA-2"]
     assert cursor is None
     assert store.catalog.list(category="empty", limit=2, start=None) == ([], None)
+
+
+def test_a_cursor_not_of_this_list_is_the_callers_error(store: Store) -> None:
+    for n in range(1, 4):
+        store.catalog.upsert(details(f"TEA-{n}"))
+    _, by_category = store.catalog.list(category="tea", limit=1, start=None)
+    assert by_category is not None
+    for bad in ({"sku": 5}, {"nope": "TEA-1"}, by_category):
+        with pytest.raises(ValidationFailed):
+            store.catalog.list(category=None, limit=1, start=bad)
+    with pytest.raises(ValidationFailed):
+        store.catalog.list(category="mugs", limit=1, start=by_category)  # another category's cursor
