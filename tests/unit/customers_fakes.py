@@ -51,7 +51,13 @@ class FakeProfiles:
         return [p for p in self.profiles.values() if p.email == email]
 
     def add_interaction(self, interaction: Interaction) -> None:
-        self.notes.setdefault(interaction.customer_id, []).append(interaction)
+        """A new interaction id only: the table's conditional put refuses one taken (PutError)."""
+        notes = self.notes.setdefault(interaction.customer_id, [])
+        if any(n.interaction_id == interaction.interaction_id for n in notes):
+            from pynamodb.exceptions import PutError
+
+            raise PutError(f"interaction {interaction.interaction_id} exists")
+        notes.append(interaction)
 
     def interactions(self, customer_id: str) -> list[Interaction]:
         """By interaction id (a ULID: in time order), as the table's sort key reads them."""

@@ -333,10 +333,9 @@ class FakeLedger:
         if record is None:
             return None
         attempts = int(record.get("reconcileAttempts") or 0) + 1
-        same = record["status"] == order.status.value
-        if record.get("updatedAt"):
-            same = same and record["updatedAt"] == order.updated_at
-        if not same:
+        # `commerce.ledger.note_reconciled`: the status and the updatedAt as read (an item without
+        # updatedAt never matches: the state read it as createdAt)
+        if record["status"] != order.status.value or record.get("updatedAt") != order.updated_at:
             return None
         record["reconcileAttempts"] = attempts
         record["updatedAt"] = self.clock()

@@ -112,6 +112,17 @@ def test_interactions_are_listed_in_the_order_they_were_logged(store: Any) -> No
     assert store.interactions("sub-1") == [earlier, later]  # ULIDs: by time
 
 
+def test_an_interaction_is_logged_once(store: Any) -> None:
+    from pynamodb.exceptions import PutError
+
+    store.create(profile())
+    first = note("sub-1", "01J0000000000000000000000A")
+    store.add_interaction(first)
+    with pytest.raises(PutError):
+        store.add_interaction(note("sub-1", "01J0000000000000000000000A", "rewritten"))
+    assert store.interactions("sub-1") == [first]
+
+
 def test_erasing_deletes_the_profile_and_every_note(store: Any) -> None:
     store.create(profile("sub-1"))
     store.create(profile("sub-2"))

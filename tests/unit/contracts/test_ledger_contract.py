@@ -635,6 +635,18 @@ def test_a_reconciler_attempt_counts_on_the_order_as_read(store: Driver) -> None
     assert store.state("nope") is None
 
 
+def test_a_reconciler_attempt_on_an_order_never_stamped_is_refused(store: Driver) -> None:
+    record = order_record(OrderState("o-1", OrderStatus.PAID, (("TEA-1", 1),), 1000), created_at=CREATED)
+    record.pop("updatedAt")
+    record.update(shippingAddress={"line1": "1 Main St"}, orderTokenHash="h" * 64)
+    store.seed(record)
+    order = store.state("o-1")
+    assert order is not None and order.updated_at == CREATED
+    assert store.note_reconciled(order) is None
+    after = store.record("o-1")
+    assert after is not None and "reconcileAttempts" not in after
+
+
 def test_stuck_orders_by_status_oldest_first(store: Driver) -> None:
     def order(order_id: str, status: OrderStatus, created: str, updated: str) -> None:
         seeded(store, OrderState(order_id, status, (("TEA-1", 1),), 1000, updated_at=updated), created_at=created)
