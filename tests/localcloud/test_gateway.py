@@ -18,9 +18,11 @@ from moto.backends import get_backend
 from moto.server import ThreadedMotoServer
 from werkzeug.test import Client
 
-from shopstack.localcloud import gateway as gw
 from shopstack.localcloud import hooks, signing
 from shopstack.localcloud.gateway import LocalGateway
+from shopstack.localcloud.gateway.deployed import lambda_arn
+from shopstack.localcloud.gateway.http_request import MAX_PAYLOAD_BYTES
+from shopstack.localcloud.gateway.throttling import TokenBucket, compile_throttle
 from tests.localcloud.test_auth import raw_token
 
 REGION = "us-east-1"
@@ -397,7 +399,7 @@ def test_invoke_error_is_502(client: Client, fake: FakeLambda) -> None:
 
 
 def test_payload_over_10_mb_is_413(client: Client, fake: FakeLambda) -> None:
-    response = client.post("/products", data=b"x" * (gw.MAX_PAYLOAD_BYTES + 1))
+    response = client.post("/products", data=b"x" * (MAX_PAYLOAD_BYTES + 1))
     assert response.status_code == 413
     assert response.json == {"message": "Request Too Long"}
     assert fake.calls == []
@@ -585,7 +587,7 @@ def test_method_throttle_answers_429_with_retry_after(deployed: dict[str, Any], 
 
 
 def test_token_bucket_is_thread_safe() -> None:
-    bucket = gw.TokenBucket(rate=0.001, burst=50)
+    bucket = TokenBucket(rate=0.001, burst=50)
     passed: list[bool] = []
 
     def hammer() -> None:
@@ -601,9 +603,9 @@ def test_token_bucket_is_thread_safe() -> None:
 
 
 def test_stage_throttle_from_method_settings() -> None:
-    throttle = gw.compile_throttle({"*/*": {"throttlingRateLimit": 2.0, "throttlingBurstLimit": 2}})
+    throttle = compile_throttle({"*/*": {"throttlingRateLimit": 2.0, "throttlingBurstLimit": 2}})
     assert [throttle.take("/a", "GET") == 0 for _ in range(3)] == [True, True, False]
-    assert gw.compile_throttle({}).take("/a", "GET") == 0
+    assert compile_throttle({}).take("/a", "GET") == 0
 
 
 def test_localcloud_document(client: Client, deployed: dict[str, Any]) -> None:
@@ -642,5 +644,5 @@ def test_lambda_arn_from_integration_uri() -> None:
         "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
         "arn:aws:lambda:eu-west-1:123456789012:function:Fn:live/invocations"
     )
-    assert gw.lambda_arn(uri) == "arn:aws:lambda:eu-west-1:123456789012:function:Fn:live"
-    assert gw.lambda_arn("http://example.com") is None
+    assert lambda_arn(uri) == "arn:aws:lambda:eu-west-1:123456789012:function:Fn:live"
+    assert lambda_arn("http://example.com") is None
