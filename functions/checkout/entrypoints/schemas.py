@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from checkout.domain.cart import MAX_QUANTITY
-from commerce.contract import OUT, STRICT, AddressIn, Money, WholeInt
+from commerce.contract import OUT, STRICT, AddressIn, Money, WholeInt, portable
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"
 
 
 class QuantityIn(BaseModel):
@@ -15,7 +17,7 @@ class QuantityIn(BaseModel):
 
 class CheckoutIn(BaseModel):
     model_config = STRICT
-    email: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$", max_length=254)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254, json_schema_extra=portable(EMAIL_PATTERN))
     shippingAddress: AddressIn
     paymentMethod: str | None = Field(default=None, pattern=r"^pm_[A-Za-z0-9_]{1,100}$")
 

@@ -143,6 +143,17 @@ NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\
 character that is not Unicode whitespace (spelled out: JSON Schema's `\\s` is another set)."""
 
 
+WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Unicode White_Space, the set `\\s` matches in the handlers' validation (pydantic's Rust regex),
+spelled out for a `pattern` in the document, where `\\s` is ECMA-262's: without U+0085, with U+FEFF."""
+
+
+def portable(pattern: str) -> dict[str, JsonValue]:
+    """`json_schema_extra` of a field validated with `pattern`: the same pattern for the document,
+    its `\\s` spelled out (WHITE_SPACE), so that a JSON Schema validator accepts what the handler does."""
+    return {"pattern": pattern.replace(r"\s", WHITE_SPACE)}
+
+
 def _country_codes() -> list[JsonValue]:
     return [code for code in sorted(ISO_3166_ALPHA_2)]
 
