@@ -21,13 +21,13 @@ from typing import Any, Protocol
 
 from checkout.domain.cart import Cart, CartStatus, check_quantity, token_hash
 from checkout.domain.order import Order, Payment, PaymentStatus
-from checkout.domain.pricing import PricedLine, PricingRules, price
+from checkout.domain.pricing import PricingRules, price
 from commerce import settlement
 from commerce.clock import utcnow_str
 from commerce.errors import Conflict, NotFound, PaymentDeclined, PaymentsUnavailable, Throttled, ValidationFailed
 from commerce.events import DomainEvent, EventPublisher
 from commerce.ids import new_id, stable_id
-from commerce.orders import ENDED, OrderState, OrderStatus, authorized, declined
+from commerce.orders import ENDED, OrderLine, OrderState, OrderStatus, authorized, declined
 
 SOURCE = "shopstack.checkout"
 
@@ -179,10 +179,10 @@ def claim_cart(deps: Checkout, cart_id: str, *, sub: str, token: str | None) -> 
     return claimed
 
 
-def _priced_lines(items: dict[str, int], catalog: dict[str, CatalogItem], currency: str) -> list[PricedLine]:
+def _priced_lines(items: dict[str, int], catalog: dict[str, CatalogItem], currency: str) -> list[OrderLine]:
     """The lines for sale: active products priced in the shop's currency (others are unavailable)."""
     return [
-        PricedLine(sku=sku, name=catalog[sku].name, quantity=qty, unit_price=catalog[sku].unit_price)
+        OrderLine(sku=sku, name=catalog[sku].name, quantity=qty, unit_price=catalog[sku].unit_price)
         for sku, qty in sorted(items.items())
         if sku in catalog and catalog[sku].active and catalog[sku].currency == currency
     ]
@@ -195,7 +195,7 @@ def cart_json(deps: Checkout, cart: Cart, *, token: str | None = None) -> dict[s
     body: dict[str, Any] = {
         "cartId": cart.cart_id,
         "status": cart.status,
-        "items": [_line_json(line, totals.currency) for line in lines],
+        "items": [line.to_json(totals.currency) for line in lines],
         "unavailable": sorted(sku for sku in cart.items if sku not in {line.sku for line in lines}),
         **totals.to_json(),
         "currency": totals.currency,
@@ -205,16 +205,6 @@ def cart_json(deps: Checkout, cart: Cart, *, token: str | None = None) -> dict[s
     if token is not None:
         body["cartToken"] = token
     return body
-
-
-def _line_json(line: PricedLine, currency: str) -> dict[str, Any]:
-    return {
-        "sku": line.sku,
-        "name": line.name,
-        "quantity": line.quantity,
-        "unitPrice": {"amount": line.unit_price, "currency": currency},
-        "lineTotal": {"amount": line.line_total, "currency": currency},
-    }
 
 
 def set_item(deps: Checkout, cart: Cart, sku: str, quantity: int, *, email: str | None = None) -> Cart:

@@ -9,11 +9,11 @@ from typing import Any
 
 from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Order, Payment
-from checkout.domain.pricing import DEFAULT_RULES, PricedLine, Totals
+from checkout.domain.pricing import DEFAULT_RULES, Totals
 from checkout.service import CatalogItem, Checkout, OutOfStock
 from commerce.clock import utcnow_str
 from commerce.errors import Conflict
-from commerce.orders import OrderStatus
+from commerce.orders import OrderLine, OrderStatus
 from tests.unit.fakes import RecordingPublisher
 from tests.unit.ledger_fakes import FakeLedger, FakeMoney, Record, Write, state_of
 
@@ -150,7 +150,7 @@ def _order(record: Record) -> Order:
         cart_id=record.get("cartId") or "",
         correlation_id=record.get("correlationId"),
         lines=tuple(
-            PricedLine(
+            OrderLine(
                 sku=str(x["sku"]), name=str(x["name"]), quantity=int(x["quantity"]), unit_price=int(x["unitPrice"])
             )
             for x in record["lines"]

@@ -7,10 +7,10 @@ from typing import Any
 
 from commerce.clock import now, utcnow_str
 from commerce.errors import TransientError
-from commerce.orders import Change, OrderStatus
+from commerce.orders import Change, OrderLine, OrderStatus
 from orders.domain.emails import Email
 from orders.domain.invoice import invoice_document
-from orders.domain.model import Line, Order, OrderNotActive, PaymentState, Shipment, StockState, invoice_number
+from orders.domain.model import Order, OrderNotActive, PaymentState, Shipment, StockState, invoice_number
 from orders.domain.returns import Return, ReturnStatus
 from orders.service import Orders
 from tests.unit.ledger_fakes import FakeLedger, FakeMoney, Intent, Record, Write, intent_status, state_of
@@ -22,7 +22,7 @@ def paid_order(order_id: str = "o1", **changes: Any) -> Order:
         status=OrderStatus.PAID,
         email="ada@example.com",
         owner="user-1",
-        lines=(Line("A", "Tent", 2, 1000),),
+        lines=(OrderLine("A", "Tent", 2, 1000),),
         subtotal=2000,
         shipping=599,
         tax=160,
@@ -84,9 +84,7 @@ def _order(record: Record) -> Order:
         status=state.status,
         email=record["email"],
         owner=record.get("owner"),
-        lines=tuple(
-            Line(str(x["sku"]), str(x["name"]), int(x["quantity"]), int(x["unitPrice"])) for x in record["lines"]
-        ),
+        lines=tuple(OrderLine.from_item(x) for x in record["lines"]),
         subtotal=int(record["subtotalAmount"]),
         shipping=int(record["shippingAmount"]),
         tax=int(record["taxAmount"]),
@@ -340,7 +338,7 @@ def delivered(**changes: Any) -> Order:
     """A paid order with two lines, captured and committed, delivered on 2026-03-01."""
     order = paid_order(
         status=OrderStatus.DELIVERED,
-        lines=(Line("A", "Tent", 2, 1000), Line("B", "Mug", 1, 500)),
+        lines=(OrderLine("A", "Tent", 2, 1000), OrderLine("B", "Mug", 1, 500)),
         subtotal=2500,
         tax=200,
         total=3299,

@@ -1,12 +1,13 @@
 import pytest
 
 from checkout.domain.cart import Cart, CartStatus, token_hash
-from checkout.domain.pricing import DEFAULT_RULES, PricedLine, price, rules_from_json
+from checkout.domain.pricing import DEFAULT_RULES, price, rules_from_json
 from commerce.errors import ConfigurationError, Conflict, ValidationFailed
+from commerce.orders import OrderLine
 
 
-def lines(*pairs: tuple[int, int]) -> list[PricedLine]:
-    return [PricedLine(f"SKU-{i}", "n", qty, unit) for i, (unit, qty) in enumerate(pairs)]
+def lines(*pairs: tuple[int, int]) -> list[OrderLine]:
+    return [OrderLine(f"SKU-{i}", "n", qty, unit) for i, (unit, qty) in enumerate(pairs)]
 
 
 def test_us_order_over_threshold_ships_free_and_pays_8_percent_tax() -> None:

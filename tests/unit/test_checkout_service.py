@@ -327,3 +327,12 @@ def test_the_same_key_for_another_open_cart_is_refused_and_that_cart_stays_open(
     assert refused.value.problem_code == "idempotency_key_reused"
     assert parts["carts"].carts[other.cart_id].status == CartStatus.OPEN
     assert parts["ledger"].stock["A"] == {"onHand": 5, "reserved": 1, "available": 4}
+
+
+def test_a_cart_shows_each_line_priced_and_its_totals() -> None:
+    deps, _ = make_checkout(A=5)
+    body = service.cart_json(deps, cart_with(deps, A=2))
+    assert [(i["sku"], i["quantity"], i["unitPrice"]["amount"], i["lineTotal"]["amount"]) for i in body["items"]] == [
+        ("A", 2, 1000, 2000)
+    ]
+    assert body["total"] == {"amount": 2000 + 599 + 160, "currency": "usd"} and body["unavailable"] == []

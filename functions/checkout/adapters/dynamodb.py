@@ -23,13 +23,13 @@ from pynamodb.transactions import TransactWrite
 
 from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Order
-from checkout.domain.pricing import PricedLine, Totals
+from checkout.domain.pricing import Totals
 from checkout.service import CatalogItem, OutOfStock
 from commerce import ledger
 from commerce.clock import utcnow_str
 from commerce.dynamo import bind, plain, refused_by_condition, retrying
 from commerce.ledger import OrderItem, StockItem
-from commerce.orders import OrderStatus
+from commerce.orders import OrderLine, OrderStatus
 from commerce.records import carts as cart_records
 from commerce.records.carts import CartRecord
 
@@ -180,15 +180,7 @@ class DynamoCatalog:
 
 
 def _order(record: OrderItem) -> Order:
-    lines = tuple(
-        PricedLine(
-            sku=str(x["sku"]),
-            name=str(x["name"]),
-            quantity=int(x["quantity"]),
-            unit_price=int(x["unitPrice"]),
-        )
-        for x in plain(record.lines)
-    )
+    lines = tuple(OrderLine.from_item(x) for x in plain(record.lines))
     return Order(
         order_id=record.order_id,
         status=OrderStatus(record.status),
@@ -229,9 +221,7 @@ class DynamoOrders:
             owner=order.owner,
             cart_id=order.cart_id,
             correlation_id=order.correlation_id,
-            lines=[
-                {"sku": x.sku, "name": x.name, "quantity": x.quantity, "unitPrice": x.unit_price} for x in order.lines
-            ],
+            lines=[x.to_item() for x in order.lines],
             subtotal_amount=order.totals.subtotal,
             shipping_amount=order.totals.shipping,
             tax_amount=order.totals.tax,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkout.domain.pricing import PricedLine, Totals
-from commerce.orders import OrderState, OrderStatus
+from checkout.domain.pricing import Totals
+from commerce.orders import OrderLine, OrderState, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,7 @@ class Order:
     email: str
     owner: str | None
     cart_id: str
-    lines: tuple[PricedLine, ...]
+    lines: tuple[OrderLine, ...]
     totals: Totals
     shipping_address: dict[str, Any]
     token_hash: str

@@ -8,18 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commerce.errors import ConfigurationError
-
-
-@dataclass(frozen=True, slots=True)
-class PricedLine:
-    sku: str
-    name: str
-    quantity: int
-    unit_price: int
-
-    @property
-    def line_total(self) -> int:
-        return self.unit_price * self.quantity
+from commerce.orders import OrderLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +100,7 @@ def _round_half_up(numerator: int, denominator: int) -> int:
     return (numerator * 2 + denominator) // (denominator * 2)
 
 
-def price(lines: list[PricedLine], country: str, rules: PricingRules) -> Totals:
+def price(lines: list[OrderLine], country: str, rules: PricingRules) -> Totals:
     subtotal = sum(line.line_total for line in lines)
     rule = rules.for_country(country)
     free = rule.free_shipping_over is not None and subtotal >= rule.free_shipping_over

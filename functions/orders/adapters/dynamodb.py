@@ -22,6 +22,7 @@ from typing import Any
 from commerce import ledger
 from commerce.dynamo import key_from_cursor, key_to_cursor, plain
 from commerce.ledger import OrderItem
+from commerce.orders import OrderLine
 from commerce.records import fulfilment
 from commerce.records.fulfilment import (
     INVOICE,
@@ -34,7 +35,7 @@ from commerce.records.fulfilment import (
 from orders.adapters.invoices import DynamoInvoices
 from orders.adapters.returns import DynamoReturns, return_of
 from orders.adapters.shipments import DynamoShipments, shipment_of
-from orders.domain.model import Line, Order, Shipment
+from orders.domain.model import Order, Shipment
 from orders.domain.returns import Return
 
 
@@ -45,9 +46,7 @@ def order_of(record: OrderItem) -> Order:
         status=state.status,
         email=record.email,
         owner=record.owner,
-        lines=tuple(
-            Line(str(x["sku"]), str(x["name"]), int(x["quantity"]), int(x["unitPrice"])) for x in plain(record.lines)
-        ),
+        lines=tuple(OrderLine.from_item(x) for x in plain(record.lines)),
         subtotal=int(record.subtotal_amount),
         shipping=int(record.shipping_amount),
         tax=int(record.tax_amount),

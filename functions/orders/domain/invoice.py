@@ -17,16 +17,7 @@ def invoice_document(order: Order, *, number: str, issued_at: str, seller: dict[
         "orderId": order.order_id,
         "seller": seller,
         "billTo": {"name": address.get("name", ""), "email": order.email, "address": address},
-        "lines": [
-            {
-                "sku": line.sku,
-                "description": line.name,
-                "quantity": line.quantity,
-                "unitPrice": {"amount": line.unit_price, "currency": order.currency},
-                "lineTotal": {"amount": line.line_total, "currency": order.currency},
-            }
-            for line in order.lines
-        ],
+        "lines": [line.to_json(order.currency, name_as="description") for line in order.lines],
         **order.money,
     }
 

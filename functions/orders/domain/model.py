@@ -9,7 +9,16 @@ from enum import StrEnum
 from typing import Any
 
 from commerce.errors import TransientError
-from commerce.orders import CANCELLABLE, ENDED, OrderState, OrderStatus, PaymentState, StockState, check_transition
+from commerce.orders import (
+    CANCELLABLE,
+    ENDED,
+    OrderLine,
+    OrderState,
+    OrderStatus,
+    PaymentState,
+    StockState,
+    check_transition,
+)
 
 __all__ = [
     "CANCELLABLE",
@@ -39,24 +48,12 @@ class TrackingStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
-    sku: str
-    name: str
-    quantity: int
-    unit_price: int
-
-    @property
-    def line_total(self) -> int:
-        return self.unit_price * self.quantity
-
-
-@dataclass(frozen=True, slots=True)
 class Order:
     order_id: str
     status: OrderStatus
     email: str
     owner: str | None
-    lines: tuple[Line, ...]
+    lines: tuple[OrderLine, ...]
     subtotal: int
     shipping: int
     tax: int

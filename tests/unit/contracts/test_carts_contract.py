@@ -13,11 +13,11 @@ import pytest
 
 from checkout.domain.cart import Cart, CartStatus
 from checkout.domain.order import Order
-from checkout.domain.pricing import PricedLine, Totals
+from checkout.domain.pricing import Totals
 from checkout.service import OutOfStock
 from commerce.clock import utcnow_str
 from commerce.errors import Conflict
-from commerce.orders import OrderStatus, PaymentState, StockState
+from commerce.orders import OrderLine, OrderStatus, PaymentState, StockState
 from tests.unit.contracts.conftest import BACKENDS, Tables
 
 
@@ -178,7 +178,7 @@ def test_the_catalog_reads_the_products_asked_for(store: Store) -> None:
 
 
 def order_for(cart: Cart, order_id: str = "o-1", lines: dict[str, int] | None = None) -> Order:
-    priced = tuple(PricedLine(sku, f"Product {sku}", q, 1000) for sku, q in (lines or {"TEA-1": 2}).items())
+    priced = tuple(OrderLine(sku, f"Product {sku}", q, 1000) for sku, q in (lines or {"TEA-1": 2}).items())
     created_at = "2026-01-02T00:00:00.000Z"
     return Order(
         order_id=order_id,

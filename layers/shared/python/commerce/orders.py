@@ -12,8 +12,10 @@ resumes reaches the final status. Pure: no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from commerce.errors import Conflict
 
@@ -93,6 +95,38 @@ STOCK_MOVES: dict[StockMove, tuple[StockState, StockState, dict[str, int]]] = {
     StockMove.RESTORE: (StockState.COMMITTED, StockState.RESTORED, {"onHand": 1, "available": 1}),
 }
 """Each move: the stockState it requires, the one it leaves, and the sign per counter."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One line of an order as checkout priced it (amounts in the order's currency's minor unit):
+    the order item's `lines` entry, which every service reads the same way."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price * self.quantity
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> OrderLine:
+        return cls(str(item["sku"]), str(item["name"]), int(item["quantity"]), int(item["unitPrice"]))
+
+    def to_item(self) -> dict[str, Any]:
+        return {"sku": self.sku, "name": self.name, "quantity": self.quantity, "unitPrice": self.unit_price}
+
+    def to_json(self, currency: str, *, name_as: str = "name") -> dict[str, Any]:
+        """The line in a cart, order or invoice body (an invoice calls its name `description`)."""
+        return {
+            "sku": self.sku,
+            name_as: self.name,
+            "quantity": self.quantity,
+            "unitPrice": {"amount": self.unit_price, "currency": currency},
+            "lineTotal": {"amount": self.line_total, "currency": currency},
+        }
 
 
 @dataclass(frozen=True, slots=True)
