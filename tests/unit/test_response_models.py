@@ -137,3 +137,9 @@ def test_answers_no_operation_declares_are_not_held_to_it(contract: ResponseCont
     contract.check("TRACE", "/products", answer({"anything": 1}, 404))
     contract.check("GET", "/console/", Reply(200, {"content-type": "text/html"}, "<!doctype html>"))
     contract.check("GET", "/orders/01JORDER/invoice", Reply(200, {"content-type": "text/html"}, "<html>"))
+
+
+def test_no_content_is_no_body(contract: ResponseContract) -> None:
+    contract.check("DELETE", "/me", Reply(204, {"content-type": "application/json"}, ""))
+    with pytest.raises(AssertionError, match=r"DELETE /me answered 204 with application/json"):
+        contract.check("DELETE", "/me", answer({"erased": True}, 204))
