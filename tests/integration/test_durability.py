@@ -7,9 +7,9 @@ same state directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ import pytest
 
 from shopstack.buyer import buy, stock_product, wait_until
 from shopstack.harness import LocalCloud, start
+from shopstack.localcloud.durable import DYNAMODB_FILE, STRIPE_FILE
 from shopstack.localcloud.tokens import issue_token
+from shopstack.waiting import NotMet, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +43,14 @@ def intent_of(cloud: LocalCloud, order_id: str) -> str:
     return str(intent)
 
 
+def on_disk(state: Path, name: str, value: str) -> bool:
+    """The state file `name` (a snapshot of the running cloud) mentions `value`."""
+    try:
+        return value in (state / name).read_text()
+    except OSError:
+        return False
+
+
 def alive(pids: set[int]) -> set[int]:
     found = set()
     for pid in pids:
@@ -54,10 +64,10 @@ def alive(pids: set[int]) -> set[int]:
 
 
 def wait_gone(pids: set[int], timeout: float = 10.0) -> set[int]:
-    deadline = time.monotonic() + timeout
-    while (left := alive(pids)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
+    """The processes still alive after waiting up to `timeout` for all to end."""
+    with contextlib.suppress(NotMet):
+        eventually(lambda: not alive(pids), timeout=timeout, interval=0.1)
+    return alive(pids)
 
 
 def test_an_order_survives_a_sigkill_with_its_payment(tmp_path: Path) -> None:
@@ -68,7 +78,11 @@ def test_an_order_survives_a_sigkill_with_its_payment(tmp_path: Path) -> None:
         sku = stock_product(first, admin, 10)
         bought = buy(first, sku)
         intent = intent_of(first, bought.order_id)
-        time.sleep(SNAPSHOT_WAIT_SECONDS)  # several snapshot periods: this order is on disk
+        eventually(  # this order is on disk, with its payment
+            lambda: on_disk(state, DYNAMODB_FILE, bought.order_id) and on_disk(state, STRIPE_FILE, intent),
+            timeout=SNAPSHOT_WAIT_SECONDS,
+            interval=0.25,
+        )
         workers = first.children() - {first.process.pid}
         assert workers, "no worker process was running"
         # SIGKILL the main process alone: its workers must not outlive it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -9,12 +10,12 @@ import platform
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from shopstack.harness import ROOT, LocalCloud, start
+from shopstack.waiting import NotMet, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -54,9 +55,8 @@ def test_demo_seed_then_sigterm_leaves_no_process_behind(tmp_path: Path) -> None
         assert cloud.process.wait(30) == 0, "SIGTERM to any thread stops the local cloud"
     finally:
         cloud.stop()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
-        time.sleep(0.2)
+    with contextlib.suppress(NotMet):
+        eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tree), timeout=10, interval=0.2)
     assert [pid for pid in tree if Path(f"/proc/{pid}").exists()] == []
     assert any("[InventoryApi]" in line for line in cloud.log), "function logs carry the function's name"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ import pytest
 
 from shopstack.buyer import ADDRESS, stock_product
 from shopstack.harness import ROOT, LocalCloud, Reply
+from shopstack.waiting import NotMet, eventually
 from tests.integration.test_checkout import intents_for
 from tests.integration.test_orders import _stripe_get, wait_for
 
@@ -121,12 +121,14 @@ def checkout(
 def emails_about(cloud: LocalCloud, order_id: str, what: str) -> int:
     """How many emails the customer got about `what` ("confirmed", "was cancelled") of one order: waits
     for the first, then counts."""
-    deadline = time.monotonic() + 20
-    while True:
-        found = [m for m in cloud.request("GET", "/_localcloud/mail").json if f"{order_id} {what}" in m["subject"]]
-        if found or time.monotonic() > deadline:
-            return len(found)
-        time.sleep(0.2)
+
+    def mails() -> list[dict[str, Any]]:
+        return [m for m in cloud.request("GET", "/_localcloud/mail").json if f"{order_id} {what}" in m["subject"]]
+
+    try:
+        return len(eventually(mails, timeout=20, interval=0.2))
+    except NotMet:
+        return 0
 
 
 def my_orders(cloud: LocalCloud, token: str) -> list[str]:
