@@ -7,6 +7,7 @@ every conflict and throttle, the workflow's Retry on TransientError)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -18,6 +19,7 @@ import pytest
 
 from shopstack.buyer import stock_product
 from shopstack.harness import LocalCloud, Reply
+from shopstack.waiting import NotMet, eventually
 from tests.integration.test_checkout import add, checkout, intents_for, inventory
 from tests.integration.test_orders import _intents, view
 
@@ -88,15 +90,18 @@ def test_concurrent_checkouts_of_a_hot_sku_under_dynamodb_chaos_confirm_every_pa
             orders = [o for o in pool.map(lambda _: _buy(cloud, sku, statuses), range(BUYERS)) if o]
         bought_in = time.monotonic() - began
         paid = [o for o in orders if o["status"] in ("PAID", "CONFIRMED")]
-        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
         final: dict[str, dict[str, Any]] = {}
-        while len(final) < len(paid) and time.monotonic() < deadline:
+
+        def all_final() -> bool:
             for order in paid:
                 if order["orderId"] not in final:
                     current = view(cloud, order).json
                     if current["status"] not in ("PAID", "PENDING_PAYMENT"):
                         final[order["orderId"]] = current
-            time.sleep(0.5)
+            return len(final) == len(paid)
+
+        with contextlib.suppress(NotMet):  # the orders still paying are counted below
+            eventually(all_final, timeout=CONFIRM_TIMEOUT_SECONDS, interval=0.5)
         state = cloud.chaos()
     finally:
         cloud.set_chaos(dynamodb=0)
