@@ -22,6 +22,7 @@ later.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -35,7 +36,9 @@ import pytest
 from shopstack import lifecycle_checks as lc
 from shopstack.buyer import ADDRESS, buy, stock_product
 from shopstack.harness import LocalCloud, start
+from shopstack.localcloud.durable import DYNAMODB_FILE
 from shopstack.localcloud.tokens import issue_token
+from shopstack.waiting import NotMet, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -69,17 +72,22 @@ def three_ds(cloud: LocalCloud, sku: str) -> dict[str, Any]:
 
 
 def wait_status(cloud: LocalCloud, admin: str, order_id: str, wanted: tuple[str, ...], timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The order's status once it is one of `wanted`, or the last one seen at the timeout."""
+    seen = [""]
+
+    def arrived() -> bool:
         found = lc.order(cloud, admin, order_id)
-        current = found["status"] if found else "MISSING"
-        if current in wanted or time.monotonic() > deadline:
-            return current
-        time.sleep(0.3)
+        seen[0] = found["status"] if found else "MISSING"
+        return seen[0] in wanted
+
+    with contextlib.suppress(NotMet):
+        eventually(arrived, timeout=timeout, interval=0.3)
+    return seen[0]
 
 
-def backdate(cloud: LocalCloud, order_id: str, seconds: int) -> None:
-    """Move the order's last change `seconds` into the past (the outage outlasting its reservation)."""
+def backdate(cloud: LocalCloud, order_id: str, seconds: int) -> str:
+    """Move the order's last change `seconds` into the past (the outage outlasting its reservation);
+    returns the time written."""
     dynamodb = cloud.aws("dynamodb")
     table = next(t for t in dynamodb.list_tables()["TableNames"] if t.endswith("-orders"))
     stamp = (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -91,6 +99,16 @@ def backdate(cloud: LocalCloud, order_id: str, seconds: int) -> None:
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":at": {"S": stamp}, ":pending": {"S": "PENDING_PAYMENT"}},
     )
+    return stamp
+
+
+def saved_with(state: Path, *values: str) -> bool:
+    """The cloud's last DynamoDB snapshot in `state` holds every one of `values`."""
+    try:
+        saved = (state / DYNAMODB_FILE).read_text()
+    except OSError:
+        return False
+    return all(value in saved for value in values)
 
 
 STOPS = ["sigterm", "sigkill"] if os.environ.get("SHOPSTACK_MEMORY_ORDERS") else ["sigterm"]
@@ -175,10 +193,10 @@ def resume_after_restart(tmp_path: Path, stop: str, clouds: list[LocalCloud]) ->
             *((o["orderId"], "PAID") for o in paid),
         ):
             assert wait_status(first, admin, order_id, (wanted,), timeout=30) == wanted, order_id
-        for order in unpaid:
-            backdate(first, order["orderId"], RESERVATION_AND_STUCK + 60)
+        stamps = [backdate(first, order["orderId"], RESERVATION_AND_STUCK + 60) for order in unpaid]
         before = {k: v["status"] for k, v in lc.all_orders(first, admin).items()}
-        time.sleep(5)  # two snapshot periods: what the cloud did is on disk
+        # what the cloud did is on disk: a snapshot taken after the last of those writes
+        eventually(lambda: saved_with(state, *stamps), timeout=15, interval=0.25, what="a snapshot of the backdates")
         stopping = time.monotonic()
         if stop == "sigkill":
             first.kill_group()
@@ -200,14 +218,18 @@ def resume_after_restart(tmp_path: Path, stop: str, clouds: list[LocalCloud]) ->
         ready = time.monotonic()
         admin = issue_token(second.base_url, "staff@example.com", admin=True)
         rested_at: dict[str, float] = {}
-        while True:
-            orders = lc.all_orders(second, admin)
+        orders: dict[str, Any] = {}
+
+        def all_at_rest() -> bool:
+            orders.clear()
+            orders.update(lc.all_orders(second, admin))
             for order_id, order in orders.items():
                 if order["status"] in lc.AT_REST and order_id not in rested_at:
                     rested_at[order_id] = time.monotonic() - ready
-            if all(o["status"] in lc.AT_REST for o in orders.values()) or time.monotonic() - ready > RESUME_BUDGET:
-                break
-            time.sleep(1)
+            return all(o["status"] in lc.AT_REST for o in orders.values())
+
+        with contextlib.suppress(NotMet):  # what is not at rest by then is reported below
+            eventually(all_at_rest, timeout=RESUME_BUDGET - (time.monotonic() - ready), interval=1)
         elapsed = time.monotonic() - ready
         statuses = {k: v["status"] for k, v in orders.items()}
         print(
