@@ -19,6 +19,7 @@ reliability`, which sets SHOPSTACK_MEMORY_ORDERS, 150). SHOPSTACK_BATTERY_SEED r
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -38,6 +39,7 @@ from shopstack import lifecycle_checks as lc
 from shopstack.buyer import ADDRESS, stock_product
 from shopstack.harness import LocalCloud, Reply
 from shopstack.localcloud.tokens import issue_token
+from shopstack.waiting import NotMet, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -176,12 +178,16 @@ def status(b: Battery, order: Placed) -> str:
 
 
 def wait_for(b: Battery, order: Placed, wanted: tuple[str, ...], timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        current = status(b, order)
-        if current in wanted or time.monotonic() > deadline:
-            return current
-        time.sleep(0.5)
+    """The order's status once it is one of `wanted`, or the last one seen at the timeout."""
+    seen = [""]
+
+    def arrived() -> bool:
+        seen[0] = status(b, order)
+        return seen[0] in wanted
+
+    with contextlib.suppress(NotMet):
+        eventually(arrived, timeout=timeout, interval=0.5)
+    return seen[0]
 
 
 def cancel(b: Battery, order: Placed, by: str, stripe_faulted: bool = False) -> Reply:
