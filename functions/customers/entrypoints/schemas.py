@@ -93,6 +93,38 @@ class CustomerStatsOut(BaseModel):
     refunded: Money
 
 
+class CustomerReturnLineOut(BaseModel):
+    model_config = OUT
+    sku: str
+    quantity: int
+    reason: str
+
+
+class CustomerTimelineEntryOut(BaseModel):
+    """One thing that happened with the customer; `type` says which members it has: `order`
+    (orderId, status, total), `order_status` (orderId, status, note), `return` (orderId, returnId,
+    status, lines), `refund` (orderId, returnId, amount), `email` (orderId, email: which one),
+    `interaction` (the interaction's members), `registered` and `erased` (none)."""
+
+    model_config = OUT
+    type: Literal["registered", "order", "order_status", "return", "refund", "email", "interaction", "erased"]
+    at: str
+    orderId: str | None = None
+    status: str | None = None
+    total: Money | None = None
+    note: str | None = None
+    returnId: str | None = None
+    lines: list[CustomerReturnLineOut] | None = None
+    amount: Money | None = None
+    email: str | None = None
+    interactionId: str | None = None
+    customerId: str | None = None
+    channel: str | None = None
+    summary: str | None = None
+    createdAt: str | None = None
+    by: dict[str, str | None] | None = None
+
+
 class CustomerViewOut(BaseModel):
     model_config = OUT
     customerId: str
@@ -100,7 +132,4 @@ class CustomerViewOut(BaseModel):
     erasedAt: str | None = None
     profile: ProfileOut | None
     stats: CustomerStatsOut
-    timeline: list[dict[str, Any]] = Field(
-        description="newest first; `type` is registered, order, order_status, return, refund, email, interaction "
-        "or erased, each with `at`"
-    )
+    timeline: list[CustomerTimelineEntryOut] = Field(description="newest first")
