@@ -18,16 +18,7 @@ def order_json(
         "orderId": order.order_id,
         "status": order.status.value,
         "email": order.email,
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unitPrice": {"amount": line.unit_price, "currency": order.currency},
-                "lineTotal": {"amount": line.line_total, "currency": order.currency},
-            }
-            for line in order.lines
-        ],
+        "lines": [line.to_json(order.currency) for line in order.lines],
         **order.money,
         "shippingAddress": order.shipping_address,
         "createdAt": order.created_at,
