@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from checkout.domain.cart import MAX_QUANTITY
-from commerce.contract import OUT, STRICT, AddressIn, Money, WholeInt, portable
+from commerce.contract import OUT, STRICT, AddressIn, LineOut, Money, WholeInt, portable
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"
 
@@ -22,21 +22,12 @@ class CheckoutIn(BaseModel):
     paymentMethod: str | None = Field(default=None, pattern=r"^pm_[A-Za-z0-9_]{1,100}$")
 
 
-class CartLineOut(BaseModel):
-    model_config = OUT
-    sku: str
-    name: str
-    quantity: int
-    unitPrice: Money
-    lineTotal: Money
-
-
 class CartOut(BaseModel):
     model_config = OUT
     cartId: str
     cartToken: str | None = None
     status: str
-    items: list[CartLineOut]
+    items: list[LineOut]
     unavailable: list[str]
     subtotal: Money
     shipping: Money

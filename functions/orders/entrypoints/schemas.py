@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from commerce.contract import OUT, STRICT, Address, ErasedAddress, Money, WholeInt
+from commerce.contract import OUT, STRICT, Address, ErasedAddress, LineOut, Money, WholeInt
 
 Tracked = Literal["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED", "EXCEPTION"]
 
@@ -53,15 +53,6 @@ class HistoryOut(BaseModel):
     note: str | None = None
 
 
-class OrderLineOut(BaseModel):
-    model_config = OUT
-    sku: str
-    name: str
-    quantity: int
-    unitPrice: Money
-    lineTotal: Money
-
-
 class ReturnLineOut(BaseModel):
     model_config = OUT
     sku: str
@@ -94,7 +85,7 @@ class OrderOut(BaseModel):
     orderId: str
     status: str
     email: str
-    lines: list[OrderLineOut]
+    lines: list[LineOut]
     subtotal: Money
     shipping: Money
     tax: Money

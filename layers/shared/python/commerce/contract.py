@@ -171,6 +171,17 @@ class Money(BaseModel):
     currency: str
 
 
+class LineOut(BaseModel):
+    """One priced line of a cart or an order (`commerce.orders.OrderLine.to_json`)."""
+
+    model_config = OUT
+    sku: str
+    name: str
+    quantity: int
+    unitPrice: Money
+    lineTotal: Money
+
+
 class MoneyIn(BaseModel):
     """An amount a caller sends: integer minor units, not negative, in a lowercase ISO 4217 currency."""
 
