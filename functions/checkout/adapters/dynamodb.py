@@ -28,10 +28,11 @@ from checkout.service import CatalogItem, OutOfStock
 from commerce import ledger
 from commerce.clock import utcnow_str
 from commerce.dynamo import bind, plain, refused_by_condition, retrying
-from commerce.ledger import OrderItem, StockItem
+from commerce.ledger import OrderItem
 from commerce.orders import OrderLine, OrderStatus
 from commerce.records import carts as cart_records
 from commerce.records.carts import CartRecord
+from commerce.records.products import ProductItem
 
 CART_DAYS = 30
 
@@ -162,7 +163,7 @@ class DynamoCatalog:
 
     def items(self, skus: list[str]) -> dict[str, CatalogItem]:
         found: dict[str, CatalogItem] = {}
-        for record in StockItem.batch_get(list(dict.fromkeys(skus))):
+        for record in ProductItem.batch_get(list(dict.fromkeys(skus))):
             if record.kind != "product":
                 continue
             found[record.sku] = CatalogItem(
@@ -257,7 +258,7 @@ class DynamoOrders:
         existing = self.get(order.order_id)
         if existing is not None:
             return existing
-        stock = {r.sku: r for r in StockItem.batch_get([line.sku for line in order.lines])}
+        stock = {r.sku: r for r in ProductItem.batch_get([line.sku for line in order.lines])}
         shortages = [
             {"sku": line.sku, "requested": line.quantity, "available": max(int(stock[line.sku].available), 0)}
             if line.sku in stock

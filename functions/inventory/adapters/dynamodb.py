@@ -1,11 +1,7 @@
-"""Catalog and stock in the Products table, through PynamoDB.
-
-One item per SKU holds the product and its stock counters, so a product read is one GetItem
-and a stock change is one conditional write. `available` (= onHand - reserved) is stored and
-kept in step by every write, because DynamoDB conditions cannot do arithmetic: a change that
-would take it below zero fails its condition instead of overselling. Adjustments also write a
-ledger item keyed by the adjustment id in the same transaction, so a retried adjustment can
-never apply twice."""
+"""Catalog and stock in the Products table, through PynamoDB: the product item as
+`commerce.records.products` declares it (one item per SKU, catalog fields and stock counters).
+Adjustments also write an item of their own keyed by the adjustment id in the same
+transaction, so a retried adjustment can never apply twice."""
 
 from __future__ import annotations
 
@@ -13,52 +9,20 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from commerce.clock import utcnow_str
-from commerce.dynamo import bind, key_from_cursor, refused_by_condition, retrying, transaction
+from commerce.dynamo import key_from_cursor, refused_by_condition, retrying, transaction
 from commerce.errors import NotFound
 from commerce.money import Money
+from commerce.records import products
+from commerce.records.products import PRODUCT, ProductItem
 from inventory.domain.model import DEFAULT_LOW_STOCK_THRESHOLD, Product, ProductStatus, Stock, below_reserved
 from inventory.service import AdjustmentResult, ProductDetails
 
-PRODUCT = "product"
 ADJUSTMENT = "adjustment"
-
-
-class ByCategory(GlobalSecondaryIndex["ProductRecord"]):
-    class Meta:
-        index_name = "byCategory"
-        projection = KeysOnlyProjection()
-
-    category = UnicodeAttribute(hash_key=True)
-    sku = UnicodeAttribute(range_key=True)
-
-
-class ProductRecord(Model):
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    sku = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute(default=PRODUCT)
-    name = UnicodeAttribute(null=True)
-    description = UnicodeAttribute(null=True)
-    category = UnicodeAttribute(null=True)
-    price_amount = NumberAttribute(attr_name="priceAmount", null=True)
-    currency = UnicodeAttribute(null=True)
-    images = ListAttribute(of=UnicodeAttribute, null=True)
-    status = UnicodeAttribute(null=True)
-    on_hand = NumberAttribute(attr_name="onHand", default=0)
-    reserved = NumberAttribute(default=0)
-    available = NumberAttribute(default=0)
-    low_stock_threshold = NumberAttribute(attr_name="lowStockThreshold", default=DEFAULT_LOW_STOCK_THRESHOLD)
-    created_at = UnicodeAttribute(attr_name="createdAt", null=True)
-    updated_at = UnicodeAttribute(attr_name="updatedAt", null=True)
-    by_category = ByCategory()
 
 
 class AdjustmentRecord(Model):
@@ -77,11 +41,13 @@ class AdjustmentRecord(Model):
     at = UnicodeAttribute()
 
 
-def _stock(record: ProductRecord) -> Stock:
+def _stock(record: ProductItem) -> Stock:
     return Stock(
         on_hand=int(record.on_hand or 0),
         reserved=int(record.reserved or 0),
-        low_stock_threshold=int(record.low_stock_threshold or 0),
+        low_stock_threshold=(
+            int(record.low_stock_threshold) if record.low_stock_threshold is not None else DEFAULT_LOW_STOCK_THRESHOLD
+        ),
     )
 
 
@@ -90,7 +56,7 @@ def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _product(record: ProductRecord) -> Product:
+def _product(record: ProductItem) -> Product:
     return Product(
         sku=record.sku,
         name=record.name or "",
@@ -108,12 +74,12 @@ class DynamoCatalog:
     """The `Catalog` port on DynamoDB."""
 
     def __init__(self) -> None:
-        bind("PRODUCTS_TABLE", ProductRecord, AdjustmentRecord)
+        products.bind_tables(AdjustmentRecord)
 
     def get(self, sku: str) -> Product | None:
         try:
-            record = ProductRecord.get(sku)
-        except ProductRecord.DoesNotExist:
+            record = ProductItem.get(sku)
+        except ProductItem.DoesNotExist:
             return None
         return _product(record) if record.kind == PRODUCT else None
 
@@ -123,21 +89,21 @@ class DynamoCatalog:
         """A full page of public products, and a cursor naming the last one returned (never a
         hidden product the read passed over), None when nothing follows."""
         if category is None:
-            scanned = ProductRecord.scan(
-                (ProductRecord.kind == PRODUCT) & (ProductRecord.status == ProductStatus.ACTIVE.value),
+            scanned = ProductItem.scan(
+                (ProductItem.kind == PRODUCT) & (ProductItem.status == ProductStatus.ACTIVE.value),
                 page_size=limit,
                 last_evaluated_key=key_from_cursor(start, ("sku",)),
             )
             products = [_product(r) for r in islice(scanned, limit + 1)]
             return products[:limit], ({"sku": products[limit - 1].sku} if len(products) > limit else None)
-        keys = ProductRecord.by_category.query(
+        keys = ProductItem.by_category.query(
             category,
             page_size=limit,
             last_evaluated_key=key_from_cursor(start, ("sku", "category"), {"category": category}),
         )
         found: list[Product] = []
         for chunk in _chunks((k.sku for k in keys), limit + 1):
-            records = {r.sku: r for r in ProductRecord.batch_get(chunk)}
+            records = {r.sku: r for r in ProductItem.batch_get(chunk)}
             found += [p for p in (_product(records[s]) for s in chunk if s in records) if p.is_public]
             if len(found) > limit:
                 break
@@ -146,28 +112,28 @@ class DynamoCatalog:
 
     def upsert(self, details: ProductDetails) -> Product:
         now = utcnow_str()
-        record = ProductRecord(details.sku)
+        record = ProductItem(details.sku)
         actions: list[Any] = [
-            ProductRecord.kind.set(PRODUCT),
-            ProductRecord.name.set(details.name),
-            ProductRecord.description.set(details.description),
-            ProductRecord.category.set(details.category),
-            ProductRecord.price_amount.set(details.price.amount),
-            ProductRecord.currency.set(details.price.currency),
-            ProductRecord.images.set(list(details.images)),  # type: ignore[arg-type]
-            ProductRecord.status.set(details.status.value),
-            ProductRecord.on_hand.set(ProductRecord.on_hand | 0),
-            ProductRecord.reserved.set(ProductRecord.reserved | 0),
-            ProductRecord.available.set(ProductRecord.available | 0),
-            ProductRecord.low_stock_threshold.set(
+            ProductItem.kind.set(PRODUCT),
+            ProductItem.name.set(details.name),
+            ProductItem.description.set(details.description),
+            ProductItem.category.set(details.category),
+            ProductItem.price_amount.set(details.price.amount),
+            ProductItem.currency.set(details.price.currency),
+            ProductItem.images.set(list(details.images)),  # type: ignore[arg-type]
+            ProductItem.status.set(details.status.value),
+            ProductItem.on_hand.set(ProductItem.on_hand | 0),
+            ProductItem.reserved.set(ProductItem.reserved | 0),
+            ProductItem.available.set(ProductItem.available | 0),
+            ProductItem.low_stock_threshold.set(
                 details.low_stock_threshold
                 if details.low_stock_threshold is not None
-                else ProductRecord.low_stock_threshold | DEFAULT_LOW_STOCK_THRESHOLD
+                else ProductItem.low_stock_threshold | DEFAULT_LOW_STOCK_THRESHOLD
             ),
-            ProductRecord.created_at.set(ProductRecord.created_at | now),
-            ProductRecord.updated_at.set(now),
+            ProductItem.created_at.set(ProductItem.created_at | now),
+            ProductItem.updated_at.set(now),
         ]
-        condition = ProductRecord.kind.does_not_exist() | (ProductRecord.kind == PRODUCT)
+        condition = ProductItem.kind.does_not_exist() | (ProductItem.kind == PRODUCT)
         retrying(lambda: record.update(actions=actions, condition=condition), what="product write")
         return _product(record)
 
@@ -182,16 +148,16 @@ class DynamoCatalog:
     ) -> AdjustmentResult:
         ledger_key = f"ADJUSTMENT#{adjustment_id}"
         now = utcnow_str()
-        condition = (ProductRecord.kind == PRODUCT) & (ProductRecord.available >= max(-delta, 0))
+        condition = (ProductItem.kind == PRODUCT) & (ProductItem.available >= max(-delta, 0))
 
         def adjust() -> None:
             with transaction() as tx:
                 tx.update(
-                    ProductRecord(sku),
+                    ProductItem(sku),
                     actions=[
-                        ProductRecord.on_hand.add(delta),
-                        ProductRecord.available.add(delta),
-                        ProductRecord.updated_at.set(now),
+                        ProductItem.on_hand.add(delta),
+                        ProductItem.available.add(delta),
+                        ProductItem.updated_at.set(now),
                     ],
                     condition=condition,
                 )

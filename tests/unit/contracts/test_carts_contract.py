@@ -55,16 +55,17 @@ def store(request: pytest.FixtureRequest) -> Store:
         HoldRecord,
         WebhookRecord,
     )
-    from commerce.ledger import OrderItem, StockItem
+    from commerce.ledger import OrderItem
+    from commerce.records.products import ProductItem
 
     tables: Tables = request.getfixturevalue("dynamo")
     tables.table("CARTS_TABLE", CartRecord, WebhookRecord, HoldRecord)
     tables.table("ORDERS_TABLE", OrderItem)
-    tables.table("PRODUCTS_TABLE", StockItem)
+    tables.table("PRODUCTS_TABLE", ProductItem)
     orders = DynamoOrders()
 
     def seed_dynamo(sku: str, available: int, *, active: bool = True) -> None:
-        StockItem(
+        ProductItem(
             sku,
             kind="product",
             name=f"Product {sku}",
@@ -77,7 +78,7 @@ def store(request: pytest.FixtureRequest) -> Store:
         ).save()
 
     def counters_dynamo(sku: str) -> dict[str, int]:
-        item = StockItem.get(sku, consistent_read=True)
+        item = ProductItem.get(sku, consistent_read=True)
         return {"onHand": int(item.on_hand), "reserved": int(item.reserved), "available": int(item.available)}
 
     return Store(DynamoCarts(), DynamoCatalog(), orders, seed_dynamo, counters_dynamo)

@@ -29,13 +29,14 @@ def store(request: pytest.FixtureRequest) -> Store:
 
         return Store(FakeWebhookLog(), FakeHoldCounter())
     from checkout.adapters.dynamodb import DynamoHoldCounter, DynamoWebhookLog, HoldRecord, WebhookRecord
-    from commerce.ledger import OrderItem, StockItem
+    from commerce.ledger import OrderItem
     from commerce.records.carts import CartRecord
+    from commerce.records.products import ProductItem
 
     tables: Tables = request.getfixturevalue("dynamo")
     tables.table("CARTS_TABLE", CartRecord, WebhookRecord, HoldRecord)
     tables.table("ORDERS_TABLE", OrderItem)
-    tables.table("PRODUCTS_TABLE", StockItem)
+    tables.table("PRODUCTS_TABLE", ProductItem)
     return Store(DynamoWebhookLog(), DynamoHoldCounter())
 
 

@@ -39,16 +39,15 @@ def store(request: pytest.FixtureRequest) -> Store:
 
         return Store(fake, reserve_fake)
 
-    from inventory.adapters.dynamodb import AdjustmentRecord, DynamoCatalog, ProductRecord
+    from commerce.records.products import ProductItem
+    from inventory.adapters.dynamodb import AdjustmentRecord, DynamoCatalog
 
     tables: Tables = request.getfixturevalue("dynamo")
-    tables.table("PRODUCTS_TABLE", ProductRecord, AdjustmentRecord)
+    tables.table("PRODUCTS_TABLE", ProductItem, AdjustmentRecord)
     catalog = DynamoCatalog()
 
     def reserve_dynamo(sku: str, quantity: int) -> None:
-        ProductRecord(sku).update(
-            actions=[ProductRecord.reserved.add(quantity), ProductRecord.available.add(-quantity)]
-        )
+        ProductItem(sku).update(actions=[ProductItem.reserved.add(quantity), ProductItem.available.add(-quantity)])
 
     return Store(catalog, reserve_dynamo)
 

@@ -107,10 +107,10 @@ class DynamoDriver:
         self.names = {attribute.attr_name: name for name, attribute in OrderItem.get_attributes().items()}
 
     def stock(self, sku: str, on_hand: int, *, reserved: int = 0, active: bool = True) -> None:
-        from commerce.ledger import StockItem
+        from commerce.records.products import ProductItem
 
         self.ledger.bind_stock()
-        StockItem(
+        ProductItem(
             sku,
             kind="product",
             name=sku,
@@ -123,9 +123,9 @@ class DynamoDriver:
         ).save()
 
     def counters(self, sku: str) -> dict[str, int]:
-        from commerce.ledger import StockItem
+        from commerce.records.products import ProductItem
 
-        item = StockItem.get(sku, consistent_read=True)
+        item = ProductItem.get(sku, consistent_read=True)
         return {"onHand": int(item.on_hand), "reserved": int(item.reserved), "available": int(item.available)}
 
     def _item(self, record: Record) -> Any:
@@ -221,11 +221,12 @@ Driver = FakeDriver | DynamoDriver
 def store(request: pytest.FixtureRequest) -> Driver:
     if request.param == "fake":
         return FakeDriver()
-    from commerce.ledger import OrderItem, StockItem
+    from commerce.ledger import OrderItem
+    from commerce.records.products import ProductItem
 
     tables: Tables = request.getfixturevalue("dynamo")
     tables.table("ORDERS_TABLE", OrderItem, Marker)
-    tables.table("PRODUCTS_TABLE", StockItem)
+    tables.table("PRODUCTS_TABLE", ProductItem)
     return DynamoDriver()
 
 

@@ -64,12 +64,13 @@ def _fake() -> Backend:
 
 def _moto(tables: Tables) -> Backend:
     from commerce import ledger
-    from commerce.ledger import OrderItem, StockItem
+    from commerce.ledger import OrderItem
     from commerce.records.fulfilment import InvoiceRecord, ReturnRecord, SequenceRecord, ShipmentRecord
+    from commerce.records.products import ProductItem
     from orders.adapters.dynamodb import DynamoOrderStore
 
     tables.table("ORDERS_TABLE", OrderItem, ShipmentRecord, ReturnRecord, InvoiceRecord, SequenceRecord)
-    tables.table("PRODUCTS_TABLE", StockItem)
+    tables.table("PRODUCTS_TABLE", ProductItem)
     store = DynamoOrderStore()
     ledger.bind_stock()
     names = {attribute.attr_name: name for name, attribute in OrderItem.get_attributes().items()}
@@ -79,10 +80,12 @@ def _moto(tables: Tables) -> Backend:
         OrderItem(*ledger.key(order.order_id), **values).save()
 
     def stock(sku: str, on_hand: int) -> None:
-        StockItem(sku, kind="product", name=sku, status="ACTIVE", on_hand=on_hand, reserved=0, available=on_hand).save()
+        ProductItem(
+            sku, kind="product", name=sku, status="ACTIVE", on_hand=on_hand, reserved=0, available=on_hand
+        ).save()
 
     def counters(sku: str) -> dict[str, int]:
-        item = StockItem.get(sku, consistent_read=True)
+        item = ProductItem.get(sku, consistent_read=True)
         return {"onHand": int(item.on_hand), "reserved": int(item.reserved), "available": int(item.available)}
 
     return Backend(store, seed, stock, counters)

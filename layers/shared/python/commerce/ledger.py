@@ -9,8 +9,9 @@ its own asset; the layer is the one module both import. The lifecycle's rules ar
 safe: the order's status (and stock and payment states when they move) as the caller read
 them, the stock counters never below zero, refunds never above the total.
 
-Inventory's stock adjustments (receiving goods, counting) change `onHand` and `available` of
-the same product item by their own conditional write; they never touch `reserved` or an order.
+The product item is declared once, in `commerce.records.products`. Inventory's stock
+adjustments (receiving goods, counting) change `onHand` and `available` of the same item by
+their own conditional write; they never touch `reserved` or an order.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from commerce.orders import (
     PaymentState,
     StockState,
 )
+from commerce.records import products
+from commerce.records.products import ACTIVE, PRODUCT, ProductItem
 
 Extra = Callable[[TransactWrite], None]
 """More items written in the same transaction (a shipment, a return, the cart checked out)."""
@@ -108,26 +111,7 @@ class OrderItem(Model):
     by_status = ByStatus()
 
 
-class StockItem(Model):
-    """A Products item: the catalog fields checkout prices from, and the stock counters
-    (`available` = `onHand` - `reserved`, stored so a reservation is one condition)."""
-
-    class Meta:
-        table_name: str | None = None
-        region: str | None = None
-
-    sku = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute(null=True)
-    name = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(null=True)
-    price_amount = NumberAttribute(attr_name="priceAmount", null=True)
-    currency = UnicodeAttribute(null=True)
-    on_hand = NumberAttribute(attr_name="onHand", default=0)
-    reserved = NumberAttribute(default=0)
-    available = NumberAttribute(default=0)
-
-
-_COUNTERS = {"onHand": StockItem.on_hand, "reserved": StockItem.reserved, "available": StockItem.available}
+_COUNTERS = {"onHand": ProductItem.on_hand, "reserved": ProductItem.reserved, "available": ProductItem.available}
 _FACTS = {
     "paymentIntentId": OrderItem.payment_intent_id,
     "declineCode": OrderItem.decline_code,
@@ -143,7 +127,7 @@ def bind_tables() -> None:
 
 
 def bind_stock() -> None:
-    bind("PRODUCTS_TABLE", StockItem)
+    products.bind_tables()
 
 
 transaction = dynamo.transaction
@@ -200,11 +184,11 @@ def _stock_updates(tx: TransactWrite, lines: tuple[tuple[str, int], ...], moves:
     bind_stock()
     for sku, quantity in lines:
         decrements = [_COUNTERS[name] >= quantity for name, sign in moves.items() if sign < 0]
-        condition = decrements[0] if decrements else StockItem.sku.exists()
+        condition = decrements[0] if decrements else ProductItem.sku.exists()
         for more in decrements[1:]:
             condition = condition & more
         tx.update(
-            StockItem(sku),
+            ProductItem(sku),
             actions=[_COUNTERS[name].add(sign * quantity) for name, sign in moves.items()],
             condition=condition,
         )
@@ -291,11 +275,11 @@ def place(item: OrderItem, *, extra: Extra | None = None) -> None:
             tx.save(item, condition=OrderItem.pk.does_not_exist())
             for sku, quantity in lines:
                 tx.update(
-                    StockItem(sku),
-                    actions=[StockItem.reserved.add(quantity), StockItem.available.add(-quantity)],
-                    condition=(StockItem.kind == "product")
-                    & (StockItem.status == "ACTIVE")
-                    & (StockItem.available >= quantity),
+                    ProductItem(sku),
+                    actions=[ProductItem.reserved.add(quantity), ProductItem.available.add(-quantity)],
+                    condition=(ProductItem.kind == PRODUCT)
+                    & (ProductItem.status == ACTIVE)
+                    & (ProductItem.available >= quantity),
                 )
             if extra is not None:
                 extra(tx)
