@@ -6,6 +6,8 @@ reads or changes those items only through the owner's functions):
   Orders table (the orders service writes them; customers exports and anonymizes them)
 - `commerce.records.carts`: carts in the Carts table (checkout writes them; customers exports
   and deletes them)
+- `commerce.records.products`: the product item in the Products table (inventory writes its
+  catalog fields and adjusts its stock; `commerce.ledger` reserves and commits stock)
 
 The order item and the stock counters are `commerce.ledger`'s; erased accounts are
 `commerce.erasures`'. `docs/architecture.md` ("Table owners") maps every table.
