@@ -52,6 +52,10 @@ def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
+def _unchecked(path: str) -> bool:
+    return urllib.parse.urlsplit(path).path.startswith(UNCHECKED_PATHS)
+
+
 class ResponseContract:
     """The responses the served OpenAPI document declares, to hold every answer against: the
     operation a request reaches (its path matched to the document's path templates, and its
@@ -59,13 +63,11 @@ class ResponseContract:
     in the document)."""
 
     def __init__(self, document: dict[str, Any]) -> None:
-        from jsonschema import Draft202012Validator
         from referencing import Registry
         from referencing.jsonschema import DRAFT202012
 
         self.document = document
         self._registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, DRAFT202012.create_resource(document))
-        self._validator = Draft202012Validator
         self._validators: dict[str, Any] = {}
         self._lock = threading.Lock()
         templates = sorted(document.get("paths", {}), key=lambda t: (t.count("{"), t))
@@ -74,15 +76,15 @@ class ResponseContract:
         ]
 
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
-        """(`METHOD /template`, the operation) the request reaches, or None when the document has
+        """(the path template, the operation) the request reaches, or None when the document has
         no such operation (the gateway answers an undeclared method or path itself)."""
-        path = urllib.parse.urlsplit(path).path
-        if path.startswith(UNCHECKED_PATHS):
+        if _unchecked(path):
             return None
+        path = urllib.parse.urlsplit(path).path
         for pattern, template in self._templates:
             if pattern.match(path):
                 operation = self.document["paths"][template].get(method.lower())
-                return (f"{method.upper()} {template}", operation) if operation is not None else None
+                return (template, operation) if operation is not None else None
         return None
 
     def check(self, method: str, path: str, reply: Reply) -> None:
@@ -93,16 +95,18 @@ class ResponseContract:
         found = self.operation(method, path)
         if found is None:
             return
-        name, operation = found
+        template, operation = found
+        name = f"{method.upper()} {template}"
         responses = operation.get("responses", {})
-        documented = responses.get(str(reply.status)) or responses.get(f"{str(reply.status)[0]}XX")
-        documented = documented or responses.get("default")
-        if documented is None:
+        status_key = next(
+            (k for k in (str(reply.status), f"{str(reply.status)[0]}XX", "default") if k in responses), None
+        )
+        if status_key is None:
             raise AssertionError(
                 f"{name} answered {reply.status}, which its OpenAPI operation does not document "
                 f"(it documents {', '.join(sorted(responses))}): {reply.text[:300]}"
             )
-        content = documented.get("content") or {}
+        content = responses[status_key].get("content") or {}
         if not content and not reply.text:
             return  # no body, as documented (a 204 carries a Content-Type header all the same)
         media_type = _media_type(reply.headers.get("content-type", ""))
@@ -117,12 +121,15 @@ class ResponseContract:
             body = json.loads(reply.text)
         except ValueError as exc:
             raise AssertionError(f"{name} answered {reply.status} {media_type} that is not JSON: {exc}") from exc
-        status_key = next(k for k, v in responses.items() if v is documented)
+        if "schema" not in content[media_type]:
+            return
         pointer = "/".join(
             part.replace("~", "~0").replace("/", "~1")
-            for part in ("paths", self._template(name), method.lower(), "responses", status_key, "content", media_type)
+            for part in ("paths", template, method.lower(), "responses", status_key, "content", media_type, "schema")
         )
-        error = self._validator_for(f"/{pointer}/schema", content[media_type]).best_match_error(body)
+        from jsonschema.exceptions import best_match
+
+        error = best_match(self._validator_for(pointer).iter_errors(body))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "(the body)"
             raise AssertionError(
@@ -130,36 +137,15 @@ class ResponseContract:
                 f"not allow, at {where}: {error.message}\nbody: {reply.text[:1000]}"
             )
 
-    @staticmethod
-    def _template(name: str) -> str:
-        return name.split(" ", 1)[1]
+    def _validator_for(self, pointer: str) -> Any:
+        """The schema at `pointer` in the document, compiled once."""
+        from jsonschema import Draft202012Validator
 
-    def _validator_for(self, pointer: str, media: dict[str, Any]) -> Any:
         with self._lock:
-            found = self._validators.get(pointer)
-            if found is None:
-                if "schema" not in media:
-                    found = _AnyBody()
-                else:
-                    reference = {"$ref": DOCUMENT_URI + "#" + urllib.parse.quote(pointer, safe="/~")}
-                    found = _Validator(self._validator(reference, registry=self._registry))
-                self._validators[pointer] = found
-            return found
-
-
-class _AnyBody:
-    def best_match_error(self, body: Any) -> None:
-        return None
-
-
-class _Validator:
-    def __init__(self, validator: Any) -> None:
-        self.validator = validator
-
-    def best_match_error(self, body: Any) -> Any:
-        from jsonschema.exceptions import best_match
-
-        return best_match(self.validator.iter_errors(body))
+            if pointer not in self._validators:
+                reference = {"$ref": DOCUMENT_URI + "#/" + urllib.parse.quote(pointer, safe="/~")}
+                self._validators[pointer] = Draft202012Validator(reference, registry=self._registry)
+            return self._validators[pointer]
 
 
 @dataclass
@@ -179,7 +165,7 @@ class LocalCloud:
         """The served OpenAPI document (`GET /openapi.json`, read once) as a `ResponseContract`."""
         with self._contract_lock:
             if self._contract is None:
-                reply = self._send("GET", "/openapi.json")
+                reply = self.request("GET", "/openapi.json")  # unchecked: the document itself
                 if reply.status != 200:
                     raise RuntimeError(f"could not read the OpenAPI document: {reply.status} {reply.text[:300]}")
                 self._contract = ResponseContract(reply.json)
@@ -198,21 +184,6 @@ class LocalCloud:
         """One HTTP request to the gateway. Unless `check_responses` is off, an answer the served
         OpenAPI document does not declare for the operation (status, content type, body) raises
         AssertionError naming the operation, the status and what does not match."""
-        reply = self._send(method, path, body=body, token=token, headers=headers, raw=raw)
-        if self.check_responses and not urllib.parse.urlsplit(path).path.startswith(UNCHECKED_PATHS):
-            self.contract().check(method, path, reply)
-        return reply
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> Reply:
         sent = {"Content-Type": "application/json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -220,13 +191,16 @@ class LocalCloud:
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return Reply(
+                reply = Reply(
                     response.status,
                     {k.lower(): v for k, v in response.headers.items()},
                     response.read().decode(),
                 )
         except urllib.error.HTTPError as exc:
-            return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode())
+            reply = Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode())
+        if self.check_responses and not _unchecked(path):
+            self.contract().check(method, path, reply)
+        return reply
 
     def aws(self, service: str) -> Any:
         """A boto3 client for one of the local cloud's AWS services."""
