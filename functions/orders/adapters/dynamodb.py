@@ -116,7 +116,7 @@ class DynamoOrderStore(DynamoShipments, DynamoReturns, DynamoInvoices):
         returns: list[Return] = []
         for item in items:
             kind = str(item.get("sk", {}).get("S", ""))
-            if kind == fulfilment.ORDER:
+            if kind == ledger.ORDER:
                 order = order_of(OrderItem.from_raw_data(item))
             elif kind.startswith(SHIPMENT_PREFIX):
                 shipments.append(shipment_of(ShipmentRecord.from_raw_data(item)))

@@ -133,8 +133,14 @@ def bind_stock() -> None:
 transaction = dynamo.transaction
 
 
+ORDER_PREFIX = "ORDER#"
+"""The partition of an order: its order item and the items `commerce.records.fulfilment` owns."""
+ORDER = "ORDER"
+"""The sort key of the order item."""
+
+
 def key(order_id: str) -> tuple[str, str]:
-    return f"ORDER#{order_id}", "ORDER"
+    return f"{ORDER_PREFIX}{order_id}", ORDER
 
 
 def order_lines(item: OrderItem) -> tuple[tuple[str, int], ...]:

@@ -37,15 +37,13 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from commerce.dynamo import bind, retrying
+from commerce.ledger import ORDER, ORDER_PREFIX
 from commerce.records import pages, plain, resource_table
 
 TABLE_SETTING = "ORDERS_TABLE"
-ORDER_PREFIX = "ORDER#"
 SHIPMENT_PREFIX = "SHIPMENT#"
 RETURN_PREFIX = "RETURN#"
 INVOICE = "INVOICE"
-ORDER = "ORDER"
-"""The sort key of the order item (`commerce.ledger.key`)."""
 
 
 class ByShipment(GlobalSecondaryIndex["ShipmentRecord"]):
