@@ -37,16 +37,17 @@ def resource_table(table_setting: str) -> Any:
     return _resource().Table(setting(table_setting))
 
 
-def plain(value: Any) -> Any:
-    """DynamoDB values as JSON: numbers as int (or float), sets as sorted lists."""
+def stored_json(value: Any) -> Any:
+    """A stored item read through boto3's resource layer, as JSON: numbers as int (or float), sets as
+    sorted lists (`commerce.dynamo.plain` is the same for PynamoDB attribute values)."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: stored_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [stored_json(v) for v in value]
     if isinstance(value, set | frozenset):
-        return sorted(plain(v) for v in value)
+        return sorted(stored_json(v) for v in value)
     if isinstance(value, bytes | bytearray):
         return None
     return value

@@ -17,7 +17,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from commerce.dynamo import bind, retrying
-from commerce.records import pages, plain, resource_table
+from commerce.records import pages, resource_table, stored_json
 
 TABLE_SETTING = "CARTS_TABLE"
 OPEN = "OPEN"
@@ -68,7 +68,7 @@ def carts_of(owner: str) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":owner": owner},
         ConsistentRead=True,
     )
-    return [plain(i) for i in items]
+    return [stored_json(i) for i in items]
 
 
 def delete(cart: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ from pynamodb.models import Model
 
 from commerce.dynamo import bind, retrying
 from commerce.ledger import ORDER, ORDER_PREFIX
-from commerce.records import pages, plain, resource_table
+from commerce.records import pages, resource_table, stored_json
 
 TABLE_SETTING = "ORDERS_TABLE"
 SHIPMENT_PREFIX = "SHIPMENT#"
@@ -192,7 +192,7 @@ def customer_orders(owner: str) -> list[tuple[dict[str, Any], tuple[dict[str, An
         if indexed.get("sk") != ORDER:
             continue
         items = [
-            plain(i)
+            stored_json(i)
             for i in pages(
                 table.query,
                 KeyConditionExpression="pk = :pk",
